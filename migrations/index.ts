@@ -1,0 +1,12 @@
+import type { MigrationInterface } from 'typeorm';
+import { CreateUsersAndRoles1764000000000 } from './1764000000000-CreateUsersAndRoles';
+import { SeedRoles1764000000001 } from './1764000000001-SeedRoles';
+
+/**
+ * Every migration, oldest first. A migration is never edited once it has landed: add a new one
+ * and list it here (`npm run migration:generate -- migrations/<Name>` writes the file).
+ */
+export const MIGRATIONS: Array<new () => MigrationInterface> = [
+  CreateUsersAndRoles1764000000000,
+  SeedRoles1764000000001,
+];

@@ -1,0 +1,43 @@
+import { Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module';
+import { JwtAuthGuard } from './auth/guards/jwt-auth.guard';
+import { RolesGuard } from './auth/guards/roles.guard';
+import { CommonModule } from './common/common.module';
+import { ValidationFailedError } from './common/errors/validation-failed.error';
+import { ProblemDetailsFilter } from './common/http/problem-details.filter';
+import { AppConfigModule } from './config/config.module';
+import { ContentModule } from './content/content.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { UsersModule } from './users/users.module';
+
+@Module({
+  imports: [
+    AppConfigModule,
+    CommonModule,
+    DatabaseModule,
+    UsersModule,
+    AuthModule,
+    ContentModule,
+    HealthModule,
+  ],
+  providers: [
+    {
+      provide: APP_PIPE,
+      useFactory: () =>
+        new ValidationPipe({
+          whitelist: true,
+          forbidNonWhitelisted: true,
+          forbidUnknownValues: true,
+          transform: true,
+          exceptionFactory: (errors) => ValidationFailedError.fromValidationErrors(errors),
+        }),
+    },
+    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    // Order matters: authenticate first, then check roles.
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: RolesGuard },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,31 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { DomainError } from '../../common/errors/domain-error';
+import type { RoleName } from '../../users/entities/role.entity';
+import type { AuthenticatedUser } from '../authenticated-user';
+import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
+import { ROLES_KEY } from '../decorators/roles.decorator';
+import { satisfiesRoles } from '../role-hierarchy';
+
+/** Global: enforces `@Roles(...)` with the role hierarchy, using the roles loaded per request. */
+@Injectable()
+export class RolesGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true) {
+      return true;
+    }
+    const required = this.reflector.getAllAndOverride<RoleName[] | undefined>(ROLES_KEY, targets);
+    if (required === undefined || required.length === 0) return true;
+    const user = context.switchToHttp().getRequest<{ user?: AuthenticatedUser }>().user;
+    if (user === undefined) {
+      throw new DomainError('missing_token', 'An access token is required');
+    }
+    if (!satisfiesRoles(user.roles, required)) {
+      throw new DomainError('insufficient_role', `This action requires ${required.join(' or ')}`);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Errors a service can raise, by code. The one translation to HTTP lives in
+ * {@link PROBLEM_TYPES} and the problem-details filter; services never pick status codes.
+ */
+export type DomainErrorCode =
+  | 'invalid_credentials'
+  | 'invalid_token'
+  | 'missing_token'
+  | 'insufficient_role'
+  | 'username_taken'
+  | 'email_taken'
+  | 'conflict'
+  | 'user_not_found'
+  | 'weak_password';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const PROBLEM_TYPES: Record<DomainErrorCode, { status: number; title: string }> = {
+  invalid_credentials: { status: 401, title: 'Invalid credentials' },
+  invalid_token: { status: 401, title: 'Invalid token' },
+  missing_token: { status: 401, title: 'Authentication required' },
+  insufficient_role: { status: 403, title: 'Forbidden' },
+  username_taken: { status: 409, title: 'Username already taken' },
+  email_taken: { status: 409, title: 'Email already registered' },
+  conflict: { status: 409, title: 'Conflict' },
+  user_not_found: { status: 404, title: 'User not found' },
+  weak_password: { status: 400, title: 'Password rejected' },
+};

@@ -1,0 +1,22 @@
+/** RFC 6749 §5.2 error codes the token endpoint answers with. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  | 'invalid_client'
+  | 'invalid_scope';
+
+/**
+ * An error of the OAuth2 token endpoint. Rendered as `{error, error_description}` (RFC 6749),
+ * not as problem+json, because OAuth2 clients (Swagger UI included) parse that shape.
+ */
+export class OAuthError extends Error {
+  constructor(
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+    readonly status: number = 400,
+  ) {
+    super(description);
+    this.name = 'OAuthError';
+  }
+}

@@ -1,0 +1,16 @@
+import { QueryFailedError } from 'typeorm';
+
+/**
+ * If `error` is a unique-constraint violation from PostgreSQL or SQLite, returns the name of the
+ * violated constraint or column list (best effort); otherwise undefined.
+ */
+export function uniqueViolation(error: unknown): string | undefined {
+  if (!(error instanceof QueryFailedError)) return undefined;
+  const driverError = error.driverError as { code?: string; constraint?: string; message?: string };
+  if (driverError.code === '23505') return driverError.constraint ?? '';
+  if (driverError.code === 'SQLITE_CONSTRAINT_UNIQUE' || driverError.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    // "UNIQUE constraint failed: users.username"
+    return /failed: (.+)$/.exec(driverError.message ?? '')?.[1] ?? '';
+  }
+  return undefined;
+}

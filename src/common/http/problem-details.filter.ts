@@ -1,0 +1,106 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, PROBLEM_TYPES } from '../errors/domain-error';
+import { OAuthError } from '../errors/oauth-error';
+import { uniqueViolation } from '../errors/unique-violation';
+import { ValidationFailedError } from '../errors/validation-failed.error';
+import { instanceOf, Problem, problem, PROBLEM_CONTENT_TYPE } from './problem';
+
+// Messages Nest and Fastify build from the request (e.g. "Cannot GET /path") are replaced with
+// fixed text: nothing from the request is echoed back.
+const GENERIC_DETAIL: Record<number, string> = {
+  400: 'The request could not be understood',
+  401: 'Authentication is required',
+  403: 'You do not have permission to perform this action',
+  404: 'The requested resource does not exist',
+  405: 'The method is not allowed for this resource',
+  406: 'The requested representation is not available',
+  413: 'The request body is too large',
+  415: 'The request body has an unsupported media type',
+  429: 'Too many requests',
+};
+
+/**
+ * The one translation from errors to HTTP: domain errors, validation failures and HTTP
+ * exceptions become RFC 9457 problem details; OAuth errors keep the RFC 6749 shape; anything
+ * unknown is logged and answered with a generic 500.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+
+    if (exception instanceof OAuthError) {
+      void reply
+        .status(exception.status)
+        .header('cache-control', 'no-store')
+        .header('pragma', 'no-cache')
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({ error: exception.error, error_description: exception.description });
+      return;
+    }
+
+    const body = this.toProblem(exception, request);
+    // The request id travels in the X-Request-Id header only, so two answers to the same
+    // mistake are byte-identical bodies (nothing to tell one failure cause from another).
+    body.instance = instanceOf(request.url);
+    if (body.status === 401) {
+      const invalidToken = exception instanceof DomainError && exception.code === 'invalid_token';
+      void reply.header(
+        'www-authenticate',
+        invalidToken
+          ? 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid or expired"'
+          : 'Bearer realm="api"',
+      );
+    }
+    void reply
+      .status(body.status)
+      .header('cache-control', 'no-store')
+      .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+      .send(body);
+  }
+
+  private toProblem(exception: unknown, request: FastifyRequest): Problem {
+    if (exception instanceof DomainError) {
+      const { status, title } = PROBLEM_TYPES[exception.code];
+      return problem(status, {
+        type: `urn:problem:identity:${exception.code.replace(/_/g, '-')}`,
+        title,
+        detail: exception.message,
+        errors: exception.errors,
+      });
+    }
+    if (exception instanceof ValidationFailedError) {
+      return problem(400, {
+        type: 'urn:problem:identity:validation-failed',
+        title: 'Validation failed',
+        detail: exception.message,
+        errors: exception.errors,
+      });
+    }
+    if (uniqueViolation(exception) !== undefined) {
+      // A race the services did not anticipate: still a conflict, never a 500.
+      return problem(409, { detail: 'The resource conflicts with an existing one' });
+    }
+    const status = statusOf(exception);
+    if (status !== undefined && status < 500) {
+      return problem(status, { detail: GENERIC_DETAIL[status] ?? 'The request failed' });
+    }
+    this.logger.error(
+      `Unhandled error on ${request.method} ${instanceOf(request.url)} (request ${request.id})`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    return problem(500, { detail: 'An unexpected error occurred' });
+  }
+}
+
+function statusOf(exception: unknown): number | undefined {
+  if (exception instanceof HttpException) return exception.getStatus();
+  // Errors raised by Fastify itself (body parsing, content type, size) carry a statusCode.
+  const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 600 ? statusCode : undefined;
+}

@@ -1,0 +1,153 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const normalised = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalised)) return true;
+  if (['false', '0', 'no', 'off'].includes(normalised)) return false;
+  return value;
+};
+
+const toInteger = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every environment variable the service reads, with its default. The names are a contract
+ * operators script against (SPEC §2); `.env.example` lists the same set.
+ */
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  @MinLength(1)
+  HOST = '0.0.0.0';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  @IsString()
+  @MinLength(1)
+  SQLITE_PATH = 'data/app.sqlite';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_SECRET?: string;
+
+  @IsIn(['HS256'], { message: 'must be HS256 (asymmetric algorithms are not available yet)' })
+  JWT_ALGORITHM: 'HS256' = 'HS256';
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  JWT_ISSUER = 'identity-service';
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  JWT_AUDIENCE = 'identity-service-api';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(30)
+  @Max(86400)
+  ACCESS_TOKEN_TTL = 900;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1024)
+  @Max(4_194_304)
+  ARGON2_MEMORY_KIB = 19456;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  ARGON2_TIME_COST = 2;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  ARGON2_PARALLELISM = 1;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  TRUST_PROXY = false;
+
+  @IsString()
+  CORS_ORIGINS = '';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1024)
+  @Max(10_485_760)
+  BODY_LIMIT_BYTES = 102400;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  SWAGGER_ENABLED = true;
+}
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Parses and validates raw environment variables; throws naming every bad variable. */
+export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
+  const known = Object.keys(new EnvironmentVariables());
+  const relevant: Record<string, unknown> = {};
+  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']) {
+    if (raw[key] !== undefined) relevant[key] = raw[key];
+  }
+  const env = plainToInstance(EnvironmentVariables, relevant, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    throw new ConfigurationError(
+      errors.map((error) => {
+        const reasons = Object.values(error.constraints ?? {}).map((message) =>
+          // class-validator starts messages with the property name; keep the name, drop the echo of the value.
+          message.startsWith(error.property) ? message.slice(error.property.length).trim() : message,
+        );
+        return `${error.property}: ${reasons.join('; ')}`;
+      }),
+    );
+  }
+  return env;
+}

@@ -1,0 +1,49 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import type { AuthenticatedUser } from '../auth/authenticated-user';
+import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { Public } from '../auth/decorators/public.decorator';
+import { Roles } from '../auth/decorators/roles.decorator';
+import { RoleName } from '../users/entities/role.entity';
+
+class ContentDto {
+  @ApiProperty({ example: 'Moderator content.' })
+  message: string;
+}
+
+/** Small role-gated routes that show the guards at work. */
+@ApiTags('content')
+@Controller('content')
+export class ContentController {
+  @Get('public')
+  @Public()
+  @ApiOperation({ summary: 'Anyone' })
+  @ApiOkResponse({ type: ContentDto })
+  public(): ContentDto {
+    return { message: 'Public content.' };
+  }
+
+  @Get('user')
+  @Roles(RoleName.User)
+  @ApiOperation({ summary: 'Any logged-in user (ROLE_USER and up)' })
+  @ApiOkResponse({ type: ContentDto })
+  user(@CurrentUser() user: AuthenticatedUser): ContentDto {
+    return { message: `User content for ${user.username}.` };
+  }
+
+  @Get('moderator')
+  @Roles(RoleName.Moderator)
+  @ApiOperation({ summary: 'ROLE_MODERATOR and up' })
+  @ApiOkResponse({ type: ContentDto })
+  moderator(): ContentDto {
+    return { message: 'Moderator content.' };
+  }
+
+  @Get('admin')
+  @Roles(RoleName.Admin)
+  @ApiOperation({ summary: 'ROLE_ADMIN only' })
+  @ApiOkResponse({ type: ContentDto })
+  admin(): ContentDto {
+    return { message: 'Admin content.' };
+  }
+}

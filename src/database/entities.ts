@@ -1,0 +1,6 @@
+import { Role } from '../users/entities/role.entity';
+import { UserRole } from '../users/entities/user-role.entity';
+import { User } from '../users/entities/user.entity';
+
+/** Every entity the service maps; the DataSource lists them explicitly (no globs). */
+export const ENTITIES = [User, Role, UserRole];

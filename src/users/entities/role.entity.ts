@@ -1,0 +1,17 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export enum RoleName {
+  User = 'ROLE_USER',
+  Moderator = 'ROLE_MODERATOR',
+  Admin = 'ROLE_ADMIN',
+}
+
+@Entity({ name: 'roles' })
+@Index('UQ_roles_name', ['name'], { unique: true })
+export class Role {
+  @PrimaryGeneratedColumn({ type: 'integer', primaryKeyConstraintName: 'PK_roles' })
+  id: number;
+
+  @Column({ type: 'varchar', length: 32 })
+  name: RoleName;
+}

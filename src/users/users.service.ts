@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { PasswordHasher } from '../auth/passwords/password-hasher.service';
+import { passwordPolicyViolations } from '../auth/passwords/password-policy';
+import { DomainError } from '../common/errors/domain-error';
+import { uniqueViolation } from '../common/errors/unique-violation';
+import { canonicalEmail, canonicalLoginName, canonicalUsername } from './canonical-identity';
+import { Role, RoleName } from './entities/role.entity';
+import { UserRole } from './entities/user-role.entity';
+import { User } from './entities/user.entity';
+
+export interface NewAccount {
+  username: string;
+  email: string;
+  password: string;
+}
+
+/** A user with the names of their roles, as the rest of the service sees one. */
+export interface UserWithRoles {
+  user: User;
+  roles: RoleName[];
+}
+
+@Injectable()
+export class UsersService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  /**
+   * Creates an account and grants `roles` in one transaction. The unique indexes decide races:
+   * the loser of two simultaneous registrations gets a 409, never a 500 or a second row.
+   */
+  async createAccount(input: NewAccount, roles: RoleName[]): Promise<UserWithRoles> {
+    const username = canonicalUsername(input.username);
+    const email = canonicalEmail(input.email);
+    const violations = passwordPolicyViolations(input.password, { username, email });
+    if (violations.length > 0) {
+      throw new DomainError(
+        'weak_password',
+        'The password does not meet the password policy',
+        violations.map((message) => ({ field: 'password', message: `password ${message}` })),
+      );
+    }
+    // Answer the common case before paying for a hash; the constraint still decides races.
+    await this.assertNamesAvailable(this.dataSource.manager, { username, email });
+    const passwordHash = await this.hasher.hash(input.password);
+
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        const user = await manager.save(manager.create(User, { username, email, passwordHash }));
+        await this.grantRoles(manager, user.id, roles);
+        return { user, roles: [...roles] };
+      });
+    } catch (error) {
+      throw this.translateUniqueViolation(error);
+    }
+  }
+
+  /** Loads a user, password hash included, by username or email as typed in a login form. */
+  async findForLogin(loginName: string): Promise<User | null> {
+    const { kind, value } = canonicalLoginName(loginName);
+    return this.dataSource
+      .getRepository(User)
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where(kind === 'email' ? 'user.email = :value' : 'user.username = :value', { value })
+      .getOne();
+  }
+
+  async findWithRoles(id: string): Promise<UserWithRoles | null> {
+    const user = await this.dataSource.getRepository(User).findOne({
+      where: { id },
+      relations: { userRoles: { role: true } },
+    });
+    if (user === null) return null;
+    const roles = user.userRoles.map((userRole) => userRole.role.name).sort();
+    return { user, roles };
+  }
+
+  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.dataSource.getRepository(User).update({ id }, { passwordHash });
+  }
+
+  private async assertNamesAvailable(
+    manager: EntityManager,
+    names: { username: string; email: string },
+  ): Promise<void> {
+    const clash = await manager.getRepository(User).findOne({
+      where: [{ username: names.username }, { email: names.email }],
+      select: { id: true, username: true, email: true },
+    });
+    if (clash === null) return;
+    if (clash.username === names.username) {
+      throw new DomainError('username_taken', 'This username is already taken');
+    }
+    throw new DomainError('email_taken', 'An account with this email already exists');
+  }
+
+  private async grantRoles(manager: EntityManager, userId: string, names: RoleName[]): Promise<void> {
+    if (names.length === 0) return;
+    const roles = await manager.getRepository(Role).findBy({ name: In(names) });
+    if (roles.length !== names.length) {
+      throw new Error(`Roles missing from the roles table: ${names.join(', ')}`);
+    }
+    await manager.getRepository(UserRole).insert(roles.map((role) => ({ userId, roleId: role.id })));
+  }
+
+  private translateUniqueViolation(error: unknown): unknown {
+    const violated = uniqueViolation(error);
+    if (violated === undefined) return error;
+    if (violated.includes('username')) {
+      return new DomainError('username_taken', 'This username is already taken');
+    }
+    if (violated.includes('email')) {
+      return new DomainError('email_taken', 'An account with this email already exists');
+    }
+    return new DomainError('conflict', 'The account conflicts with an existing one');
+  }
+}
