@@ -4,4 +4,6 @@ import { configFromEnvironment } from './src/config/app-config';
 import { buildDataSourceOptions } from './src/database/data-source-options';
 
 // The DataSource the TypeORM CLI uses (`npm run migration:*`), built by the same code as the app's.
-export default new DataSource(buildDataSourceOptions(configFromEnvironment(), { runMigrations: false }));
+export default new DataSource(
+  buildDataSourceOptions(configFromEnvironment(), { runMigrations: false }),
+);

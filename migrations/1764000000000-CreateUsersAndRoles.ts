@@ -61,8 +61,18 @@ export class CreateUsersAndRoles1764000000000 implements MigrationInterface {
       new Table({
         name: 'users_to_roles',
         columns: [
-          { name: 'user_id', type: uuid, isPrimary: true, primaryKeyConstraintName: 'PK_users_to_roles' },
-          { name: 'role_id', type: 'integer', isPrimary: true, primaryKeyConstraintName: 'PK_users_to_roles' },
+          {
+            name: 'user_id',
+            type: uuid,
+            isPrimary: true,
+            primaryKeyConstraintName: 'PK_users_to_roles',
+          },
+          {
+            name: 'role_id',
+            type: 'integer',
+            isPrimary: true,
+            primaryKeyConstraintName: 'PK_users_to_roles',
+          },
           { name: 'granted_at', type: timestamp, default: now },
         ],
         foreignKeys: [

@@ -12,10 +12,14 @@ import * as path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 process.chdir(root);
 
-rmSync('dist', { recursive: true, force: true });
-const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
-  stdio: 'inherit',
-});
+// TEST_OUT_DIR lets two test runs in one checkout compile to different places.
+const outDir = process.env.TEST_OUT_DIR ?? 'dist';
+rmSync(outDir, { recursive: true, force: true });
+const tsc = spawnSync(
+  process.execPath,
+  ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', outDir],
+  { stdio: 'inherit' },
+);
 if (tsc.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(tsc.status ?? 1);
@@ -29,7 +33,7 @@ function walk(directory) {
 }
 
 const filters = process.argv.slice(2);
-const files = [...walk('dist/src'), ...walk('dist/test')]
+const files = [...walk(path.join(outDir, 'src')), ...walk(path.join(outDir, 'test'))]
   .filter((file) => file.endsWith('.spec.js') || file.endsWith('.e2e-spec.js'))
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort();

@@ -14,7 +14,10 @@ function requestId(request: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-export function createFastifyAdapter(config: AppConfig, options: { logger: boolean }): FastifyAdapter {
+export function createFastifyAdapter(
+  config: AppConfig,
+  options: { logger: boolean },
+): FastifyAdapter {
   return new FastifyAdapter({
     trustProxy: config.http.trustProxy,
     bodyLimit: config.http.bodyLimitBytes,

@@ -30,6 +30,8 @@ async function bootstrap(): Promise<void> {
 
 bootstrap().catch((error: unknown) => {
   // Configuration errors name the variable; print them without a stack trace.
-  console.error(error instanceof Error && error.name === 'ConfigurationError' ? error.message : error);
+  console.error(
+    error instanceof Error && error.name === 'ConfigurationError' ? error.message : error,
+  );
   process.exit(1);
 });

@@ -14,7 +14,8 @@ describe('POST /api/v1/auth/register', () => {
     await t.close();
   });
 
-  const register = (body: Record<string, unknown>) => t.http().post('/api/v1/auth/register').send(body);
+  const register = (body: Record<string, unknown>) =>
+    t.http().post('/api/v1/auth/register').send(body);
 
   async function userRow(username: string) {
     return t.dataSource
@@ -27,7 +28,11 @@ describe('POST /api/v1/auth/register', () => {
 
   it('creates the user with ROLE_USER and never returns the hash', async () => {
     const username = uniqueUsername();
-    const response = await register({ email: `${username}@Example.com`, username, password: TEST_PASSWORD });
+    const response = await register({
+      email: `${username}@Example.com`,
+      username,
+      password: TEST_PASSWORD,
+    });
 
     assert.equal(response.status, 201);
     assert.equal(response.body.username, username);
@@ -41,13 +46,22 @@ describe('POST /api/v1/auth/register', () => {
     const row = await userRow(username);
     assert.ok(row);
     assert.match(row.passwordHash, /^\$argon2id\$/);
-    const grants = await t.dataSource.getRepository(UserRole).find({ where: { userId: row.id }, relations: { role: true } });
-    assert.deepEqual(grants.map((grant) => grant.role.name), ['ROLE_USER']);
+    const grants = await t.dataSource
+      .getRepository(UserRole)
+      .find({ where: { userId: row.id }, relations: { role: true } });
+    assert.deepEqual(
+      grants.map((grant) => grant.role.name),
+      ['ROLE_USER'],
+    );
   });
 
   it('stores canonical (lower-case) names', async () => {
     const username = uniqueUsername('Mixed');
-    const response = await register({ email: `${username}@EXAMPLE.com`, username, password: TEST_PASSWORD });
+    const response = await register({
+      email: `${username}@EXAMPLE.com`,
+      username,
+      password: TEST_PASSWORD,
+    });
     assert.equal(response.status, 201);
     assert.equal(response.body.username, username.toLowerCase());
     assert.ok(await userRow(username.toLowerCase()));
@@ -55,7 +69,9 @@ describe('POST /api/v1/auth/register', () => {
 
   it('answers 409 for a username taken in another case', async () => {
     const username = uniqueUsername();
-    await register({ email: `${username}@example.com`, username, password: TEST_PASSWORD }).expect(201);
+    await register({ email: `${username}@example.com`, username, password: TEST_PASSWORD }).expect(
+      201,
+    );
     const response = await register({
       email: `other-${username}@example.com`,
       username: username.toUpperCase(),
@@ -69,7 +85,9 @@ describe('POST /api/v1/auth/register', () => {
 
   it('answers 409 for an email taken in another case', async () => {
     const username = uniqueUsername();
-    await register({ email: `${username}@example.com`, username, password: TEST_PASSWORD }).expect(201);
+    await register({ email: `${username}@example.com`, username, password: TEST_PASSWORD }).expect(
+      201,
+    );
     const response = await register({
       email: `${username.toUpperCase()}@EXAMPLE.COM`,
       username: uniqueUsername(),
@@ -83,7 +101,11 @@ describe('POST /api/v1/auth/register', () => {
     const username = uniqueUsername('race');
     const responses = await Promise.all(
       Array.from({ length: 50 }, (_, index) =>
-        register({ email: `race${index}-${username}@example.com`, username, password: TEST_PASSWORD }),
+        register({
+          email: `race${index}-${username}@example.com`,
+          username,
+          password: TEST_PASSWORD,
+        }),
       ),
     );
     const statuses = responses.map((response) => response.status);
@@ -100,7 +122,12 @@ describe('POST /api/v1/auth/register', () => {
       { id: '00000000-0000-4000-8000-000000000000' },
     ]) {
       const username = uniqueUsername();
-      const response = await register({ email: `${username}@example.com`, username, password: TEST_PASSWORD, ...extra });
+      const response = await register({
+        email: `${username}@example.com`,
+        username,
+        password: TEST_PASSWORD,
+        ...extra,
+      });
       assert.equal(response.status, 400, JSON.stringify(extra));
       assert.equal(response.body.type, 'urn:problem:identity:validation-failed');
       assert.ok(Array.isArray(response.body.errors));
@@ -112,13 +139,19 @@ describe('POST /api/v1/auth/register', () => {
   it('validates every field and lists each problem', async () => {
     const response = await register({ email: 'not-an-email', username: 'x', password: 'short' });
     assert.equal(response.status, 400);
-    const fields = (response.body.errors as Array<{ field: string }>).map((error) => error.field).sort();
+    const fields = (response.body.errors as Array<{ field: string }>)
+      .map((error) => error.field)
+      .sort();
     assert.deepEqual(fields, ['email', 'password', 'username']);
   });
 
   it('refuses usernames with invisible or foreign characters', async () => {
     for (const username of ['ali\u200bce', 'al ice', 'al/ice', 'ab', 'a'.repeat(33)]) {
-      const response = await register({ email: `${uniqueUsername()}@example.com`, username, password: TEST_PASSWORD });
+      const response = await register({
+        email: `${uniqueUsername()}@example.com`,
+        username,
+        password: TEST_PASSWORD,
+      });
       assert.equal(response.status, 400, username);
     }
   });
@@ -129,7 +162,9 @@ describe('POST /api/v1/auth/register', () => {
       const response = await register({ email: `${username}@example.com`, username, password });
       assert.equal(response.status, 400, password);
       assert.ok(
-        (response.body.errors as Array<{ field: string }>).some((error) => error.field === 'password'),
+        (response.body.errors as Array<{ field: string }>).some(
+          (error) => error.field === 'password',
+        ),
         JSON.stringify(response.body),
       );
     }
@@ -138,7 +173,11 @@ describe('POST /api/v1/auth/register', () => {
 
   it('refuses a 129-character password', async () => {
     const username = uniqueUsername();
-    const response = await register({ email: `${username}@example.com`, username, password: 'p'.repeat(128) + 'q' });
+    const response = await register({
+      email: `${username}@example.com`,
+      username,
+      password: 'p'.repeat(128) + 'q',
+    });
     assert.equal(response.status, 400);
   });
 });

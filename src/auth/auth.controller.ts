@@ -1,4 +1,13 @@
-import { Body, Controller, Header, HttpCode, Post, Req, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Header,
+  HttpCode,
+  Post,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -34,8 +43,14 @@ export class AuthController {
   @Public()
   @ApiOperation({ summary: 'Create an account (granted ROLE_USER)' })
   @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiBadRequestResponse({ description: 'Invalid field, unknown field, or password refused by the policy', type: ProblemDto })
-  @ApiConflictResponse({ description: 'Username or email already taken (case-insensitive)', type: ProblemDto })
+  @ApiBadRequestResponse({
+    description: 'Invalid field, unknown field, or password refused by the policy',
+    type: ProblemDto,
+  })
+  @ApiConflictResponse({
+    description: 'Username or email already taken (case-insensitive)',
+    type: ProblemDto,
+  })
   async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
     return toUserResponse(await this.auth.register(body));
   }
@@ -49,7 +64,10 @@ export class AuthController {
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiBadRequestResponse({ description: 'Malformed body', type: ProblemDto })
-  @ApiUnauthorizedResponse({ description: 'Invalid username or password (one answer for every cause)', type: ProblemDto })
+  @ApiUnauthorizedResponse({
+    description: 'Invalid username or password (one answer for every cause)',
+    type: ProblemDto,
+  })
   login(@Req() request: FastifyRequest & { user: UserWithRoles }): TokenPairDto {
     return this.auth.issueTokens(request.user);
   }
@@ -66,12 +84,21 @@ export class AuthController {
   })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiBadRequestResponse({ description: '`invalid_request` or `unsupported_grant_type`', type: OAuthErrorDto })
+  @ApiBadRequestResponse({
+    description: '`invalid_request` or `unsupported_grant_type`',
+    type: OAuthErrorDto,
+  })
   @ApiUnauthorizedResponse({ description: '`invalid_grant`: bad credentials', type: OAuthErrorDto })
   @ApiUnsupportedMediaTypeResponse({ description: 'Body is not form-encoded', type: ProblemDto })
-  async token(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<TokenPairDto> {
+  async token(
+    @Req() request: FastifyRequest,
+    @Body() body: TokenRequestDto,
+  ): Promise<TokenPairDto> {
     if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-      throw new OAuthError('invalid_request', 'The token request must be application/x-www-form-urlencoded');
+      throw new OAuthError(
+        'invalid_request',
+        'The token request must be application/x-www-form-urlencoded',
+      );
     }
     switch (body.grant_type) {
       case 'password': {

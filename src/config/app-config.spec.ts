@@ -21,7 +21,10 @@ describe('configuration', () => {
     assert.equal(config.http.port, 3000);
     assert.equal(config.http.host, '0.0.0.0');
     assert.equal(config.database.kind, 'sqlite');
-    assert.match(config.database.kind === 'sqlite' ? config.database.path : '', /data\/app\.sqlite$/);
+    assert.match(
+      config.database.kind === 'sqlite' ? config.database.path : '',
+      /data\/app\.sqlite$/,
+    );
     assert.equal(config.jwt.generated, true);
     assert.equal(config.jwt.algorithm, 'HS256');
     assert.equal(config.jwt.accessTokenTtlSeconds, 900);
@@ -34,10 +37,23 @@ describe('configuration', () => {
   });
 
   it('names each bad variable', () => {
-    const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', ARGON2_TIME_COST: '0' });
-    assert.ok(problems.some((problem) => problem.startsWith('PORT:')), problems.join());
-    assert.ok(problems.some((problem) => problem.startsWith('DATABASE_URL:')), problems.join());
-    assert.ok(problems.some((problem) => problem.startsWith('ARGON2_TIME_COST:')), problems.join());
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://x',
+      ARGON2_TIME_COST: '0',
+    });
+    assert.ok(
+      problems.some((problem) => problem.startsWith('PORT:')),
+      problems.join(),
+    );
+    assert.ok(
+      problems.some((problem) => problem.startsWith('DATABASE_URL:')),
+      problems.join(),
+    );
+    assert.ok(
+      problems.some((problem) => problem.startsWith('ARGON2_TIME_COST:')),
+      problems.join(),
+    );
   });
 
   it('never echoes a bad value (it may be a secret)', () => {
@@ -48,7 +64,10 @@ describe('configuration', () => {
 
   it('refuses to start in production without a strong secret', () => {
     assert.match(problemsOf({ NODE_ENV: 'production' }).join(), /JWT_SECRET: required/);
-    assert.match(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' }).join(), /at least 32 bytes/);
+    assert.match(
+      problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' }).join(),
+      /at least 32 bytes/,
+    );
     const config = loadAppConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET });
     assert.equal(config.jwt.generated, false);
     assert.equal(config.isProduction, true);
@@ -60,7 +79,8 @@ describe('configuration', () => {
 
   it('accepts only exact origins in CORS_ORIGINS', () => {
     assert.deepEqual(
-      loadAppConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).http.corsOrigins,
+      loadAppConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).http
+        .corsOrigins,
       ['https://app.example.com', 'http://localhost:5173'],
     );
     assert.match(problemsOf({ CORS_ORIGINS: '*' }).join(), /CORS_ORIGINS/);

@@ -4,9 +4,7 @@ import { ConfigurationError, EnvironmentVariables, validateEnvironment } from '.
 
 export const MIN_JWT_SECRET_BYTES = 32;
 
-export type DatabaseConfig =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'postgres'; url: string };
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
 /**
  * The typed configuration every provider reads. Built once at boot by {@link loadAppConfig}
@@ -73,7 +71,9 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   for (const origin of corsOrigins) {
     if (!ORIGIN.test(origin)) {
       // '*' or 'null' would hand credentials to any page; only exact origins are accepted.
-      problems.push('CORS_ORIGINS: every entry must be an exact origin such as https://app.example.com');
+      problems.push(
+        'CORS_ORIGINS: every entry must be an exact origin such as https://app.example.com',
+      );
       break;
     }
   }

@@ -65,7 +65,7 @@ export class EnvironmentVariables {
   JWT_SECRET?: string;
 
   @IsIn(['HS256'], { message: 'must be HS256 (asymmetric algorithms are not available yet)' })
-  JWT_ALGORITHM: 'HS256' = 'HS256';
+  JWT_ALGORITHM = 'HS256' as const;
 
   @IsString()
   @MinLength(1)
@@ -143,7 +143,9 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
       errors.map((error) => {
         const reasons = Object.values(error.constraints ?? {}).map((message) =>
           // class-validator starts messages with the property name; keep the name, drop the echo of the value.
-          message.startsWith(error.property) ? message.slice(error.property.length).trim() : message,
+          message.startsWith(error.property)
+            ? message.slice(error.property.length).trim()
+            : message,
         );
         return `${error.property}: ${reasons.join('; ')}`;
       }),

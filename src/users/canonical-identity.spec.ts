@@ -26,7 +26,10 @@ describe('canonical identity', () => {
   });
 
   it('treats a login name with @ as an email', () => {
-    assert.deepEqual(canonicalLoginName('Alice@Example.com'), { kind: 'email', value: 'alice@example.com' });
+    assert.deepEqual(canonicalLoginName('Alice@Example.com'), {
+      kind: 'email',
+      value: 'alice@example.com',
+    });
     assert.deepEqual(canonicalLoginName('ALICE'), { kind: 'username', value: 'alice' });
   });
 });

@@ -18,7 +18,8 @@ export class UsersController {
   @ApiOkResponse({ type: UserResponseDto })
   async me(@CurrentUser() current: AuthenticatedUser): Promise<UserResponseDto> {
     const found = await this.users.findWithRoles(current.id);
-    if (found === null) throw new DomainError('invalid_token', 'The access token is invalid or expired');
+    if (found === null)
+      throw new DomainError('invalid_token', 'The access token is invalid or expired');
     return toUserResponse(found);
   }
 }

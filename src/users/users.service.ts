@@ -99,13 +99,19 @@ export class UsersService {
     throw new DomainError('email_taken', 'An account with this email already exists');
   }
 
-  private async grantRoles(manager: EntityManager, userId: string, names: RoleName[]): Promise<void> {
+  private async grantRoles(
+    manager: EntityManager,
+    userId: string,
+    names: RoleName[],
+  ): Promise<void> {
     if (names.length === 0) return;
     const roles = await manager.getRepository(Role).findBy({ name: In(names) });
     if (roles.length !== names.length) {
       throw new Error(`Roles missing from the roles table: ${names.join(', ')}`);
     }
-    await manager.getRepository(UserRole).insert(roles.map((role) => ({ userId, roleId: role.id })));
+    await manager
+      .getRepository(UserRole)
+      .insert(roles.map((role) => ({ userId, roleId: role.id })));
   }
 
   private translateUniqueViolation(error: unknown): unknown {

@@ -34,8 +34,16 @@ export async function createUser(
 }
 
 /** Logs in through the JSON endpoint and returns the access token. */
-export async function loginToken(t: TestApp, username: string, password = TEST_PASSWORD): Promise<string> {
-  const response = await t.http().post('/api/v1/auth/login').send({ username, password }).expect(200);
+export async function loginToken(
+  t: TestApp,
+  username: string,
+  password = TEST_PASSWORD,
+): Promise<string> {
+  const response = await t
+    .http()
+    .post('/api/v1/auth/login')
+    .send({ username, password })
+    .expect(200);
   return (response.body as { access_token: string }).access_token;
 }
 

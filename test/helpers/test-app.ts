@@ -23,7 +23,10 @@ export interface TestApp {
 }
 
 /** Environment every test app starts from; cheap argon2 so suites stay fast. */
-export function testEnvironment(database: TestDatabase, env: Record<string, string> = {}): Record<string, string> {
+export function testEnvironment(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+): Record<string, string> {
   return {
     NODE_ENV: 'test',
     JWT_SECRET: randomBytes(48).toString('base64url'),
@@ -39,7 +42,9 @@ export function testEnvironment(database: TestDatabase, env: Record<string, stri
  * Boots the real AppModule (real migrations, real database, the same HTTP setup as main.ts)
  * with its own fresh database. Only the configuration and the clock are replaced.
  */
-export async function createTestApp(options: { env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { env?: Record<string, string> } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadAppConfig(testEnvironment(database, options.env));
   const clock = new TestClock();
@@ -54,7 +59,7 @@ export async function createTestApp(options: { env?: Record<string, string> } = 
     { logger: ['fatal', 'error'] },
   );
   await configureApp(app, config);
-  const server = app.getHttpServer() as Server;
+  const server: Server = app.getHttpServer();
   return {
     app,
     config,

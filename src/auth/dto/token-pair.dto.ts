@@ -12,7 +12,10 @@ export class TokenPairDto {
 }
 
 export class OAuthErrorDto {
-  @ApiProperty({ example: 'invalid_grant', enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type'] })
+  @ApiProperty({
+    example: 'invalid_grant',
+    enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type'],
+  })
   error: string;
 
   @ApiProperty({ example: 'Invalid username or password' })

@@ -22,7 +22,7 @@ export class LocalAuthGuard extends AuthGuard('local') {
   }
 
   override handleRequest<TUser>(error: unknown, user: TUser | false): TUser {
-    if (error !== null && error !== undefined) throw error;
+    if (error instanceof Error) throw error;
     if (user === false || user === undefined || user === null) {
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }

@@ -17,7 +17,10 @@ describe('password policy', () => {
 
   it('enforces 8..128 characters counted as code points', () => {
     assert.notDeepEqual(passwordPolicyViolations('short7!', account), []);
-    assert.deepEqual(passwordPolicyViolations('x'.repeat(8).replace('x', 'q') + 'zzz', account), []);
+    assert.deepEqual(
+      passwordPolicyViolations('x'.repeat(8).replace('x', 'q') + 'zzz', account),
+      [],
+    );
     assert.deepEqual(passwordPolicyViolations('q'.repeat(127) + 'z', account), []);
     assert.match(passwordPolicyViolations('q'.repeat(128) + 'z', account)[0] ?? '', /at most 128/);
     // Eight emoji are eight characters (sixteen UTF-16 units).

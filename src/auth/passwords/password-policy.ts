@@ -5,7 +5,7 @@ export const PASSWORD_MAX_LENGTH = 128;
 
 // The most common passwords of at least 8 characters from the zxcvbn-ts frequency list (MIT),
 // stored NFKC-normalised and lower-cased.
-const COMMON_PASSWORDS: ReadonlySet<string> = new Set(commonPasswordList as string[]);
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(commonPasswordList);
 
 /** NIST SP 800-63B: compare and hash passwords in one Unicode form. */
 export function normalizePassword(password: string): string {

@@ -47,7 +47,11 @@ export function IsPasswordCandidate(options?: ValidationOptions): PropertyDecora
       },
       validator: {
         validate(value: unknown): boolean {
-          return typeof value === 'string' && value.length > 0 && passwordLength(value) <= PASSWORD_MAX_LENGTH;
+          return (
+            typeof value === 'string' &&
+            value.length > 0 &&
+            passwordLength(value) <= PASSWORD_MAX_LENGTH
+          );
         },
       },
     });

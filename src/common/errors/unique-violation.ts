@@ -8,7 +8,10 @@ export function uniqueViolation(error: unknown): string | undefined {
   if (!(error instanceof QueryFailedError)) return undefined;
   const driverError = error.driverError as { code?: string; constraint?: string; message?: string };
   if (driverError.code === '23505') return driverError.constraint ?? '';
-  if (driverError.code === 'SQLITE_CONSTRAINT_UNIQUE' || driverError.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+  if (
+    driverError.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    driverError.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  ) {
     // "UNIQUE constraint failed: users.username"
     return /failed: (.+)$/.exec(driverError.message ?? '')?.[1] ?? '';
   }

@@ -29,5 +29,8 @@ export const IsCanonicalEmail = (): PropertyDecorator =>
     ),
     IsString(),
     MaxLength(EMAIL_MAX_LENGTH),
-    IsEmail({ allow_utf8_local_part: false }, { message: '$property must be a valid email address' }),
+    IsEmail(
+      { allow_utf8_local_part: false },
+      { message: '$property must be a valid email address' },
+    ),
   );

@@ -9,7 +9,11 @@ export class UserRole {
   @PrimaryColumn({ name: 'user_id', type: 'uuid', primaryKeyConstraintName: 'PK_users_to_roles' })
   userId: string;
 
-  @PrimaryColumn({ name: 'role_id', type: 'integer', primaryKeyConstraintName: 'PK_users_to_roles' })
+  @PrimaryColumn({
+    name: 'role_id',
+    type: 'integer',
+    primaryKeyConstraintName: 'PK_users_to_roles',
+  })
   roleId: number;
 
   @ManyToOne(() => User, (user) => user.userRoles, { onDelete: 'CASCADE' })

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { CommonModule } from '../common/common.module';
+import { AppConfigModule } from '../config/config.module';
+import { DatabaseModule } from '../database/database.module';
+import { UsersModule } from '../users/users.module';
+
+/**
+ * What the admin CLI needs of the service: the same configuration, database (pending migrations
+ * run at boot, as in the server) and account rules, without HTTP or the auth pipeline.
+ */
+@Module({
+  imports: [AppConfigModule, CommonModule, DatabaseModule, UsersModule],
+})
+export class CliModule {}
