@@ -1,6 +1,7 @@
 import type { MigrationInterface } from 'typeorm';
 import { CreateUsersAndRoles1764000000000 } from './1764000000000-CreateUsersAndRoles';
 import { SeedRoles1764000000001 } from './1764000000001-SeedRoles';
+import { CreateSessions1764000000002 } from './1764000000002-CreateSessions';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -9,4 +10,5 @@ import { SeedRoles1764000000001 } from './1764000000001-SeedRoles';
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   CreateUsersAndRoles1764000000000,
   SeedRoles1764000000001,
+  CreateSessions1764000000002,
 ];

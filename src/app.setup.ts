@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -42,7 +43,10 @@ export function createFastifyAdapter(
  * both serve the same thing.
  */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  app.setGlobalPrefix(API_PREFIX);
+  // The key set lives at the conventional root path, everything else under /api/v1.
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [{ path: '.well-known/jwks.json', method: RequestMethod.GET }],
+  });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);

@@ -20,6 +20,14 @@ describe('access tokens and the global JWT guard', () => {
     return token === undefined ? request : request.set('Authorization', `Bearer ${token}`);
   };
 
+  /** The session id (sid claim) of a token the service issued. */
+  function sidOf(token: string): string {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      sid: string;
+    };
+    return payload.sid;
+  }
+
   /** Signs claims with the service's own key, so only the detail under test is wrong. */
   async function forge(
     claims: Record<string, unknown>,
@@ -39,7 +47,7 @@ describe('access tokens and the global JWT guard', () => {
       .setIssuedAt(now)
       .setExpirationTime(now + (options.expiresIn ?? 300))
       .setJti(randomUUID())
-      .sign(options.key ?? t.config.jwt.key.export());
+      .sign(options.key ?? t.config.jwt.signingKey.export());
   }
 
   function assertInvalidToken(response: {
@@ -59,6 +67,7 @@ describe('access tokens and the global JWT guard', () => {
     const [headerPart, payloadPart] = token.split('.');
     const header = decode(headerPart);
     const payload = decode(payloadPart) as {
+      sid: string;
       sub: string;
       iss: string;
       aud: string;
@@ -72,6 +81,7 @@ describe('access tokens and the global JWT guard', () => {
     assert.equal(payload.iss, t.config.jwt.issuer);
     assert.equal(payload.aud, t.config.jwt.audience);
     assert.deepEqual(payload.roles, ['ROLE_USER']);
+    assert.match(payload.sid, /^[0-9a-f-]{36}$/);
     assert.equal(payload.exp - payload.iat, 900);
     assert.match(payload.jti, /^[0-9a-f-]{36}$/);
   });
@@ -101,9 +111,14 @@ describe('access tokens and the global JWT guard', () => {
   });
 
   it('rejects alg: none', async () => {
-    const { user } = await createUserWithToken(t);
+    const { user, token } = await createUserWithToken(t);
     const now = t.clock.nowSeconds();
-    const unsigned = new UnsecuredJWT({ sub: user.id, roles: ['ROLE_ADMIN'], jti: randomUUID() })
+    const unsigned = new UnsecuredJWT({
+      sub: user.id,
+      sid: sidOf(token),
+      roles: ['ROLE_ADMIN'],
+      jti: randomUUID(),
+    })
       .setIssuer(t.config.jwt.issuer)
       .setAudience(t.config.jwt.audience)
       .setIssuedAt(now)
@@ -113,25 +128,37 @@ describe('access tokens and the global JWT guard', () => {
   });
 
   it('rejects another algorithm and another key', async () => {
-    const { user } = await createUserWithToken(t);
+    const { user, token } = await createUserWithToken(t);
     const now = t.clock.nowSeconds();
-    const hs512 = await new SignJWT({ sub: user.id, roles: ['ROLE_USER'], jti: randomUUID() })
+    const hs512 = await new SignJWT({
+      sub: user.id,
+      sid: sidOf(token),
+      roles: ['ROLE_USER'],
+      jti: randomUUID(),
+    })
       .setProtectedHeader({ alg: 'HS512', typ: 'at+jwt' })
       .setIssuer(t.config.jwt.issuer)
       .setAudience(t.config.jwt.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + 300)
-      .sign(t.config.jwt.key.export());
+      .sign(t.config.jwt.signingKey.export());
     assertInvalidToken(await me(hs512));
-    assertInvalidToken(await me(await forge({ sub: user.id }, { key: randomBytes(32) })));
+    assertInvalidToken(
+      await me(await forge({ sub: user.id, sid: sidOf(token) }, { key: randomBytes(32) })),
+    );
   });
 
   it('rejects a wrong issuer, a wrong audience and a wrong typ', async () => {
-    const { user } = await createUserWithToken(t);
-    await me(await forge({ sub: user.id })).expect(200);
-    assertInvalidToken(await me(await forge({ sub: user.id }, { iss: 'https://evil.example' })));
-    assertInvalidToken(await me(await forge({ sub: user.id }, { aud: 'another-api' })));
-    assertInvalidToken(await me(await forge({ sub: user.id }, { typ: 'JWT' })));
+    const { user, token } = await createUserWithToken(t);
+    const claims = { sub: user.id, sid: sidOf(token) };
+    await me(await forge(claims)).expect(200);
+    assertInvalidToken(await me(await forge(claims, { iss: 'https://evil.example' })));
+    assertInvalidToken(await me(await forge(claims, { aud: 'another-api' })));
+    assertInvalidToken(await me(await forge(claims, { typ: 'JWT' })));
+    assertInvalidToken(await me(await forge({ sub: user.id })));
+    assertInvalidToken(
+      await me(await forge({ ...claims, sub: '00000000-0000-4000-8000-000000000000' })),
+    );
   });
 
   it('rejects an expired token (time moved by the injected clock)', async () => {

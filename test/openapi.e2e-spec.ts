@@ -17,6 +17,13 @@ const EXPECTED_OPERATIONS = [
   'post /api/v1/auth/register',
   'post /api/v1/auth/login',
   'post /api/v1/auth/token',
+  'post /api/v1/auth/refresh',
+  'post /api/v1/auth/logout',
+  'post /api/v1/auth/logout-all',
+  'get /api/v1/auth/sessions',
+  'delete /api/v1/auth/sessions/{id}',
+  'post /api/v1/users/me/password',
+  'get /.well-known/jwks.json',
   'get /api/v1/users/me',
   'get /api/v1/content/public',
   'get /api/v1/content/user',
@@ -70,7 +77,7 @@ describe('Swagger UI and the OpenAPI document', () => {
   it('documents security exactly where the guard enforces it', async () => {
     for (const { path, method, operation } of operations()) {
       const documented = (operation.security ?? []).length > 0;
-      const response = await t.http()[method as 'get' | 'post'](path);
+      const response = await t.http()[method as 'get' | 'post' | 'delete'](path);
       // Without a token, a protected route answers 401; a public one answers anything else
       // (login and token answer 400 for the empty body, never 401).
       const enforced = response.status === 401;

@@ -5,6 +5,7 @@ import {
   HttpCode,
   Post,
   Req,
+  Res,
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
@@ -14,30 +15,42 @@ import {
   ApiConflictResponse,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
-  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../common/errors/oauth-error';
 import { ProblemDto } from '../common/http/problem.dto';
+import { AppConfig } from '../config/app-config';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
 import type { UserWithRoles } from '../users/users.service';
 import { AuthService } from './auth.service';
+import type { AuthenticatedUser } from './authenticated-user';
+import { clientContext } from './client-context';
+import { Authenticated } from './decorators/authenticated.decorator';
+import { CurrentUser } from './decorators/current-user.decorator';
 import { Public } from './decorators/public.decorator';
 import { LoginDto } from './dto/login.dto';
+import { RefreshDto } from './dto/refresh.dto';
 import { RegisterDto } from './dto/register.dto';
-import { TokenRequestDto } from './dto/token-request.dto';
 import { OAuthErrorDto, TokenPairDto } from './dto/token-pair.dto';
+import { TokenRequestDto } from './dto/token-request.dto';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { OAuthTokenFilter } from './oauth-token.filter';
+import { clearRefreshCookie, deliverTokens, readRefreshCookie } from './refresh-cookie';
+import { SessionsService } from './sessions/sessions.service';
 
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly sessions: SessionsService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Post('register')
   @Public()
@@ -60,7 +73,7 @@ export class AuthController {
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @UseGuards(LocalAuthGuard)
-  @ApiOperation({ summary: 'Log in with username (or email) and password' })
+  @ApiOperation({ summary: 'Log in with username (or email) and password; starts a session' })
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiBadRequestResponse({ description: 'Malformed body', type: ProblemDto })
@@ -68,8 +81,12 @@ export class AuthController {
     description: 'Invalid username or password (one answer for every cause)',
     type: ProblemDto,
   })
-  login(@Req() request: FastifyRequest & { user: UserWithRoles }): TokenPairDto {
-    return this.auth.issueTokens(request.user);
+  async login(
+    @Req() request: FastifyRequest & { user: UserWithRoles },
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenPairDto> {
+    const pair = await this.auth.login(request.user, clientContext(request));
+    return deliverTokens(this.config, reply, pair);
   }
 
   @Post('token')
@@ -79,8 +96,10 @@ export class AuthController {
   @Header('Pragma', 'no-cache')
   @UseFilters(OAuthTokenFilter)
   @ApiOperation({
-    summary: 'OAuth2 token endpoint (RFC 6749): password grant',
-    description: 'Form-encoded. Used by Swagger UI "Authorize" (OAuth2 password flow).',
+    summary: 'OAuth2 token endpoint (RFC 6749): password and refresh_token grants',
+    description:
+      'Form-encoded. Used by Swagger UI "Authorize" (OAuth2 password flow). Always returns the ' +
+      'refresh token in the body (OAuth2 clients expect it there), also in cookie mode.',
   })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOkResponse({ type: TokenPairDto })
@@ -88,8 +107,11 @@ export class AuthController {
     description: '`invalid_request` or `unsupported_grant_type`',
     type: OAuthErrorDto,
   })
-  @ApiUnauthorizedResponse({ description: '`invalid_grant`: bad credentials', type: OAuthErrorDto })
-  @ApiUnsupportedMediaTypeResponse({ description: 'Body is not form-encoded', type: ProblemDto })
+  @ApiUnauthorizedResponse({
+    description:
+      '`invalid_grant`: bad credentials, or an invalid, expired, reused or revoked refresh token',
+    type: OAuthErrorDto,
+  })
   async token(
     @Req() request: FastifyRequest,
     @Body() body: TokenRequestDto,
@@ -106,12 +128,82 @@ export class AuthController {
           throw new OAuthError('invalid_request', 'username and password are required');
         }
         const user = await this.auth.authenticate(body.username, body.password);
-        return this.auth.issueTokens(user);
+        return this.auth.login(user, clientContext(request));
+      }
+      case 'refresh_token': {
+        if (body.refresh_token === undefined) {
+          throw new OAuthError('invalid_request', 'refresh_token is required');
+        }
+        return this.auth.refresh(body.refresh_token, clientContext(request));
       }
       case undefined:
         throw new OAuthError('invalid_request', 'grant_type is required');
       default:
-        throw new OAuthError('unsupported_grant_type', 'Supported grant types: password');
+        throw new OAuthError(
+          'unsupported_grant_type',
+          'Supported grant types: password, refresh_token',
+        );
     }
+  }
+
+  @Post('refresh')
+  @Public()
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @UseFilters(OAuthTokenFilter)
+  @ApiOperation({
+    summary: 'Exchange a refresh token for a new token pair (rotation)',
+    description:
+      'Each refresh token works once. Presenting one that was already used, after a short grace ' +
+      'window for concurrent tabs, revokes the whole session. With REFRESH_TOKEN_COOKIE=true the ' +
+      'token is read from the refresh cookie and the new one set there.',
+  })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiBadRequestResponse({
+    description: '`invalid_request`: no refresh token',
+    type: OAuthErrorDto,
+  })
+  @ApiUnauthorizedResponse({
+    description: '`invalid_grant`: invalid, expired, reused or revoked refresh token',
+    type: OAuthErrorDto,
+  })
+  async refresh(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Body() body: RefreshDto,
+  ): Promise<TokenPairDto> {
+    const presented =
+      body.refresh_token ?? (this.config.refresh.cookie ? readRefreshCookie(request) : undefined);
+    if (presented === undefined || presented === '') {
+      throw new OAuthError('invalid_request', 'refresh_token is required');
+    }
+    const pair = await this.auth.refresh(presented, clientContext(request));
+    return deliverTokens(this.config, reply, pair);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @Authenticated()
+  @ApiOperation({ summary: 'End the current session (its refresh and access tokens stop working)' })
+  @ApiNoContentResponse({ description: 'Session revoked' })
+  async logout(
+    @CurrentUser() user: AuthenticatedUser,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    await this.sessions.revoke(user.sessionId, 'logout');
+    if (this.config.refresh.cookie) clearRefreshCookie(reply);
+  }
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @Authenticated()
+  @ApiOperation({ summary: 'End every session of the current user, this one included' })
+  @ApiNoContentResponse({ description: 'All sessions revoked' })
+  async logoutAll(
+    @CurrentUser() user: AuthenticatedUser,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    await this.sessions.revokeAllForUser(user.id, 'logout_all');
+    if (this.config.refresh.cookie) clearRefreshCookie(reply);
   }
 }

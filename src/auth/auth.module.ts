@@ -1,32 +1,21 @@
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
-import { AppConfig } from '../config/app-config';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { JwksController } from './jwks.controller';
+import { PasswordController } from './password.controller';
 import { PasswordsModule } from './passwords/passwords.module';
+import { SessionsController } from './sessions/sessions.controller';
+import { SessionsService } from './sessions/sessions.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
 import { AccessTokenService } from './tokens/access-token.service';
 
 @Module({
-  imports: [
-    PassportModule,
-    PasswordsModule,
-    UsersModule,
-    JwtModule.registerAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        // A KeyObject rather than a string: jsonwebtoken handles it much faster.
-        secretOrKeyProvider: () => config.jwt.key,
-        signOptions: { algorithm: config.jwt.algorithm },
-        verifyOptions: { algorithms: [config.jwt.algorithm] },
-      }),
-    }),
-  ],
-  controllers: [AuthController],
-  providers: [AuthService, AccessTokenService, LocalStrategy, JwtStrategy],
-  exports: [AuthService],
+  imports: [PassportModule, PasswordsModule, UsersModule],
+  controllers: [AuthController, SessionsController, PasswordController, JwksController],
+  providers: [AuthService, SessionsService, AccessTokenService, LocalStrategy, JwtStrategy],
+  exports: [AuthService, SessionsService],
 })
 export class AuthModule {}

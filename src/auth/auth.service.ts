@@ -1,16 +1,29 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
 import { RoleName } from '../users/entities/role.entity';
 import { UsersService, UserWithRoles } from '../users/users.service';
+import type { AuthenticatedUser } from './authenticated-user';
 import type { RegisterDto } from './dto/register.dto';
 import type { TokenPairDto } from './dto/token-pair.dto';
 import { PasswordHasher } from './passwords/password-hasher.service';
-import { PASSWORD_MAX_LENGTH, passwordLength } from './passwords/password-policy';
+import {
+  PASSWORD_MAX_LENGTH,
+  passwordLength,
+  passwordPolicyViolations,
+} from './passwords/password-policy';
+import type { Session } from './sessions/session.entity';
+import { ClientContext, SessionsService } from './sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
 
 // One message for every failed login: unknown name, wrong password, inactive account.
 export const INVALID_CREDENTIALS_MESSAGE = 'Invalid username or password';
+
+/** A token pair with the refresh token always present (the controller may move it to a cookie). */
+export type IssuedTokenPair = TokenPairDto & { refresh_token: string };
 
 @Injectable()
 export class AuthService implements OnModuleInit {
@@ -20,14 +33,18 @@ export class AuthService implements OnModuleInit {
     private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
     private readonly accessTokens: AccessTokenService,
+    private readonly sessions: SessionsService,
     private readonly config: AppConfig,
+    private readonly clock: Clock,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   onModuleInit(): void {
     if (this.config.jwt.generated) {
       this.logger.warn(
-        'JWT_SECRET is not set: a random signing key was generated for this process. Tokens stop ' +
-          'working at restart and are not shared between instances. Set JWT_SECRET (>= 32 bytes).',
+        'No JWT signing key is configured (JWT_SECRET, or JWT_PRIVATE_KEY for asymmetric algorithms): ' +
+          'a random key was generated for this process. Tokens stop working at restart and are not ' +
+          'shared between instances.',
       );
     }
   }
@@ -63,8 +80,89 @@ export class AuthService implements OnModuleInit {
     return found;
   }
 
-  issueTokens({ user, roles }: UserWithRoles): TokenPairDto {
-    const access = this.accessTokens.issue({ id: user.id, roles });
-    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn };
+  /** Starts a session for an authenticated user and issues its first token pair. */
+  async login(account: UserWithRoles, client: ClientContext): Promise<IssuedTokenPair> {
+    const { session, refreshToken } = await this.sessions.start(account.user.id, client);
+    return this.tokenPair(account, session, refreshToken);
+  }
+
+  /** Rotates a refresh token into a new pair (see SessionsService.rotate). */
+  async refresh(refreshToken: string, client: ClientContext): Promise<IssuedTokenPair> {
+    const rotated = await this.sessions.rotate(refreshToken, client);
+    const account = await this.users.findWithRoles(rotated.session.userId);
+    if (account === null || !account.user.isActive) {
+      throw new DomainError(
+        'invalid_refresh_token',
+        'The refresh token is invalid, expired or revoked',
+      );
+    }
+    return this.tokenPair(account, rotated.session, rotated.refreshToken);
+  }
+
+  /**
+   * Changes the password of the signed-in user: every other session is revoked, the current one
+   * gets a new refresh token, and access tokens issued before the change stop working.
+   */
+  async changePassword(
+    current: AuthenticatedUser,
+    passwords: { currentPassword: string; newPassword: string },
+  ): Promise<IssuedTokenPair> {
+    const user = await this.users.findForLogin(current.username);
+    if (user === null || user.id !== current.id) {
+      throw new DomainError('invalid_token', 'The access token is invalid or expired');
+    }
+    if (!(await this.hasher.verify(user.passwordHash, passwords.currentPassword))) {
+      throw new DomainError('invalid_credentials', 'The current password is incorrect');
+    }
+    const violations = passwordPolicyViolations(passwords.newPassword, {
+      username: user.username,
+      email: user.email,
+    });
+    if (violations.length > 0) {
+      throw new DomainError(
+        'weak_password',
+        'The new password does not meet the password policy',
+        violations.map((message) => ({ field: 'newPassword', message: `newPassword ${message}` })),
+      );
+    }
+    const passwordHash = await this.hasher.hash(passwords.newPassword);
+    const changedAt = this.clock.now();
+
+    const refreshToken = await this.dataSource.transaction(async (manager) => {
+      await this.users.setPassword(manager, user.id, passwordHash, changedAt);
+      await this.sessions.revokeAllForUser(user.id, 'password_change', {
+        keep: current.sessionId,
+        manager,
+      });
+      return this.sessions.replaceRefreshToken(manager, current.sessionId);
+    });
+    const [account, session] = await Promise.all([
+      this.users.findWithRoles(user.id),
+      this.sessions.findLive(current.sessionId, user.id),
+    ]);
+    if (account === null || session === null) {
+      throw new DomainError('invalid_token', 'The access token is invalid or expired');
+    }
+    return this.tokenPair(account, session, refreshToken);
+  }
+
+  private tokenPair(
+    account: UserWithRoles,
+    session: Session,
+    refreshToken: string,
+  ): IssuedTokenPair {
+    const access = this.accessTokens.issue({
+      userId: account.user.id,
+      sessionId: session.id,
+      roles: account.roles,
+      notBefore: account.user.passwordChangedAt,
+    });
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: refreshToken,
+      refresh_expires_in: this.sessions.secondsLeft(session),
+    };
   }
 }

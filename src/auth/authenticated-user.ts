@@ -4,6 +4,8 @@ import type { RoleName } from '../users/entities/role.entity';
 export interface AuthenticatedUser {
   id: string;
   username: string;
+  /** Roles as they are in the database now, not as the token claims them. */
   roles: RoleName[];
   tokenId: string;
+  sessionId: string;
 }

@@ -1,8 +1,6 @@
-import { createSecretKey, KeyObject, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './environment';
-
-export const MIN_JWT_SECRET_BYTES = 32;
+import { loadSigningKeys, SigningKeys } from './signing-keys';
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
@@ -22,14 +20,17 @@ export class AppConfig {
     swaggerEnabled: boolean;
   };
   readonly database: DatabaseConfig;
-  readonly jwt: {
-    algorithm: 'HS256';
-    key: KeyObject;
-    /** True when no JWT_SECRET was configured and a per-boot key was generated. */
-    generated: boolean;
+  readonly jwt: SigningKeys & {
     issuer: string;
     audience: string;
     accessTokenTtlSeconds: number;
+  };
+  readonly refresh: {
+    idleTtlSeconds: number;
+    absoluteTtlSeconds: number;
+    reuseGraceSeconds: number;
+    /** Refresh token in an HttpOnly cookie instead of the response body. */
+    cookie: boolean;
   };
   readonly argon2: { memoryKib: number; timeCost: number; parallelism: number };
   readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
@@ -48,36 +49,29 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   const isProduction = env.NODE_ENV === 'production';
   const problems: string[] = [];
 
-  let key: KeyObject;
-  let generated = false;
-  if (env.JWT_SECRET !== undefined) {
-    const secret = Buffer.from(env.JWT_SECRET, 'utf8');
-    if (secret.length < MIN_JWT_SECRET_BYTES) {
-      problems.push(`JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes`);
-    }
-    key = createSecretKey(secret);
-  } else if (isProduction) {
-    problems.push(
-      `JWT_SECRET: required when NODE_ENV=production (at least ${MIN_JWT_SECRET_BYTES} bytes)`,
-    );
-    key = createSecretKey(randomBytes(MIN_JWT_SECRET_BYTES));
-  } else {
-    key = createSecretKey(randomBytes(64));
-    generated = true;
-  }
+  const { keys, problems: keyProblems } = loadSigningKeys({
+    algorithm: env.JWT_ALGORITHM,
+    secret: env.JWT_SECRET,
+    privateKey: env.JWT_PRIVATE_KEY,
+    privateKeyFile: env.JWT_PRIVATE_KEY_FILE,
+    previousPublicKeys: env.JWT_PREVIOUS_PUBLIC_KEYS,
+    production: isProduction,
+  });
+  problems.push(...keyProblems);
+
   const corsOrigins = env.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
     .filter((origin) => origin.length > 0);
-  for (const origin of corsOrigins) {
-    if (!ORIGIN.test(origin)) {
-      // '*' or 'null' would hand credentials to any page; only exact origins are accepted.
-      problems.push(
-        'CORS_ORIGINS: every entry must be an exact origin such as https://app.example.com',
-      );
-      break;
-    }
+  if (corsOrigins.some((origin) => !ORIGIN.test(origin))) {
+    // '*' or 'null' would hand credentials to any page; only exact origins are accepted.
+    problems.push(
+      'CORS_ORIGINS: every entry must be an exact origin such as https://app.example.com',
+    );
   }
-  if (problems.length > 0) throw new ConfigurationError(problems);
+  if (env.REFRESH_IDLE_TTL > env.REFRESH_ABSOLUTE_TTL) {
+    problems.push('REFRESH_IDLE_TTL: must not exceed REFRESH_ABSOLUTE_TTL');
+  }
+  if (problems.length > 0 || keys === undefined) throw new ConfigurationError(problems);
 
   return new AppConfig({
     env: env.NODE_ENV,
@@ -95,12 +89,16 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
         ? { kind: 'postgres', url: env.DATABASE_URL }
         : { kind: 'sqlite', path: path.resolve(env.SQLITE_PATH) },
     jwt: {
-      algorithm: env.JWT_ALGORITHM,
-      key,
-      generated,
+      ...keys,
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
+    },
+    refresh: {
+      idleTtlSeconds: env.REFRESH_IDLE_TTL,
+      absoluteTtlSeconds: env.REFRESH_ABSOLUTE_TTL,
+      reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+      cookie: env.REFRESH_TOKEN_COOKIE,
     },
     argon2: {
       memoryKib: env.ARGON2_MEMORY_KIB,

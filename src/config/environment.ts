@@ -64,8 +64,23 @@ export class EnvironmentVariables {
   @IsString()
   JWT_SECRET?: string;
 
-  @IsIn(['HS256'], { message: 'must be HS256 (asymmetric algorithms are not available yet)' })
-  JWT_ALGORITHM = 'HS256' as const;
+  @IsIn(['HS256', 'EdDSA', 'ES256', 'RS256'])
+  JWT_ALGORITHM: 'HS256' | 'EdDSA' | 'ES256' | 'RS256' = 'HS256';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_PRIVATE_KEY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_PRIVATE_KEY_FILE?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_PREVIOUS_PUBLIC_KEYS?: string;
 
   @IsString()
   @MinLength(1)
@@ -82,6 +97,28 @@ export class EnvironmentVariables {
   @Min(30)
   @Max(86400)
   ACCESS_TOKEN_TTL = 900;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
+  REFRESH_IDLE_TTL = 604800;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
+  REFRESH_ABSOLUTE_TTL = 2592000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  REFRESH_REUSE_GRACE_SECONDS = 10;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  REFRESH_TOKEN_COOKIE = false;
 
   @Transform(toInteger)
   @IsInt()
@@ -133,7 +170,15 @@ export class ConfigurationError extends Error {
 export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVariables {
   const known = Object.keys(new EnvironmentVariables());
   const relevant: Record<string, unknown> = {};
-  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']) {
+  for (const key of [
+    ...known,
+    'DATABASE_URL',
+    'REDIS_URL',
+    'JWT_SECRET',
+    'JWT_PRIVATE_KEY',
+    'JWT_PRIVATE_KEY_FILE',
+    'JWT_PREVIOUS_PUBLIC_KEYS',
+  ]) {
     if (raw[key] !== undefined) relevant[key] = raw[key];
   }
   const env = plainToInstance(EnvironmentVariables, relevant, { exposeDefaultValues: true });

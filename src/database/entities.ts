@@ -1,6 +1,8 @@
+import { RefreshToken } from '../auth/sessions/refresh-token.entity';
+import { Session } from '../auth/sessions/session.entity';
 import { Role } from '../users/entities/role.entity';
 import { UserRole } from '../users/entities/user-role.entity';
 import { User } from '../users/entities/user.entity';
 
 /** Every entity the service maps; the DataSource lists them explicitly (no globs). */
-export const ENTITIES = [User, Role, UserRole];
+export const ENTITIES = [User, Role, UserRole, Session, RefreshToken];

@@ -80,8 +80,19 @@ export class UsersService {
     return { user, roles };
   }
 
+  /** Re-hash with current parameters; not a password change (tokens stay valid). */
   async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.dataSource.getRepository(User).update({ id }, { passwordHash });
+  }
+
+  /** A password change: tokens issued before `changedAt` stop working. */
+  async setPassword(
+    manager: EntityManager,
+    id: string,
+    passwordHash: string,
+    changedAt: Date,
+  ): Promise<void> {
+    await manager.update(User, { id }, { passwordHash, passwordChangedAt: changedAt });
   }
 
   private async assertNamesAvailable(

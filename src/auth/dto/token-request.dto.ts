@@ -3,7 +3,7 @@ import { IsOptional, IsString, MaxLength } from 'class-validator';
 
 /** RFC 6749 token request (form-encoded). Checked by the endpoint so errors keep the OAuth shape. */
 export class TokenRequestDto {
-  @ApiProperty({ enum: ['password'], example: 'password' })
+  @ApiProperty({ enum: ['password', 'refresh_token'], example: 'password' })
   @IsOptional()
   @IsString()
   @MaxLength(64)
@@ -20,6 +20,12 @@ export class TokenRequestDto {
   @IsString()
   @MaxLength(1024)
   password?: string;
+
+  @ApiPropertyOptional({ description: 'Refresh token (refresh_token grant)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
+  refresh_token?: string;
 
   @ApiPropertyOptional({ description: 'Ignored: the service has no scopes' })
   @IsOptional()

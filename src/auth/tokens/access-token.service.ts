@@ -1,17 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../../common/clock/clock';
+import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
 import type { RoleName } from '../../users/entities/role.entity';
+import { JwsHeader, signJws, verifyJws } from './jws';
 
 /** Header `typ` of our access tokens (RFC 9068), so no other JWT can stand in for one. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+// Tolerated clock difference between instances for `iat` in the future.
+const CLOCK_SKEW_SECONDS = 60;
 
 export interface AccessTokenClaims {
   iss: string;
   aud: string;
   sub: string;
+  sid: string;
   roles: RoleName[];
   iat: number;
   exp: number;
@@ -21,24 +26,71 @@ export interface AccessTokenClaims {
 @Injectable()
 export class AccessTokenService {
   constructor(
-    private readonly jwt: JwtService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 
-  issue(subject: { id: string; roles: RoleName[] }): { token: string; expiresIn: number } {
-    const now = this.clock.nowSeconds();
-    const expiresIn = this.config.jwt.accessTokenTtlSeconds;
-    const token = this.jwt.sign(
-      // iat and exp come from the injected clock; jsonwebtoken would read the system clock.
-      { sub: subject.id, roles: subject.roles, iat: now, exp: now + expiresIn, jti: randomUUID() },
-      {
-        algorithm: this.config.jwt.algorithm,
-        issuer: this.config.jwt.issuer,
-        audience: this.config.jwt.audience,
-        header: { alg: this.config.jwt.algorithm, typ: ACCESS_TOKEN_TYPE },
-      },
-    );
-    return { token, expiresIn };
+  /**
+   * Signs an access token for a session. `notBefore` (the last password change) pushes `iat`
+   * past it, so a token issued right after a change is never mistaken for an older one.
+   */
+  issue(subject: {
+    userId: string;
+    sessionId: string;
+    roles: RoleName[];
+    notBefore?: Date | null;
+  }): {
+    token: string;
+    expiresIn: number;
+  } {
+    const { jwt } = this.config;
+    const notBefore = subject.notBefore ? Math.floor(subject.notBefore.getTime() / 1000) + 1 : 0;
+    const iat = Math.max(this.clock.nowSeconds(), notBefore);
+    const claims: AccessTokenClaims = {
+      iss: jwt.issuer,
+      aud: jwt.audience,
+      sub: subject.userId,
+      sid: subject.sessionId,
+      roles: subject.roles,
+      iat,
+      exp: iat + jwt.accessTokenTtlSeconds,
+      jti: randomUUID(),
+    };
+    const header: JwsHeader = { alg: jwt.algorithm, typ: ACCESS_TOKEN_TYPE };
+    if (jwt.signingKid !== undefined) header.kid = jwt.signingKid;
+    const token = signJws(header, { ...claims }, jwt.algorithm, jwt.signingKey);
+    return { token, expiresIn: jwt.accessTokenTtlSeconds };
   }
+
+  /** Checks signature, `typ`, `iss`, `aud` and expiry; throws `invalid_token` otherwise. */
+  verify(token: string): AccessTokenClaims {
+    const { jwt } = this.config;
+    const verified = verifyJws(token, jwt.algorithm, (header) =>
+      jwt.verificationKeys.get(jwt.algorithm === 'HS256' ? '' : (header.kid ?? '\0')),
+    );
+    const now = this.clock.nowSeconds();
+    const claims = verified?.payload;
+    if (
+      verified === undefined ||
+      claims === undefined ||
+      verified.header.typ !== ACCESS_TOKEN_TYPE ||
+      claims.iss !== jwt.issuer ||
+      !audienceMatches(claims.aud, jwt.audience) ||
+      typeof claims.sub !== 'string' ||
+      typeof claims.sid !== 'string' ||
+      typeof claims.jti !== 'string' ||
+      !Array.isArray(claims.roles) ||
+      typeof claims.iat !== 'number' ||
+      typeof claims.exp !== 'number' ||
+      claims.exp <= now ||
+      claims.iat > now + CLOCK_SKEW_SECONDS
+    ) {
+      throw new DomainError('invalid_token', 'The access token is invalid or expired');
+    }
+    return claims as unknown as AccessTokenClaims;
+  }
+}
+
+function audienceMatches(aud: unknown, expected: string): boolean {
+  return aud === expected || (Array.isArray(aud) && aud.includes(expected));
 }

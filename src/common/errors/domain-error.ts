@@ -5,6 +5,8 @@
 export type DomainErrorCode =
   | 'invalid_credentials'
   | 'invalid_token'
+  | 'invalid_refresh_token'
+  | 'session_not_found'
   | 'missing_token'
   | 'insufficient_role'
   | 'username_taken'
@@ -32,6 +34,8 @@ export class DomainError extends Error {
 export const PROBLEM_TYPES: Record<DomainErrorCode, { status: number; title: string }> = {
   invalid_credentials: { status: 401, title: 'Invalid credentials' },
   invalid_token: { status: 401, title: 'Invalid token' },
+  invalid_refresh_token: { status: 401, title: 'Invalid refresh token' },
+  session_not_found: { status: 404, title: 'Session not found' },
   missing_token: { status: 401, title: 'Authentication required' },
   insufficient_role: { status: 403, title: 'Forbidden' },
   username_taken: { status: 409, title: 'Username already taken' },

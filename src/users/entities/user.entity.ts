@@ -34,6 +34,10 @@ export class User {
   @Column({ name: 'is_active', type: 'boolean', default: true })
   isActive: boolean;
 
+  /** Access tokens issued before this instant are refused. */
+  @Column({ name: 'password_changed_at', type: TIMESTAMP_TYPE, nullable: true })
+  passwordChangedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: TIMESTAMP_TYPE })
   createdAt: Date;
 

@@ -1,0 +1,41 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { AppConfig } from '../config/app-config';
+import type { PublicJwk } from '../config/signing-keys';
+import { Public } from './decorators/public.decorator';
+
+class JwksDto {
+  @ApiProperty({
+    description: 'Public keys that verify access tokens (empty with HS256)',
+    example: [
+      {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+        kid: 'kid',
+        alg: 'EdDSA',
+        use: 'sig',
+      },
+    ],
+  })
+  keys: PublicJwk[];
+}
+
+/** RFC 7517 key set for resource servers that verify access tokens themselves. */
+@ApiTags('auth')
+@Controller('.well-known')
+export class JwksController {
+  constructor(private readonly config: AppConfig) {}
+
+  @Get('jwks.json')
+  @Public()
+  @Header('Cache-Control', 'public, max-age=300')
+  @ApiOperation({
+    summary: 'Public keys for access-token verification (JWKS)',
+    description: 'Includes the previous key during a rotation (JWT_PREVIOUS_PUBLIC_KEYS).',
+  })
+  @ApiOkResponse({ type: JwksDto })
+  jwks(): JwksDto {
+    return { keys: this.config.jwt.jwks };
+  }
+}

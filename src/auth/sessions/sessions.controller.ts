@@ -1,0 +1,45 @@
+import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe } from '@nestjs/common';
+import {
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ProblemDto } from '../../common/http/problem.dto';
+import type { AuthenticatedUser } from '../authenticated-user';
+import { Authenticated } from '../decorators/authenticated.decorator';
+import { CurrentUser } from '../decorators/current-user.decorator';
+import { SessionDto, toSessionDto } from '../dto/session.dto';
+import { SessionsService } from './sessions.service';
+
+@ApiTags('auth')
+@Controller('auth/sessions')
+export class SessionsController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Get()
+  @Authenticated()
+  @ApiOperation({ summary: "The current user's live sessions, most recently used first" })
+  @ApiOkResponse({ type: [SessionDto] })
+  async list(@CurrentUser() user: AuthenticatedUser): Promise<SessionDto[]> {
+    const sessions = await this.sessions.listLive(user.id);
+    return sessions.map((session) => toSessionDto(session, user.sessionId));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Authenticated()
+  @ApiOperation({ summary: 'Revoke one of your own sessions' })
+  @ApiNoContentResponse({ description: 'Session revoked' })
+  @ApiNotFoundResponse({
+    description: 'No live session with this id belongs to you',
+    type: ProblemDto,
+  })
+  async revoke(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
+  ): Promise<void> {
+    await this.sessions.revokeOwn(user.id, id);
+  }
+}

@@ -1,0 +1,254 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, IsNull, MoreThan, Not } from 'typeorm';
+import { Clock } from '../../common/clock/clock';
+import { DomainError } from '../../common/errors/domain-error';
+import { AppConfig } from '../../config/app-config';
+import { User } from '../../users/entities/user.entity';
+import { RefreshToken } from './refresh-token.entity';
+import { Session, SessionRevokeReason } from './session.entity';
+
+/** Where a request came from, recorded on the session. */
+export interface ClientContext {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface IssuedSession {
+  session: Session;
+  refreshToken: string;
+}
+
+const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked';
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** 256 random bits, base64url: opaque to clients, stored only as its hash. */
+function newRefreshToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+@Injectable()
+export class SessionsService {
+  private readonly logger = new Logger(SessionsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Starts a session for a user who has just proved who they are. */
+  start(userId: string, client: ClientContext): Promise<IssuedSession> {
+    return this.dataSource.transaction(async (manager) => {
+      const now = this.clock.now();
+      const absoluteExpiresAt = this.after(now, this.config.refresh.absoluteTtlSeconds);
+      const session = manager.create(Session, {
+        id: randomUUID(),
+        userId,
+        createdAt: now,
+        lastUsedAt: now,
+        idleExpiresAt: this.idleExpiry(now, absoluteExpiresAt),
+        absoluteExpiresAt,
+        revokedAt: null,
+        revokeReason: null,
+        userAgent: client.userAgent,
+        ip: client.ip,
+      });
+      await manager.insert(Session, session);
+      const refreshToken = await this.addRefreshToken(manager, session.id, null);
+      return { session, refreshToken };
+    });
+  }
+
+  /**
+   * Exchanges a refresh token for a new one. Only an unrotated token can be rotated, by a
+   * conditional update, so of several concurrent requests exactly one wins. A token rotated
+   * within the grace window (another tab was faster) is refused but the session lives; after
+   * it, presenting a rotated token means someone holds a copy: the session is revoked.
+   */
+  async rotate(presented: string, client: ClientContext): Promise<IssuedSession> {
+    const tokenHash = hashRefreshToken(presented);
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const token = await manager.findOne(RefreshToken, {
+        where: { tokenHash },
+        relations: { session: true },
+      });
+      if (token === null) return { kind: 'invalid' as const };
+      const now = this.clock.now();
+      const { session } = token;
+      if (!this.isLive(session, now)) return { kind: 'invalid' as const };
+
+      if (token.rotatedAt !== null) {
+        const sinceRotation = now.getTime() - token.rotatedAt.getTime();
+        if (sinceRotation < this.config.refresh.reuseGraceSeconds * 1000)
+          return { kind: 'invalid' as const };
+        await this.revokeWhere(manager, { id: session.id }, 'refresh_token_reuse', now);
+        return { kind: 'reuse' as const, session };
+      }
+
+      const user = await manager.findOne(User, {
+        where: { id: session.userId },
+        select: { id: true, isActive: true },
+      });
+      if (user === null || !user.isActive) return { kind: 'invalid' as const };
+
+      const claimed = await manager
+        .createQueryBuilder()
+        .update(RefreshToken)
+        .set({ rotatedAt: now })
+        .where('id = :id', { id: token.id })
+        .andWhere('rotated_at IS NULL')
+        .execute();
+      if (claimed.affected !== 1) return { kind: 'invalid' as const };
+
+      const refreshToken = await this.addRefreshToken(manager, session.id, token.id);
+      session.lastUsedAt = now;
+      session.idleExpiresAt = this.idleExpiry(now, session.absoluteExpiresAt);
+      session.ip = client.ip;
+      session.userAgent = client.userAgent;
+      await manager.update(
+        Session,
+        { id: session.id },
+        {
+          lastUsedAt: now,
+          idleExpiresAt: session.idleExpiresAt,
+          ip: client.ip,
+          userAgent: client.userAgent,
+        },
+      );
+      return { kind: 'rotated' as const, session, refreshToken };
+    });
+
+    switch (outcome.kind) {
+      case 'rotated':
+        return { session: outcome.session, refreshToken: outcome.refreshToken };
+      case 'reuse':
+        this.logger.warn(
+          `Refresh token reuse: session ${outcome.session.id} of user ${outcome.session.userId} revoked`,
+        );
+        throw new DomainError('invalid_refresh_token', INVALID_REFRESH);
+      case 'invalid':
+        throw new DomainError('invalid_refresh_token', INVALID_REFRESH);
+    }
+  }
+
+  /** The session an access token names, if it is still live and belongs to `userId`. */
+  async findLive(sessionId: string, userId: string): Promise<Session | null> {
+    const session = await this.dataSource.getRepository(Session).findOneBy({ id: sessionId });
+    return session !== null && session.userId === userId && this.isLive(session, this.clock.now())
+      ? session
+      : null;
+  }
+
+  /** The user's live sessions, most recently used first. */
+  listLive(userId: string): Promise<Session[]> {
+    const now = this.clock.now();
+    return this.dataSource.getRepository(Session).find({
+      where: {
+        userId,
+        revokedAt: IsNull(),
+        idleExpiresAt: MoreThan(now),
+        absoluteExpiresAt: MoreThan(now),
+      },
+      order: { lastUsedAt: 'DESC', id: 'ASC' },
+    });
+  }
+
+  async revoke(sessionId: string, reason: SessionRevokeReason): Promise<void> {
+    await this.revokeWhere(this.dataSource.manager, { id: sessionId }, reason, this.clock.now());
+  }
+
+  /** Revokes one of the user's own live sessions; someone else's (or a dead one) is 404. */
+  async revokeOwn(userId: string, sessionId: string): Promise<void> {
+    const revoked = await this.revokeWhere(
+      this.dataSource.manager,
+      { id: sessionId, userId },
+      'revoked_by_user',
+      this.clock.now(),
+    );
+    if (revoked === 0) throw new DomainError('session_not_found', 'No such session');
+  }
+
+  /** Revokes every live session of a user, except `keep` when given. */
+  async revokeAllForUser(
+    userId: string,
+    reason: SessionRevokeReason,
+    options: { keep?: string; manager?: EntityManager } = {},
+  ): Promise<number> {
+    const where = options.keep === undefined ? { userId } : { userId, id: Not(options.keep) };
+    return this.revokeWhere(
+      options.manager ?? this.dataSource.manager,
+      where,
+      reason,
+      this.clock.now(),
+    );
+  }
+
+  /**
+   * Replaces every unused refresh token of a session with a fresh one (after a password change
+   * the old token must not work). Deleted rather than marked rotated: presenting an old one is
+   * then just invalid, not a reuse that would kill the session the user is still in.
+   */
+  async replaceRefreshToken(manager: EntityManager, sessionId: string): Promise<string> {
+    await manager.delete(RefreshToken, { sessionId, rotatedAt: IsNull() });
+    return this.addRefreshToken(manager, sessionId, null);
+  }
+
+  /** Seconds until the session expires from idleness (or its absolute end, if sooner). */
+  secondsLeft(session: Session): number {
+    return Math.max(
+      0,
+      Math.floor((session.idleExpiresAt.getTime() - this.clock.now().getTime()) / 1000),
+    );
+  }
+
+  private async revokeWhere(
+    manager: EntityManager,
+    where: Record<string, unknown>,
+    reason: SessionRevokeReason,
+    now: Date,
+  ): Promise<number> {
+    const result = await manager.update(
+      Session,
+      { ...where, revokedAt: IsNull() },
+      { revokedAt: now, revokeReason: reason },
+    );
+    return result.affected ?? 0;
+  }
+
+  private async addRefreshToken(
+    manager: EntityManager,
+    sessionId: string,
+    parentId: string | null,
+  ): Promise<string> {
+    const token = newRefreshToken();
+    await manager.insert(RefreshToken, {
+      id: randomUUID(),
+      sessionId,
+      tokenHash: hashRefreshToken(token),
+      parentId,
+      createdAt: this.clock.now(),
+      rotatedAt: null,
+    });
+    return token;
+  }
+
+  private isLive(session: Session, now: Date): boolean {
+    return (
+      session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now
+    );
+  }
+
+  private idleExpiry(now: Date, absoluteExpiresAt: Date): Date {
+    const idle = this.after(now, this.config.refresh.idleTtlSeconds);
+    return idle < absoluteExpiresAt ? idle : absoluteExpiresAt;
+  }
+
+  private after(date: Date, seconds: number): Date {
+    return new Date(date.getTime() + seconds * 1000);
+  }
+}

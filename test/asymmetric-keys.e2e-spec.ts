@@ -1,0 +1,341 @@
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  JSONWebKeySet,
+  JWK,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Response } from 'supertest';
+import { loadAppConfig } from '../src/config/app-config';
+import { ConfigurationError } from '../src/config/environment';
+import { createUserWithToken } from './helpers/factories';
+import { createTestApp, TestApp } from './helpers/test-app';
+
+type AsymmetricAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
+
+interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  privatePem: string;
+  publicPem: string;
+}
+
+function generateKeyPair(algorithm: AsymmetricAlgorithm): KeyPair {
+  const { privateKey, publicKey } =
+    algorithm === 'EdDSA'
+      ? generateKeyPairSync('ed25519')
+      : algorithm === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    privateKey,
+    publicKey,
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** The RFC 7638 thumbprint jose computes, to check the service's `kid` independently. */
+function kidOf(key: KeyPair): Promise<string> {
+  return calculateJwkThumbprint(key.publicKey.export({ format: 'jwk' }), 'sha256');
+}
+
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+async function fetchJwks(t: TestApp): Promise<JSONWebKeySet> {
+  const response = await t.http().get('/.well-known/jwks.json').expect(200);
+  return response.body as JSONWebKeySet;
+}
+
+const me = (t: TestApp, token: string) =>
+  t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${token}`);
+
+function assertInvalidToken(response: Response): void {
+  assert.equal(response.status, 401);
+  assert.match(response.headers['www-authenticate'] ?? '', /^Bearer .*error="invalid_token"/);
+}
+
+/** Verifies a service token with jose, through the service's own JWKS only. */
+async function verifyWithJose(t: TestApp, token: string, algorithm: AsymmetricAlgorithm) {
+  return jwtVerify(token, createLocalJWKSet(await fetchJwks(t)), {
+    issuer: t.config.jwt.issuer,
+    audience: t.config.jwt.audience,
+    algorithms: [algorithm],
+    typ: 'at+jwt',
+    currentDate: t.clock.now(),
+  });
+}
+
+/** A token with the claims of a real session of `t`, signed by jose with whatever we choose. */
+function forge(
+  t: TestApp,
+  realToken: string,
+  options: { alg: string; key: KeyObject | Uint8Array; kid?: string },
+): Promise<string> {
+  const { sub, sid, roles } = decodeJwt(realToken);
+  const now = t.clock.nowSeconds();
+  return new SignJWT({ sid, roles })
+    .setProtectedHeader({
+      alg: options.alg,
+      typ: 'at+jwt',
+      ...(options.kid === undefined ? {} : { kid: options.kid }),
+    })
+    .setSubject(sub ?? '')
+    .setIssuer(t.config.jwt.issuer)
+    .setAudience(t.config.jwt.audience)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .setJti(randomUUID())
+    .sign(options.key);
+}
+
+describe('EdDSA access tokens and the JWKS endpoint', () => {
+  const signing = generateKeyPair('EdDSA');
+  let t: TestApp;
+  let kid: string;
+  before(async () => {
+    // The PEM goes in with real newlines, as it would from a multi-line env file.
+    t = await createTestApp({
+      env: { JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: signing.privatePem },
+    });
+    kid = await kidOf(signing);
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('serves the public key as a JWKS at the root path, without authentication', async () => {
+    const response = await t.http().get('/.well-known/jwks.json').expect(200);
+    const { keys } = response.body as JSONWebKeySet;
+    assert.equal(keys.length, 1);
+    const [jwk] = keys as [JWK];
+    assert.deepEqual(
+      { kty: jwk.kty, crv: jwk.crv, x: jwk.x, alg: jwk.alg, use: jwk.use, kid: jwk.kid },
+      {
+        ...(signing.publicKey.export({ format: 'jwk' }) as { kty: string; crv: string; x: string }),
+        alg: 'EdDSA',
+        use: 'sig',
+        kid,
+      },
+    );
+    for (const member of PRIVATE_JWK_MEMBERS)
+      assert.equal(member in jwk, false, `JWKS leaks "${member}"`);
+
+    await t.http().get('/api/v1/.well-known/jwks.json').expect(404);
+  });
+
+  it('signs login tokens with EdDSA under the published kid, verifiable by jose', async () => {
+    const { token, user } = await createUserWithToken(t);
+    assert.deepEqual(decodeProtectedHeader(token), { alg: 'EdDSA', typ: 'at+jwt', kid });
+    const { payload } = await verifyWithJose(t, token, 'EdDSA');
+    assert.equal(payload.sub, user.id);
+  });
+
+  it('accepts its own EdDSA token on the API', async () => {
+    const { token } = await createUserWithToken(t);
+    await me(t, token).expect(200);
+  });
+
+  it('accepts a token jose signs with the real key, so the forgeries below fail only on their flaw', async () => {
+    const { token } = await createUserWithToken(t);
+    await me(t, await forge(t, token, { alg: 'EdDSA', key: signing.privateKey, kid })).expect(200);
+  });
+
+  it('rejects HS256 tokens keyed with the public key (algorithm confusion)', async () => {
+    const { token } = await createUserWithToken(t);
+    const { x } = signing.publicKey.export({ format: 'jwk' }) as { x: string };
+    const secrets = [
+      Buffer.from(signing.publicPem),
+      Buffer.from(signing.publicPem.trim()),
+      Buffer.from(x),
+      Buffer.from(x, 'base64url'),
+    ];
+    for (const secret of secrets) {
+      assertInvalidToken(await me(t, await forge(t, token, { alg: 'HS256', key: secret, kid })));
+    }
+  });
+
+  it('rejects a token signed by another Ed25519 key that claims the real kid', async () => {
+    const { token } = await createUserWithToken(t);
+    const other = generateKeyPair('EdDSA');
+    assertInvalidToken(
+      await me(t, await forge(t, token, { alg: 'EdDSA', key: other.privateKey, kid })),
+    );
+  });
+
+  it('rejects a token with an unknown kid or none at all, even when the signature is good', async () => {
+    const { token } = await createUserWithToken(t);
+    const other = generateKeyPair('EdDSA');
+    for (const unknownKid of [await kidOf(other), 'unknown', '']) {
+      assertInvalidToken(
+        await me(
+          t,
+          await forge(t, token, { alg: 'EdDSA', key: signing.privateKey, kid: unknownKid }),
+        ),
+      );
+    }
+    assertInvalidToken(
+      await me(t, await forge(t, token, { alg: 'EdDSA', key: signing.privateKey })),
+    );
+  });
+
+  it('rejects alg: none', async () => {
+    const { token } = await createUserWithToken(t);
+    const [, payload] = token.split('.') as [string, string, string];
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt', kid })).toString(
+      'base64url',
+    );
+    assertInvalidToken(await me(t, `${header}.${payload}.`));
+    // The real signature kept, in case "none" only skips the check when the signature is empty.
+    assertInvalidToken(await me(t, `${header}.${token.split('.').slice(1).join('.')}`));
+  });
+});
+
+describe('signing key rotation (JWT_PREVIOUS_PUBLIC_KEYS)', () => {
+  const previous = generateKeyPair('EdDSA');
+  const current = generateKeyPair('EdDSA');
+  let t: TestApp;
+  let previousKid: string;
+  let currentKid: string;
+  before(async () => {
+    t = await createTestApp({
+      env: {
+        JWT_ALGORITHM: 'EdDSA',
+        JWT_PRIVATE_KEY: current.privatePem,
+        JWT_PREVIOUS_PUBLIC_KEYS: previous.publicPem,
+      },
+    });
+    [previousKid, currentKid] = await Promise.all([kidOf(previous), kidOf(current)]);
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('publishes both keys and signs new tokens with the current one', async () => {
+    const { keys } = await fetchJwks(t);
+    assert.deepEqual(keys.map((jwk) => jwk.kid).sort(), [currentKid, previousKid].sort());
+    for (const jwk of keys) {
+      for (const member of PRIVATE_JWK_MEMBERS)
+        assert.equal(member in jwk, false, `JWKS leaks "${member}"`);
+    }
+
+    const { token } = await createUserWithToken(t);
+    assert.equal(decodeProtectedHeader(token).kid, currentKid);
+    await verifyWithJose(t, token, 'EdDSA');
+  });
+
+  it('accepts a token signed with the previous key under its kid', async () => {
+    // Tokens of an instance still on the old key, for a session this instance knows.
+    const { token } = await createUserWithToken(t);
+    const oldKeyToken = await forge(t, token, {
+      alg: 'EdDSA',
+      key: previous.privateKey,
+      kid: previousKid,
+    });
+    await me(t, oldKeyToken).expect(200);
+    await verifyWithJose(t, oldKeyToken, 'EdDSA');
+  });
+
+  it("rejects a previous-key signature presented under the current key's kid", async () => {
+    const { token } = await createUserWithToken(t);
+    assertInvalidToken(
+      await me(
+        t,
+        await forge(t, token, { alg: 'EdDSA', key: previous.privateKey, kid: currentKid }),
+      ),
+    );
+  });
+
+  it('refuses a previous key that does not fit the algorithm, naming JWT_PREVIOUS_PUBLIC_KEYS', () => {
+    for (const wrong of [generateKeyPair('ES256'), generateKeyPair('RS256')]) {
+      assert.throws(
+        () =>
+          loadAppConfig({
+            JWT_ALGORITHM: 'EdDSA',
+            JWT_PRIVATE_KEY: current.privatePem,
+            JWT_PREVIOUS_PUBLIC_KEYS: `${previous.publicPem}${wrong.publicPem}`,
+          }),
+        (error: unknown) =>
+          error instanceof ConfigurationError &&
+          error.problems.some((problem) => problem.startsWith('JWT_PREVIOUS_PUBLIC_KEYS:')),
+      );
+    }
+  });
+});
+
+for (const algorithm of ['ES256', 'RS256'] as const) {
+  describe(`${algorithm} access tokens`, () => {
+    const signing = generateKeyPair(algorithm);
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp({
+        env: { JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: signing.privatePem },
+      });
+    });
+    after(async () => {
+      await t.close();
+    });
+
+    it('publishes the public key and issues tokens jose verifies through the JWKS', async () => {
+      const { keys } = await fetchJwks(t);
+      assert.equal(keys.length, 1);
+      const [jwk] = keys as [JWK];
+      assert.equal(jwk.kty, algorithm === 'ES256' ? 'EC' : 'RSA');
+      assert.equal(jwk.alg, algorithm);
+      assert.equal(jwk.kid, await kidOf(signing));
+      for (const member of PRIVATE_JWK_MEMBERS)
+        assert.equal(member in jwk, false, `JWKS leaks "${member}"`);
+
+      const { token } = await createUserWithToken(t);
+      assert.deepEqual(decodeProtectedHeader(token), {
+        alg: algorithm,
+        typ: 'at+jwt',
+        kid: jwk.kid,
+      });
+      await verifyWithJose(t, token, algorithm);
+      await me(t, token).expect(200);
+    });
+  });
+}
+
+describe('asymmetric signing key configuration', () => {
+  function assertProblemNaming(env: Record<string, string>, variable: string): void {
+    assert.throws(
+      () => loadAppConfig(env),
+      (error: unknown) =>
+        error instanceof ConfigurationError &&
+        error.problems.some((problem) => problem.startsWith(`${variable}:`)),
+    );
+  }
+
+  it('refuses a private key of the wrong type for the algorithm', () => {
+    assertProblemNaming(
+      { JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: generateKeyPair('EdDSA').privatePem },
+      'JWT_PRIVATE_KEY',
+    );
+  });
+
+  it('requires a private key in production', () => {
+    assertProblemNaming({ NODE_ENV: 'production', JWT_ALGORITHM: 'EdDSA' }, 'JWT_PRIVATE_KEY');
+  });
+});
+
+describe('JWKS with the default HS256', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('publishes an empty key set (the HMAC secret is never exposed)', async () => {
+    assert.deepEqual(await fetchJwks(t), { keys: [] });
+  });
+});
