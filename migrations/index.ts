@@ -2,6 +2,8 @@ import type { MigrationInterface } from 'typeorm';
 import { CreateUsersAndRoles1764000000000 } from './1764000000000-CreateUsersAndRoles';
 import { SeedRoles1764000000001 } from './1764000000001-SeedRoles';
 import { CreateSessions1764000000002 } from './1764000000002-CreateSessions';
+import { CreateAuditEvents1764000000003 } from './1764000000003-CreateAuditEvents';
+import { AddUserListIndexes1764000000004 } from './1764000000004-AddUserListIndexes';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -11,4 +13,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   CreateUsersAndRoles1764000000000,
   SeedRoles1764000000001,
   CreateSessions1764000000002,
+  CreateAuditEvents1764000000003,
+  AddUserListIndexes1764000000004,
 ];

@@ -2,6 +2,7 @@ import { RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { requestContextOf, runWithRequestContext } from './common/request-context';
 import type { AppConfig } from './config/app-config';
 import { setupSwagger } from './swagger';
 
@@ -51,6 +52,11 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
+  });
+  // preHandler, not onRequest: body parsing resumes in the socket's async context, which would
+  // lose a context entered earlier. Guards, pipes and handlers all run after this hook.
+  fastify.addHook('preHandler', (request, _reply, done) => {
+    runWithRequestContext(requestContextOf(request), done);
   });
   app.enableCors({
     // Only listed origins get CORS headers (and credentials); everything else, `null` included,

@@ -7,9 +7,11 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import supertest from 'supertest';
 import { DataSource } from 'typeorm';
+import { AuditEvent } from '../src/audit/audit-event.entity';
 import { AppModule } from '../src/app.module';
 import { configureApp, createFastifyAdapter } from '../src/app.setup';
 import { AppConfig, loadAppConfig } from '../src/config/app-config';
+import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { User } from '../src/users/entities/user.entity';
 import { TEST_PASSWORD, uniqueUsername } from './helpers/factories';
 import { testEnvironment } from './helpers/test-app';
@@ -176,5 +178,116 @@ describe('npm run cli -- create-admin', () => {
     assert.equal(result.status, 2);
     assert.match(result.stderr, /ADMIN_PASSWORD is not set and no terminal to prompt on/);
     assert.equal(await usersNamed(username), 0);
+  });
+});
+
+describe('npm run cli -- audit:verify', () => {
+  let database: TestDatabase;
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(async () => {
+    await database.drop();
+  });
+
+  function cli(args: string[]) {
+    return spawnSync(process.execPath, [CLI, ...args], {
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        ...testEnvironment(database),
+        ADMIN_PASSWORD: TEST_PASSWORD,
+      },
+      encoding: 'utf8',
+    });
+  }
+
+  /** The CLI's database, opened the way the migrations test opens one. */
+  async function withDataSource<T>(use: (dataSource: DataSource) => Promise<T>): Promise<T> {
+    const config = loadAppConfig(testEnvironment(database));
+    const dataSource = new DataSource(buildDataSourceOptions(config, { runMigrations: false }));
+    await dataSource.initialize();
+    try {
+      return await use(dataSource);
+    } finally {
+      await dataSource.destroy();
+    }
+  }
+
+  it('refuses a database that was never migrated, and creates nothing', async () => {
+    const result = cli(['audit:verify']);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /no audit_events table/);
+    const tables = await withDataSource(async (dataSource) => {
+      const runner = dataSource.createQueryRunner();
+      try {
+        return [await runner.hasTable('migrations'), await runner.hasTable('audit_events')];
+      } finally {
+        await runner.release();
+      }
+    });
+    assert.deepEqual(tables, [false, false]);
+  });
+
+  it('reports an intact log after create-admin recorded its event', async () => {
+    const username = uniqueUsername('admin');
+    const created = cli([
+      'create-admin',
+      '--username',
+      username,
+      '--email',
+      `${username}@example.com`,
+    ]);
+    assert.equal(created.status, 0, created.stderr);
+    const adminId = /\(([0-9a-f-]{36})\)/.exec(created.stdout)?.[1];
+
+    const events = await withDataSource((dataSource) =>
+      dataSource.getRepository(AuditEvent).find(),
+    );
+    assert.equal(events.length, 1);
+    assert.equal(events[0]?.type, 'admin.created');
+    assert.equal(events[0]?.actorId, null);
+    assert.equal(events[0]?.subjectUserId, adminId);
+    assert.deepEqual(JSON.parse(events[0]?.details ?? ''), {
+      roles: ['ROLE_USER', 'ROLE_MODERATOR', 'ROLE_ADMIN'],
+      via: 'cli',
+    });
+
+    const result = cli(['audit:verify']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'Audit log OK: 1 event\n');
+  });
+
+  it('records nothing when create-admin refuses', async () => {
+    const username = uniqueUsername('admin');
+    assert.equal(
+      cli(['create-admin', '--username', username, '--email', 'a@example.com']).status,
+      0,
+    );
+    const again = cli(['create-admin', '--username', username, '--email', 'b@example.com']);
+    assert.equal(again.status, 1);
+    const count = await withDataSource((dataSource) =>
+      dataSource.getRepository(AuditEvent).count(),
+    );
+    assert.equal(count, 2);
+    assert.equal(cli(['audit:verify']).stdout, 'Audit log OK: 2 events\n');
+  });
+
+  it('exits 1 and names the event when a row was edited in the database', async () => {
+    const first = await withDataSource(async (dataSource) => {
+      const repository = dataSource.getRepository(AuditEvent);
+      const event = await repository.findOneByOrFail({ sequence: 1 });
+      await repository.update({ id: event.id }, { details: '{"via":"sql"}' });
+      return event;
+    });
+
+    const result = cli(['audit:verify']);
+    assert.equal(result.status, 1, result.stderr);
+    assert.equal(result.stdout, '');
+    assert.match(
+      result.stderr,
+      new RegExp(`^Audit log BROKEN at event ${first.id} \\(sequence 1\\): .*altered`, 'm'),
+    );
   });
 });

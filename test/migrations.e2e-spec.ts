@@ -10,7 +10,7 @@ import { User } from '../src/users/entities/user.entity';
 import { createTestDatabase, TestDatabase } from './helpers/test-database';
 import { testEnvironment } from './helpers/test-app';
 
-const TABLES = ['roles', 'users', 'users_to_roles', 'sessions', 'refresh_tokens'];
+const TABLES = ['roles', 'users', 'users_to_roles', 'sessions', 'refresh_tokens', 'audit_events'];
 
 describe('migrations', () => {
   let database: TestDatabase;

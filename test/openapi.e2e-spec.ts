@@ -25,6 +25,14 @@ const EXPECTED_OPERATIONS = [
   'post /api/v1/users/me/password',
   'get /.well-known/jwks.json',
   'get /api/v1/users/me',
+  'patch /api/v1/users/me',
+  'get /api/v1/users',
+  'get /api/v1/users/{id}',
+  'patch /api/v1/users/{id}',
+  'delete /api/v1/users/{id}',
+  'put /api/v1/users/{id}/roles/{role}',
+  'delete /api/v1/users/{id}/roles/{role}',
+  'get /api/v1/audit-events',
   'get /api/v1/content/public',
   'get /api/v1/content/user',
   'get /api/v1/content/moderator',
@@ -77,7 +85,7 @@ describe('Swagger UI and the OpenAPI document', () => {
   it('documents security exactly where the guard enforces it', async () => {
     for (const { path, method, operation } of operations()) {
       const documented = (operation.security ?? []).length > 0;
-      const response = await t.http()[method as 'get' | 'post' | 'delete'](path);
+      const response = await t.http()[method as 'get' | 'post' | 'patch' | 'put' | 'delete'](path);
       // Without a token, a protected route answers 401; a public one answers anything else
       // (login and token answer 400 for the empty body, never 401).
       const enforced = response.status === 401;

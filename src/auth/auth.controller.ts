@@ -190,7 +190,7 @@ export class AuthController {
     @CurrentUser() user: AuthenticatedUser,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.sessions.revoke(user.sessionId, 'logout');
+    await this.sessions.logout(user.id, user.sessionId);
     if (this.config.refresh.cookie) clearRefreshCookie(reply);
   }
 
@@ -203,7 +203,7 @@ export class AuthController {
     @CurrentUser() user: AuthenticatedUser,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.sessions.revokeAllForUser(user.id, 'logout_all');
+    await this.sessions.logoutAll(user.id);
     if (this.config.refresh.cookie) clearRefreshCookie(reply);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
@@ -36,6 +37,7 @@ export class AuthService implements OnModuleInit {
     private readonly sessions: SessionsService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
@@ -50,7 +52,15 @@ export class AuthService implements OnModuleInit {
   }
 
   register(input: RegisterDto): Promise<UserWithRoles> {
-    return this.users.createAccount(input, [RoleName.User]);
+    return this.users.createAccount(input, [RoleName.User], {
+      audit: (manager, created) =>
+        this.audit.record(manager, {
+          type: 'user.registered',
+          actorId: created.user.id,
+          subjectUserId: created.user.id,
+          details: { username: created.user.username, email: created.user.email },
+        }),
+    });
   }
 
   /**
@@ -69,6 +79,11 @@ export class AuthService implements OnModuleInit {
     }
     const passwordMatches = await this.hasher.verify(user.passwordHash, password);
     if (!passwordMatches || !user.isActive) {
+      await this.recordFailedLogin(
+        user.id,
+        loginName,
+        passwordMatches ? 'inactive' : 'wrong_password',
+      );
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
     if (this.hasher.needsRehash(user.passwordHash)) {
@@ -112,6 +127,8 @@ export class AuthService implements OnModuleInit {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
     if (!(await this.hasher.verify(user.passwordHash, passwords.currentPassword))) {
+      // A wrong current password is a failed login: it is how a stolen access token would guess.
+      await this.recordFailedLogin(user.id, user.username, 'wrong_current_password');
       throw new DomainError('invalid_credentials', 'The current password is incorrect');
     }
     const violations = passwordPolicyViolations(passwords.newPassword, {
@@ -130,11 +147,19 @@ export class AuthService implements OnModuleInit {
 
     const refreshToken = await this.dataSource.transaction(async (manager) => {
       await this.users.setPassword(manager, user.id, passwordHash, changedAt);
-      await this.sessions.revokeAllForUser(user.id, 'password_change', {
+      const revoked = await this.sessions.revokeAllForUser(user.id, 'password_change', {
         keep: current.sessionId,
         manager,
       });
-      return this.sessions.replaceRefreshToken(manager, current.sessionId);
+      const token = await this.sessions.replaceRefreshToken(manager, current.sessionId);
+      // Last in the transaction: the audit append holds a lock until commit.
+      await this.audit.record(manager, {
+        type: 'user.password_changed',
+        actorId: user.id,
+        subjectUserId: user.id,
+        details: { otherSessionsRevoked: revoked },
+      });
+      return token;
     });
     const [account, session] = await Promise.all([
       this.users.findWithRoles(user.id),
@@ -144,6 +169,25 @@ export class AuthService implements OnModuleInit {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
     return this.tokenPair(account, session, refreshToken);
+  }
+
+  /**
+   * Failed logins are recorded only for existing accounts (with the name as typed, never the
+   * password): unknown names leave no rows behind, so guessing cannot fill the database.
+   */
+  private async recordFailedLogin(
+    userId: string,
+    loginName: string,
+    reason: string,
+  ): Promise<void> {
+    await this.dataSource.transaction((manager) =>
+      this.audit.record(manager, {
+        type: 'auth.login_failed',
+        actorId: null,
+        subjectUserId: userId,
+        details: { loginName: loginName.slice(0, 254), reason },
+      }),
+    );
   }
 
   private tokenPair(

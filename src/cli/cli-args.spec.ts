@@ -16,6 +16,12 @@ describe('parseCliArgs', () => {
     );
   });
 
+  it('reads audit:verify, which takes no options', () => {
+    assert.deepEqual(parseCliArgs(['audit:verify']), { name: 'audit:verify' });
+    assert.throws(() => parseCliArgs(['audit:verify', '--username', 'root']), UsageError);
+    assert.throws(() => parseCliArgs(['audit:verify', 'extra']), UsageError);
+  });
+
   it('asks for help with no arguments, --help or -h', () => {
     for (const argv of [[], ['--help'], ['-h'], ['create-admin', '--help']]) {
       assert.deepEqual(parseCliArgs(argv), { name: 'help' }, argv.join(' '));

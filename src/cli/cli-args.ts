@@ -8,12 +8,18 @@ Commands:
       Creates an account with ROLE_USER, ROLE_MODERATOR and ROLE_ADMIN. The password is read
       from ADMIN_PASSWORD, or asked for twice (hidden) when run on a terminal.
 
+  audit:verify
+      Checks the audit log's hash chain from the first event. Exits 0 when it is intact, 1 and
+      names the first altered event when it is not. Reads only; runs no migrations.
+
 Options:
   -h, --help  Show this help.
 `;
 
 export type CliCommand =
-  { name: 'help' } | { name: 'create-admin'; username: string; email: string };
+  | { name: 'help' }
+  | { name: 'create-admin'; username: string; email: string }
+  | { name: 'audit:verify' };
 
 export function parseCliArgs(argv: string[]): CliCommand {
   let parsed: ReturnType<typeof parseWithNode>;
@@ -33,8 +39,15 @@ export function parseCliArgs(argv: string[]): CliCommand {
   if (values.help === true || positionals.length === 0) return { name: 'help' };
 
   const [command, ...extra] = positionals;
-  if (command !== 'create-admin') throw new UsageError(`Unknown command "${command}"`);
+  if (command !== 'create-admin' && command !== 'audit:verify') {
+    throw new UsageError(`Unknown command "${command}"`);
+  }
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
+  if (command === 'audit:verify') {
+    const given = Object.keys(values).find((option) => option !== 'help');
+    if (given !== undefined) throw new UsageError(`audit:verify takes no option --${given}`);
+    return { name: 'audit:verify' };
+  }
   if (values.username === undefined) throw new UsageError('Missing option --username');
   if (values.email === undefined) throw new UsageError('Missing option --email');
   return { name: 'create-admin', username: values.username, email: values.email };

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { CommonModule } from '../common/common.module';
 import { AppConfigModule } from '../config/config.module';
 import { DatabaseModule } from '../database/database.module';
@@ -9,6 +10,6 @@ import { UsersModule } from '../users/users.module';
  * run at boot, as in the server) and account rules, without HTTP or the auth pipeline.
  */
 @Module({
-  imports: [AppConfigModule, CommonModule, DatabaseModule, UsersModule],
+  imports: [AppConfigModule, CommonModule, DatabaseModule, UsersModule, AuditModule],
 })
 export class CliModule {}

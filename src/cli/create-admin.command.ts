@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
+import { AuditService } from '../audit/audit.service';
 import { RegisterDto } from '../auth/dto/register.dto';
 import { DomainError } from '../common/errors/domain-error';
 import { configFromEnvironment } from '../config/app-config';
@@ -37,7 +38,17 @@ export async function createAdmin({
     );
   });
   try {
-    const { user, roles } = await app.get(UsersService).createAccount(account, ADMIN_ROLES);
+    const audit = app.get(AuditService);
+    const { user, roles } = await app.get(UsersService).createAccount(account, ADMIN_ROLES, {
+      // In the account's transaction: no admin without its event, no event without the admin.
+      audit: (manager, created) =>
+        audit.record(manager, {
+          type: 'admin.created',
+          actorId: null,
+          subjectUserId: created.user.id,
+          details: { via: 'cli', roles: created.roles },
+        }),
+    });
     console.log(`Created admin ${user.username} (${user.id}) with ${roles.join(', ')}`);
   } catch (error) {
     throw explain(error, account);

@@ -15,6 +15,11 @@ async function main(argv: string[]): Promise<void> {
       await createAdmin(command);
       return;
     }
+    case 'audit:verify': {
+      const { auditVerify } = await import('./audit-verify.command');
+      await auditVerify();
+      return;
+    }
   }
 }
 

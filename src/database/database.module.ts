@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { buildDataSourceOptions } from './data-source-options';
+import { serialiseSqliteTransactions } from './sqlite-transactions';
 
 /** The app's DataSource; pending migrations run before the app serves. */
 @Module({
@@ -13,6 +15,10 @@ import { buildDataSourceOptions } from './data-source-options';
         retryAttempts: config.isProduction ? 10 : 2,
         retryDelay: 1000,
       }),
+      dataSourceFactory: async (options?: DataSourceOptions) =>
+        serialiseSqliteTransactions(
+          await new DataSource(options as DataSourceOptions).initialize(),
+        ),
     }),
   ],
 })

@@ -1,3 +1,4 @@
+import { AuditEvent } from '../audit/audit-event.entity';
 import { RefreshToken } from '../auth/sessions/refresh-token.entity';
 import { Session } from '../auth/sessions/session.entity';
 import { Role } from '../users/entities/role.entity';
@@ -5,4 +6,4 @@ import { UserRole } from '../users/entities/user-role.entity';
 import { User } from '../users/entities/user.entity';
 
 /** Every entity the service maps; the DataSource lists them explicitly (no globs). */
-export const ENTITIES = [User, Role, UserRole, Session, RefreshToken];
+export const ENTITIES = [User, Role, UserRole, Session, RefreshToken, AuditEvent];

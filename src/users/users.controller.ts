@@ -1,16 +1,47 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Put,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { Authenticated } from '../auth/decorators/authenticated.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { Roles } from '../auth/decorators/roles.decorator';
 import { DomainError } from '../common/errors/domain-error';
+import { ProblemDto } from '../common/http/problem.dto';
+import { ListUsersQueryDto, UserListDto } from './dto/list-users.dto';
+import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto';
 import { toUserResponse, UserResponseDto } from './dto/user-response.dto';
+import { RoleName } from './entities/role.entity';
+import { UserManagementService } from './user-management.service';
 import { UsersService } from './users.service';
+
+const UUID = new ParseUUIDPipe({ version: undefined });
 
 @ApiTags('users')
 @Controller('users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly management: UserManagementService,
+  ) {}
 
   @Get('me')
   @Authenticated()
@@ -21,5 +52,112 @@ export class UsersController {
     if (found === null)
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     return toUserResponse(found);
+  }
+
+  @Patch('me')
+  @Authenticated()
+  @ApiOperation({
+    summary: 'Change your own username or email (roles and activation are not yours to change)',
+  })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiBadRequestResponse({
+    description: 'Invalid value, or a field that may not be changed here',
+    type: ProblemDto,
+  })
+  @ApiConflictResponse({ description: 'Username or email already taken', type: ProblemDto })
+  async updateMe(
+    @CurrentUser() current: AuthenticatedUser,
+    @Body() body: UpdateProfileDto,
+  ): Promise<UserResponseDto> {
+    return toUserResponse(await this.management.update(current.id, current.id, body));
+  }
+
+  @Get()
+  @Roles(RoleName.Moderator)
+  @ApiOperation({ summary: 'List users (paginated, filtered, sorted)' })
+  @ApiOkResponse({ type: UserListDto })
+  @ApiBadRequestResponse({
+    description: 'Invalid page, limit (1..100), sort or filter',
+    type: ProblemDto,
+  })
+  async list(@Query() query: ListUsersQueryDto): Promise<UserListDto> {
+    const page = await this.management.list(query);
+    return { ...page, items: page.items.map(toUserResponse) };
+  }
+
+  @Get(':id')
+  @Roles(RoleName.Moderator)
+  @ApiOperation({ summary: 'One user' })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiBadRequestResponse({ description: 'The id is not a UUID', type: ProblemDto })
+  @ApiNotFoundResponse({ description: 'No such user', type: ProblemDto })
+  async get(@Param('id', UUID) id: string): Promise<UserResponseDto> {
+    return toUserResponse(await this.management.get(id));
+  }
+
+  @Patch(':id')
+  @Roles(RoleName.Admin)
+  @ApiOperation({
+    summary: 'Change a user: username, email, isActive',
+    description:
+      'Deactivation ends every session of the user at once. The last active admin cannot be deactivated.',
+  })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiBadRequestResponse({ description: 'Invalid value or unknown field', type: ProblemDto })
+  @ApiNotFoundResponse({ description: 'No such user', type: ProblemDto })
+  @ApiConflictResponse({ description: 'Name taken, or the last active admin', type: ProblemDto })
+  async update(
+    @CurrentUser() current: AuthenticatedUser,
+    @Param('id', UUID) id: string,
+    @Body() body: AdminUpdateUserDto,
+  ): Promise<UserResponseDto> {
+    return toUserResponse(await this.management.update(current.id, id, body));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Roles(RoleName.Admin)
+  @ApiOperation({ summary: 'Delete a user; their roles and sessions go with them' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiNotFoundResponse({ description: 'No such user', type: ProblemDto })
+  @ApiConflictResponse({ description: 'The last active admin', type: ProblemDto })
+  async remove(
+    @CurrentUser() current: AuthenticatedUser,
+    @Param('id', UUID) id: string,
+  ): Promise<void> {
+    await this.management.remove(current.id, id);
+  }
+
+  @Put(':id/roles/:role')
+  @Roles(RoleName.Admin)
+  @ApiOperation({ summary: 'Grant a role (idempotent)' })
+  @ApiParam({ name: 'role', enum: RoleName })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiNotFoundResponse({ description: 'No such user or role', type: ProblemDto })
+  async grantRole(
+    @CurrentUser() current: AuthenticatedUser,
+    @Param('id', UUID) id: string,
+    @Param('role') role: string,
+  ): Promise<UserResponseDto> {
+    return toUserResponse(await this.management.grantRole(current.id, id, role));
+  }
+
+  @Delete(':id/roles/:role')
+  @Roles(RoleName.Admin)
+  @ApiOperation({
+    summary: 'Revoke a role (idempotent)',
+    description:
+      "Takes effect on the user's next request. The last active admin cannot lose ROLE_ADMIN.",
+  })
+  @ApiParam({ name: 'role', enum: RoleName })
+  @ApiOkResponse({ type: UserResponseDto })
+  @ApiNotFoundResponse({ description: 'No such user or role', type: ProblemDto })
+  @ApiConflictResponse({ description: 'The last active admin', type: ProblemDto })
+  async revokeRole(
+    @CurrentUser() current: AuthenticatedUser,
+    @Param('id', UUID) id: string,
+    @Param('role') role: string,
+  ): Promise<UserResponseDto> {
+    return toUserResponse(await this.management.revokeRole(current.id, id, role));
   }
 }

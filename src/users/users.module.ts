@@ -1,16 +1,24 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../audit/audit.module';
 import { PasswordsModule } from '../auth/passwords/passwords.module';
+import { SessionsModule } from '../auth/sessions/sessions.module';
 import { Role } from './entities/role.entity';
 import { UserRole } from './entities/user-role.entity';
 import { User } from './entities/user.entity';
 import { UsersController } from './users.controller';
+import { UserManagementService } from './user-management.service';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([User, Role, UserRole]), PasswordsModule],
+  imports: [
+    TypeOrmModule.forFeature([User, Role, UserRole]),
+    PasswordsModule,
+    SessionsModule,
+    AuditModule,
+  ],
   controllers: [UsersController],
-  providers: [UsersService],
+  providers: [UsersService, UserManagementService],
   exports: [UsersService],
 })
 export class UsersModule {}

@@ -4,7 +4,7 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { passwordPolicyViolations } from '../auth/passwords/password-policy';
 import { DomainError } from '../common/errors/domain-error';
-import { uniqueViolation } from '../common/errors/unique-violation';
+import { emailTaken, translateAccountConflict, usernameTaken } from './account-conflict';
 import { canonicalEmail, canonicalLoginName, canonicalUsername } from './canonical-identity';
 import { Role, RoleName } from './entities/role.entity';
 import { UserRole } from './entities/user-role.entity';
@@ -33,7 +33,14 @@ export class UsersService {
    * Creates an account and grants `roles` in one transaction. The unique indexes decide races:
    * the loser of two simultaneous registrations gets a 409, never a 500 or a second row.
    */
-  async createAccount(input: NewAccount, roles: RoleName[]): Promise<UserWithRoles> {
+  async createAccount(
+    input: NewAccount,
+    roles: RoleName[],
+    options: {
+      /** Called inside the transaction, e.g. to write the audit event of the creation. */
+      audit?: (manager: EntityManager, created: UserWithRoles) => Promise<void>;
+    } = {},
+  ): Promise<UserWithRoles> {
     const username = canonicalUsername(input.username);
     const email = canonicalEmail(input.email);
     const violations = passwordPolicyViolations(input.password, { username, email });
@@ -52,10 +59,12 @@ export class UsersService {
       return await this.dataSource.transaction(async (manager) => {
         const user = await manager.save(manager.create(User, { username, email, passwordHash }));
         await this.grantRoles(manager, user.id, roles);
-        return { user, roles: [...roles] };
+        const created = { user, roles: [...roles] };
+        await options.audit?.(manager, created);
+        return created;
       });
     } catch (error) {
-      throw this.translateUniqueViolation(error);
+      throw translateAccountConflict(error);
     }
   }
 
@@ -82,7 +91,8 @@ export class UsersService {
 
   /** Re-hash with current parameters; not a password change (tokens stay valid). */
   async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.dataSource.getRepository(User).update({ id }, { passwordHash });
+    // In a transaction so that on SQLite it queues behind others instead of joining one.
+    await this.dataSource.transaction((manager) => manager.update(User, { id }, { passwordHash }));
   }
 
   /** A password change: tokens issued before `changedAt` stop working. */
@@ -104,10 +114,7 @@ export class UsersService {
       select: { id: true, username: true, email: true },
     });
     if (clash === null) return;
-    if (clash.username === names.username) {
-      throw new DomainError('username_taken', 'This username is already taken');
-    }
-    throw new DomainError('email_taken', 'An account with this email already exists');
+    throw clash.username === names.username ? usernameTaken() : emailTaken();
   }
 
   private async grantRoles(
@@ -123,17 +130,5 @@ export class UsersService {
     await manager
       .getRepository(UserRole)
       .insert(roles.map((role) => ({ userId, roleId: role.id })));
-  }
-
-  private translateUniqueViolation(error: unknown): unknown {
-    const violated = uniqueViolation(error);
-    if (violated === undefined) return error;
-    if (violated.includes('username')) {
-      return new DomainError('username_taken', 'This username is already taken');
-    }
-    if (violated.includes('email')) {
-      return new DomainError('email_taken', 'An account with this email already exists');
-    }
-    return new DomainError('conflict', 'The account conflicts with an existing one');
   }
 }

@@ -1,30 +1,33 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import { DomainError } from '../../common/errors/domain-error';
+import type { AuthenticatedUser } from '../authenticated-user';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
+import { JwtStrategy } from '../strategies/jwt.strategy';
+import { runStrategy } from './run-strategy';
 
 /** Global: every route needs a valid access token unless it is marked `@Public()`. */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
-    super();
-  }
+export class JwtAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly strategy: JwtStrategy,
+  ) {}
 
-  override canActivate(
-    context: ExecutionContext,
-  ): ReturnType<ReturnType<typeof AuthGuard>['prototype']['canActivate']> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
       context.getHandler(),
       context.getClass(),
     ]);
     if (isPublic === true) return true;
-    return super.canActivate(context);
-  }
-
-  override handleRequest<TUser>(error: unknown, user: TUser | false, info: unknown): TUser {
-    if (error === null && user !== false && user !== undefined && user !== null) return user;
+    const http = context.switchToHttp();
+    const request = http.getRequest<{ user?: AuthenticatedUser }>();
+    const { error, user, info } = await runStrategy(this.strategy, request, http.getResponse());
     if (error instanceof DomainError) throw error;
+    if (error === null && user) {
+      request.user = user as AuthenticatedUser;
+      return true;
+    }
     if (info instanceof Error && info.message === 'No auth token') {
       throw new DomainError('missing_token', 'An access token is required');
     }

@@ -1,31 +1,34 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { DomainError } from '../../common/errors/domain-error';
 import { ValidationFailedError } from '../../common/errors/validation-failed.error';
+import type { UserWithRoles } from '../../users/users.service';
 import { INVALID_CREDENTIALS_MESSAGE } from '../auth.service';
 import { LoginDto } from '../dto/login.dto';
+import { LocalStrategy } from '../strategies/local.strategy';
+import { runStrategy } from './run-strategy';
 
 /**
  * Runs the LocalStrategy for `POST /auth/login`. Guards run before pipes, so the body is
  * validated here first: a malformed login is a 400 and costs no password hash.
  */
 @Injectable()
-export class LocalAuthGuard extends AuthGuard('local') {
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const body = context.switchToHttp().getRequest<{ body?: unknown }>().body;
+export class LocalAuthGuard implements CanActivate {
+  constructor(private readonly strategy: LocalStrategy) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<{ body?: unknown; user?: UserWithRoles }>();
+    const body = request.body;
     const dto = plainToInstance(LoginDto, typeof body === 'object' && body !== null ? body : {});
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) throw ValidationFailedError.fromValidationErrors(errors);
-    return (await super.canActivate(context)) as boolean;
-  }
 
-  override handleRequest<TUser>(error: unknown, user: TUser | false): TUser {
+    const { error, user } = await runStrategy(this.strategy, request, http.getResponse());
     if (error instanceof Error) throw error;
-    if (user === false || user === undefined || user === null) {
-      throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
-    }
-    return user;
+    if (!user) throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
+    request.user = user as UserWithRoles;
+    return true;
   }
 }

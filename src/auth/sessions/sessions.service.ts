@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, IsNull, MoreThan, Not } from 'typeorm';
+import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
@@ -39,6 +40,7 @@ export class SessionsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** Starts a session for a user who has just proved who they are. */
@@ -60,6 +62,12 @@ export class SessionsService {
       });
       await manager.insert(Session, session);
       const refreshToken = await this.addRefreshToken(manager, session.id, null);
+      await this.audit.record(manager, {
+        type: 'auth.login_succeeded',
+        actorId: userId,
+        subjectUserId: userId,
+        details: { sessionId: session.id },
+      });
       return { session, refreshToken };
     });
   }
@@ -87,6 +95,12 @@ export class SessionsService {
         if (sinceRotation < this.config.refresh.reuseGraceSeconds * 1000)
           return { kind: 'invalid' as const };
         await this.revokeWhere(manager, { id: session.id }, 'refresh_token_reuse', now);
+        await this.audit.record(manager, {
+          type: 'session.refresh_token_reused',
+          actorId: null,
+          subjectUserId: session.userId,
+          details: { sessionId: session.id, tokenId: token.id },
+        });
         return { kind: 'reuse' as const, session };
       }
 
@@ -158,19 +172,49 @@ export class SessionsService {
     });
   }
 
-  async revoke(sessionId: string, reason: SessionRevokeReason): Promise<void> {
-    await this.revokeWhere(this.dataSource.manager, { id: sessionId }, reason, this.clock.now());
+  /** Ends the session an access token belongs to. */
+  async logout(userId: string, sessionId: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await this.revokeWhere(manager, { id: sessionId, userId }, 'logout', this.clock.now());
+      await this.audit.record(manager, {
+        type: 'auth.logout',
+        actorId: userId,
+        subjectUserId: userId,
+        details: { sessionId },
+      });
+    });
+  }
+
+  /** Ends every session of the user. */
+  async logoutAll(userId: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const revoked = await this.revokeAllForUser(userId, 'logout_all', { manager });
+      await this.audit.record(manager, {
+        type: 'auth.logout_all',
+        actorId: userId,
+        subjectUserId: userId,
+        details: { revoked },
+      });
+    });
   }
 
   /** Revokes one of the user's own live sessions; someone else's (or a dead one) is 404. */
   async revokeOwn(userId: string, sessionId: string): Promise<void> {
-    const revoked = await this.revokeWhere(
-      this.dataSource.manager,
-      { id: sessionId, userId },
-      'revoked_by_user',
-      this.clock.now(),
-    );
-    if (revoked === 0) throw new DomainError('session_not_found', 'No such session');
+    await this.dataSource.transaction(async (manager) => {
+      const revoked = await this.revokeWhere(
+        manager,
+        { id: sessionId, userId },
+        'revoked_by_user',
+        this.clock.now(),
+      );
+      if (revoked === 0) throw new DomainError('session_not_found', 'No such session');
+      await this.audit.record(manager, {
+        type: 'session.revoked',
+        actorId: userId,
+        subjectUserId: userId,
+        details: { sessionId },
+      });
+    });
   }
 
   /** Revokes every live session of a user, except `keep` when given. */

@@ -13,6 +13,8 @@ export type DomainErrorCode =
   | 'email_taken'
   | 'conflict'
   | 'user_not_found'
+  | 'role_not_found'
+  | 'last_admin'
   | 'weak_password';
 
 export interface FieldError {
@@ -42,5 +44,7 @@ export const PROBLEM_TYPES: Record<DomainErrorCode, { status: number; title: str
   email_taken: { status: 409, title: 'Email already registered' },
   conflict: { status: 409, title: 'Conflict' },
   user_not_found: { status: 404, title: 'User not found' },
+  role_not_found: { status: 404, title: 'Role not found' },
+  last_admin: { status: 409, title: 'Last active administrator' },
   weak_password: { status: 400, title: 'Password rejected' },
 };

@@ -1,10 +1,11 @@
-import { CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { TIMESTAMP_TYPE } from '../../database/column-types';
 import { Role } from './role.entity';
 import { User } from './user.entity';
 
 /** The `users_to_roles` join: one row per granted role, removed with either side. */
 @Entity({ name: 'users_to_roles' })
+@Index('IDX_users_to_roles_role', ['roleId', 'userId'])
 export class UserRole {
   @PrimaryColumn({ name: 'user_id', type: 'uuid', primaryKeyConstraintName: 'PK_users_to_roles' })
   userId: string;

@@ -16,6 +16,8 @@ import { UserRole } from './user-role.entity';
 @Entity({ name: 'users' })
 @Index('UQ_users_username', ['username'], { unique: true })
 @Index('UQ_users_email', ['email'], { unique: true })
+@Index('IDX_users_created_at', ['createdAt', 'id'])
+@Index('IDX_users_is_active', ['isActive'])
 @Check('CHK_users_username_canonical', 'username = lower(username)')
 @Check('CHK_users_email_canonical', 'email = lower(email)')
 export class User {

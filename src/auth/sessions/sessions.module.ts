@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../../audit/audit.module';
+import { SessionsController } from './sessions.controller';
+import { SessionsService } from './sessions.service';
+
+/** Sessions and refresh tokens; used by auth (login, refresh) and by user administration. */
+@Module({
+  imports: [AuditModule],
+  controllers: [SessionsController],
+  providers: [SessionsService],
+  exports: [SessionsService],
+})
+export class SessionsModule {}
