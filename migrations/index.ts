@@ -4,6 +4,7 @@ import { SeedRoles1764000000001 } from './1764000000001-SeedRoles';
 import { CreateSessions1764000000002 } from './1764000000002-CreateSessions';
 import { CreateAuditEvents1764000000003 } from './1764000000003-CreateAuditEvents';
 import { AddUserListIndexes1764000000004 } from './1764000000004-AddUserListIndexes';
+import { AddAccountLockout1764000000005 } from './1764000000005-AddAccountLockout';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -15,4 +16,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   CreateSessions1764000000002,
   CreateAuditEvents1764000000003,
   AddUserListIndexes1764000000004,
+  AddAccountLockout1764000000005,
 ];

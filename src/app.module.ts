@@ -1,5 +1,7 @@
 import { Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AbuseModule } from './abuse/abuse.module';
+import { RateLimitGuard } from './abuse/rate-limit.guard';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/guards/jwt-auth.guard';
@@ -23,6 +25,7 @@ import { UsersModule } from './users/users.module';
     ContentModule,
     HealthModule,
     AuditModule,
+    AbuseModule,
   ],
   providers: [
     {
@@ -37,7 +40,8 @@ import { UsersModule } from './users/users.module';
         }),
     },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-    // Order matters: authenticate first, then check roles.
+    // Order matters: count abuse-prone requests first, then authenticate, then check roles.
+    { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],

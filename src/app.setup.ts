@@ -2,9 +2,13 @@ import { RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { clientErrorHandler, frameworkErrors } from './common/http/early-errors';
+import { depthLimitedJsonParser } from './common/http/json-body';
+import { acceptFormBodiesOnlyWhereDocumented } from './common/http/media-types';
+import { registerSecurityHeaders } from './common/http/security-headers';
 import { requestContextOf, runWithRequestContext } from './common/request-context';
 import type { AppConfig } from './config/app-config';
-import { setupSwagger } from './swagger';
+import { buildOpenApiDocument, DOCS_PATH, setupSwagger } from './swagger';
 
 export const API_PREFIX = 'api/v1';
 
@@ -27,6 +31,8 @@ export function createFastifyAdapter(
     requestIdHeader: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    clientErrorHandler,
+    frameworkErrors,
     logger: options.logger
       ? {
           level: config.logLevel,
@@ -58,14 +64,28 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   fastify.addHook('preHandler', (request, _reply, done) => {
     runWithRequestContext(requestContextOf(request), done);
   });
+  await registerSecurityHeaders(app, `/${DOCS_PATH}`);
+  const corsOrigins = new Set(config.http.corsOrigins);
   app.enableCors({
-    // Only listed origins get CORS headers (and credentials); everything else, `null` included,
-    // gets none.
-    origin: config.http.corsOrigins,
+    // Only listed origins get CORS headers (and credentials); any other, `null` included, and
+    // requests without an Origin get none at all.
+    origin: (origin, callback) => {
+      callback(null, origin !== undefined && corsOrigins.has(origin) ? origin : false);
+    },
     credentials: true,
     exposedHeaders: ['X-Request-Id', 'WWW-Authenticate', 'Retry-After'],
   });
-  if (config.http.swaggerEnabled) setupSwagger(app);
+  // Bodies are JSON (depth-limited) or, where documented, form-encoded; Fastify's text/plain
+  // parser goes, so anything else is a 415 before it reaches a handler.
+  app.useBodyParser(
+    'application/json',
+    { bodyLimit: config.http.bodyLimitBytes },
+    depthLimitedJsonParser(fastify),
+  );
+  fastify.removeContentTypeParser('text/plain');
+  const document = buildOpenApiDocument(app);
+  acceptFormBodiesOnlyWhereDocumented(fastify, document);
+  if (config.http.swaggerEnabled) setupSwagger(app, document);
   await app.init();
   await fastify.ready();
 }

@@ -69,4 +69,17 @@ describe('errors, request ids and health', () => {
       status: 'ok',
     });
   });
+
+  it('is not ready when the configured Redis does not answer, but stays live', async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    const app = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    try {
+      await app.http().get('/api/v1/health/live').expect(200);
+      const ready = await app.http().get('/api/v1/health/ready');
+      assert.equal(ready.status, 503);
+      assert.match(ready.headers['content-type'] ?? '', /^application\/problem\+json/);
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -30,6 +30,7 @@ const EXPECTED_OPERATIONS = [
   'get /api/v1/users/{id}',
   'patch /api/v1/users/{id}',
   'delete /api/v1/users/{id}',
+  'post /api/v1/users/{id}/unlock',
   'put /api/v1/users/{id}/roles/{role}',
   'delete /api/v1/users/{id}/roles/{role}',
   'get /api/v1/audit-events',

@@ -3,6 +3,8 @@ export const AUDIT_EVENT_TYPES = [
   'user.registered',
   'auth.login_succeeded',
   'auth.login_failed',
+  'user.locked',
+  'user.unlocked',
   'auth.logout',
   'auth.logout_all',
   'session.revoked',

@@ -22,6 +22,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimit } from '../abuse/rate-limit.decorator';
 import { OAuthError } from '../common/errors/oauth-error';
 import { ProblemDto } from '../common/http/problem.dto';
 import { AppConfig } from '../config/app-config';
@@ -54,6 +55,7 @@ export class AuthController {
 
   @Post('register')
   @Public()
+  @RateLimit({ perAccount: true })
   @ApiOperation({ summary: 'Create an account (granted ROLE_USER)' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiBadRequestResponse({
@@ -70,6 +72,7 @@ export class AuthController {
 
   @Post('login')
   @Public()
+  @RateLimit({ perAccount: true })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @UseGuards(LocalAuthGuard)
@@ -91,6 +94,7 @@ export class AuthController {
 
   @Post('token')
   @Public()
+  @RateLimit({ perAccount: true })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
@@ -148,6 +152,7 @@ export class AuthController {
 
   @Post('refresh')
   @Public()
+  @RateLimit({ perAccount: false })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @UseFilters(OAuthTokenFilter)

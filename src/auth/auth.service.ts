@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { LockoutService } from '../abuse/lockout.service';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
@@ -38,6 +39,7 @@ export class AuthService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly lockout: LockoutService,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
@@ -77,15 +79,18 @@ export class AuthService implements OnModuleInit {
       await this.hasher.verifyDummy(password);
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
+    // Verified even when locked or inactive: every failure costs the same time.
     const passwordMatches = await this.hasher.verify(user.passwordHash, password);
-    if (!passwordMatches || !user.isActive) {
-      await this.recordFailedLogin(
-        user.id,
-        loginName,
-        passwordMatches ? 'inactive' : 'wrong_password',
-      );
+    if (this.lockout.isLocked(user) || !passwordMatches || !user.isActive) {
+      const reason = this.lockout.isLocked(user)
+        ? 'locked'
+        : passwordMatches
+          ? 'inactive'
+          : 'wrong_password';
+      await this.lockout.recordFailure(user, loginName, reason);
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
+    await this.lockout.recordSuccess(user);
     if (this.hasher.needsRehash(user.passwordHash)) {
       // Hashes made with older cost parameters are upgraded while the password is at hand.
       await this.users.updatePasswordHash(user.id, await this.hasher.hash(password));
@@ -128,7 +133,7 @@ export class AuthService implements OnModuleInit {
     }
     if (!(await this.hasher.verify(user.passwordHash, passwords.currentPassword))) {
       // A wrong current password is a failed login: it is how a stolen access token would guess.
-      await this.recordFailedLogin(user.id, user.username, 'wrong_current_password');
+      await this.lockout.recordFailure(user, user.username, 'wrong_current_password');
       throw new DomainError('invalid_credentials', 'The current password is incorrect');
     }
     const violations = passwordPolicyViolations(passwords.newPassword, {
@@ -169,25 +174,6 @@ export class AuthService implements OnModuleInit {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
     return this.tokenPair(account, session, refreshToken);
-  }
-
-  /**
-   * Failed logins are recorded only for existing accounts (with the name as typed, never the
-   * password): unknown names leave no rows behind, so guessing cannot fill the database.
-   */
-  private async recordFailedLogin(
-    userId: string,
-    loginName: string,
-    reason: string,
-  ): Promise<void> {
-    await this.dataSource.transaction((manager) =>
-      this.audit.record(manager, {
-        type: 'auth.login_failed',
-        actorId: null,
-        subjectUserId: userId,
-        details: { loginName: loginName.slice(0, 254), reason },
-      }),
-    );
   }
 
   private tokenPair(

@@ -14,7 +14,8 @@ export class AppConfig {
   readonly http: {
     port: number;
     host: string;
-    trustProxy: boolean;
+    /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client IP. */
+    trustProxy: boolean | string[] | ((address: string, hop: number) => boolean);
     corsOrigins: string[];
     bodyLimitBytes: number;
     swaggerEnabled: boolean;
@@ -32,6 +33,15 @@ export class AppConfig {
     /** Refresh token in an HttpOnly cookie instead of the response body. */
     cookie: boolean;
   };
+  readonly rateLimit: {
+    enabled: boolean;
+    ipPerMinute: number;
+    accountPerMinute: number;
+    /** Prefix of the counters' keys in Redis (several services or environments may share one). */
+    keyPrefix: string;
+  };
+  readonly lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
+  readonly redisUrl: string | undefined;
   readonly argon2: { memoryKib: number; timeCost: number; parallelism: number };
   readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
 
@@ -68,6 +78,9 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       'CORS_ORIGINS: every entry must be an exact origin such as https://app.example.com',
     );
   }
+  if (env.LOCKOUT_BASE_SECONDS > env.LOCKOUT_MAX_SECONDS) {
+    problems.push('LOCKOUT_BASE_SECONDS: must not exceed LOCKOUT_MAX_SECONDS');
+  }
   if (env.REFRESH_IDLE_TTL > env.REFRESH_ABSOLUTE_TTL) {
     problems.push('REFRESH_IDLE_TTL: must not exceed REFRESH_ABSOLUTE_TTL');
   }
@@ -79,7 +92,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
     http: {
       port: env.PORT,
       host: env.HOST,
-      trustProxy: env.TRUST_PROXY,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
       corsOrigins,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       swaggerEnabled: env.SWAGGER_ENABLED,
@@ -100,6 +113,18 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
       cookie: env.REFRESH_TOKEN_COOKIE,
     },
+    rateLimit: {
+      enabled: env.RATE_LIMIT_ENABLED,
+      ipPerMinute: env.RATE_LIMIT_IP_PER_MINUTE,
+      accountPerMinute: env.RATE_LIMIT_ACCOUNT_PER_MINUTE,
+      keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
+    },
+    lockout: {
+      threshold: env.LOCKOUT_THRESHOLD,
+      baseSeconds: env.LOCKOUT_BASE_SECONDS,
+      maxSeconds: env.LOCKOUT_MAX_SECONDS,
+    },
+    redisUrl: env.REDIS_URL,
     argon2: {
       memoryKib: env.ARGON2_MEMORY_KIB,
       timeCost: env.ARGON2_TIME_COST,
@@ -107,6 +132,18 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
     },
     logLevel: env.LOG_LEVEL,
   });
+}
+
+function parseTrustProxy(value: string): AppConfig['http']['trustProxy'] {
+  const trimmed = value.trim();
+  if (trimmed === 'true') return true;
+  if (trimmed === 'false') return false;
+  if (/^\d+$/.test(trimmed)) {
+    // A hop count: believe that many proxies in front of the service.
+    const hops = Number(trimmed);
+    return (_address: string, hop: number) => hop < hops;
+  }
+  return trimmed.split(',').map((entry) => entry.trim());
 }
 
 let processConfig: AppConfig | undefined;

@@ -138,9 +138,52 @@ export class EnvironmentVariables {
   @Max(64)
   ARGON2_PARALLELISM = 1;
 
+  /** false, true (any proxy), a hop count, or a comma-separated list of proxy IPs/CIDRs. */
+  @IsString()
+  @Matches(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, {
+    message: 'must be true, false, a hop count, or a comma-separated list of IP addresses/CIDRs',
+  })
+  TRUST_PROXY = 'false';
+
   @Transform(toBoolean)
   @IsBoolean()
-  TRUST_PROXY = false;
+  RATE_LIMIT_ENABLED = true;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  RATE_LIMIT_IP_PER_MINUTE = 30;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  RATE_LIMIT_ACCOUNT_PER_MINUTE = 10;
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9:_-]{1,64}$/, {
+    message: 'must be 1 to 64 letters, digits, ":", "_" or "-"',
+  })
+  RATE_LIMIT_KEY_PREFIX = 'identity:rl';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  LOCKOUT_THRESHOLD = 5;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  LOCKOUT_BASE_SECONDS = 60;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  LOCKOUT_MAX_SECONDS = 900;
 
   @IsString()
   CORS_ORIGINS = '';

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { RedisConnection } from '../abuse/redis.provider';
 import { Public } from '../auth/decorators/public.decorator';
 import { ProblemDto } from '../common/http/problem.dto';
 
@@ -19,7 +20,10 @@ class HealthDto {
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly redis: RedisConnection,
+  ) {}
 
   @Get('live')
   @Public()
@@ -32,12 +36,13 @@ export class HealthController {
 
   @Get('ready')
   @Public()
-  @ApiOperation({ summary: 'Readiness: the database answers' })
+  @ApiOperation({ summary: 'Readiness: the database (and Redis, when configured) answers' })
   @ApiOkResponse({ type: HealthDto })
   @ApiServiceUnavailableResponse({ type: ProblemDto })
   async ready(): Promise<HealthDto> {
     try {
       await this.dataSource.query('SELECT 1');
+      if (this.redis.client !== null) await this.redis.client.ping();
     } catch {
       throw new ServiceUnavailableException();
     }

@@ -7,6 +7,7 @@ import {
   Param,
   ParseUUIDPipe,
   Patch,
+  Post,
   Put,
   Query,
 } from '@nestjs/common';
@@ -20,6 +21,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { LockoutService } from '../abuse/lockout.service';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { Authenticated } from '../auth/decorators/authenticated.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
@@ -41,6 +43,7 @@ export class UsersController {
   constructor(
     private readonly users: UsersService,
     private readonly management: UserManagementService,
+    private readonly lockout: LockoutService,
   ) {}
 
   @Get('me')
@@ -126,6 +129,19 @@ export class UsersController {
     @Param('id', UUID) id: string,
   ): Promise<void> {
     await this.management.remove(current.id, id);
+  }
+
+  @Post(':id/unlock')
+  @HttpCode(204)
+  @Roles(RoleName.Admin)
+  @ApiOperation({ summary: 'Lift an account lockout and clear its failed-login count' })
+  @ApiNoContentResponse({ description: 'Unlocked (also when it was not locked)' })
+  @ApiNotFoundResponse({ description: 'No such user', type: ProblemDto })
+  async unlock(
+    @CurrentUser() current: AuthenticatedUser,
+    @Param('id', UUID) id: string,
+  ): Promise<void> {
+    await this.lockout.unlock(current.id, id);
   }
 
   @Put(':id/roles/:role')

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AbuseModule } from '../abuse/abuse.module';
 import { AuditModule } from '../audit/audit.module';
 import { PasswordsModule } from '../auth/passwords/passwords.module';
 import { SessionsModule } from '../auth/sessions/sessions.module';
@@ -16,6 +17,7 @@ import { UsersService } from './users.service';
     PasswordsModule,
     SessionsModule,
     AuditModule,
+    AbuseModule,
   ],
   controllers: [UsersController],
   providers: [UsersService, UserManagementService],

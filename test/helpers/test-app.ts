@@ -33,6 +33,11 @@ export function testEnvironment(
     ARGON2_MEMORY_KIB: '1024',
     ARGON2_TIME_COST: '1',
     LOG_LEVEL: 'silent',
+    // Every request of a test comes from 127.0.0.1: suites that test limits turn them on.
+    RATE_LIMIT_ENABLED: 'false',
+    RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}`,
+    // With REDIS_URL set (CI's PostgreSQL run), limits and any shared state use Redis.
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...database.env,
     ...env,
   };
@@ -43,9 +48,14 @@ export function testEnvironment(
  * with its own fresh database. Only the configuration and the clock are replaced.
  */
 export async function createTestApp(
-  options: { env?: Record<string, string> } = {},
+  options: {
+    env?: Record<string, string>;
+    /** Share another app's database (a second instance); it is then not dropped on close. */
+    database?: TestDatabase;
+  } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const shared = options.database !== undefined;
+  const database = options.database ?? (await createTestDatabase());
   const config = loadAppConfig(testEnvironment(database, options.env));
   const clock = new TestClock();
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
@@ -69,7 +79,7 @@ export async function createTestApp(
     http: () => supertest.agent(server),
     async close() {
       await app.close();
-      await database.drop();
+      if (!shared) await database.drop();
     },
   };
 }

@@ -15,7 +15,8 @@ export type DomainErrorCode =
   | 'user_not_found'
   | 'role_not_found'
   | 'last_admin'
-  | 'weak_password';
+  | 'weak_password'
+  | 'rate_limited';
 
 export interface FieldError {
   field: string;
@@ -27,6 +28,7 @@ export class DomainError extends Error {
     readonly code: DomainErrorCode,
     message: string,
     readonly errors?: FieldError[],
+    readonly meta: { retryAfterSeconds?: number } = {},
   ) {
     super(message);
     this.name = 'DomainError';
@@ -47,4 +49,5 @@ export const PROBLEM_TYPES: Record<DomainErrorCode, { status: number; title: str
   role_not_found: { status: 404, title: 'Role not found' },
   last_admin: { status: 409, title: 'Last active administrator' },
   weak_password: { status: 400, title: 'Password rejected' },
+  rate_limited: { status: 429, title: 'Too many requests' },
 };

@@ -4,7 +4,8 @@ import { DomainError, PROBLEM_TYPES } from '../errors/domain-error';
 import { OAuthError } from '../errors/oauth-error';
 import { uniqueViolation } from '../errors/unique-violation';
 import { ValidationFailedError } from '../errors/validation-failed.error';
-import { instanceOf, Problem, problem, PROBLEM_CONTENT_TYPE } from './problem';
+import { JSON_TOO_DEEP } from './json-body';
+import { instanceOf, Problem, problem, PROBLEM_CONTENT_TYPE, safeJsonStringify } from './problem';
 
 // Messages Nest and Fastify build from the request (e.g. "Cannot GET /path") are replaced with
 // fixed text: nothing from the request is echoed back.
@@ -19,6 +20,17 @@ const GENERIC_DETAIL: Record<number, string> = {
   415: 'The request body has an unsupported media type',
   429: 'Too many requests',
 };
+
+// Fastify's own errors (body parsing, media type, size) by code; their messages name Fastify.
+// The Fastify adapter hands them to the filters as an HttpException caused by the original.
+const FASTIFY_DETAIL = new Map<unknown, string>([
+  ['FST_ERR_CTP_INVALID_JSON_BODY', 'The request body is not valid JSON'],
+  ['FST_ERR_CTP_EMPTY_JSON_BODY', 'The request body is empty'],
+  ['FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'The request body does not match its Content-Length'],
+  ['FST_ERR_CTP_BODY_TOO_LARGE', 'The request body is too large'],
+  ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'The request body has an unsupported media type'],
+  [JSON_TOO_DEEP, 'The JSON body is nested too deeply'],
+]);
 
 /**
  * The one translation from errors to HTTP: domain errors, validation failures and HTTP
@@ -40,7 +52,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         .header('cache-control', 'no-store')
         .header('pragma', 'no-cache')
         .header('content-type', 'application/json; charset=utf-8')
-        .send({ error: exception.error, error_description: exception.description });
+        .send(
+          safeJsonStringify({ error: exception.error, error_description: exception.description }),
+        );
       return;
     }
 
@@ -48,6 +62,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // The request id travels in the X-Request-Id header only, so two answers to the same
     // mistake are byte-identical bodies (nothing to tell one failure cause from another).
     body.instance = instanceOf(request.url);
+    if (exception instanceof DomainError && exception.meta.retryAfterSeconds !== undefined) {
+      void reply.header('retry-after', String(exception.meta.retryAfterSeconds));
+    }
     if (body.status === 401) {
       const invalidToken = exception instanceof DomainError && exception.code === 'invalid_token';
       void reply.header(
@@ -61,7 +78,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .status(body.status)
       .header('cache-control', 'no-store')
       .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
-      .send(body);
+      .send(safeJsonStringify(body));
   }
 
   private toProblem(exception: unknown, request: FastifyRequest): Problem {
@@ -87,8 +104,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return problem(409, { detail: 'The resource conflicts with an existing one' });
     }
     const status = statusOf(exception);
+    if (status === 503 && exception instanceof HttpException) {
+      // Raised on purpose (readiness): not an unexpected error.
+      return problem(503, { detail: 'The service is not ready' });
+    }
     if (status !== undefined && status < 500) {
-      return problem(status, { detail: GENERIC_DETAIL[status] ?? 'The request failed' });
+      return problem(status, {
+        detail:
+          FASTIFY_DETAIL.get(fastifyCode(exception)) ??
+          GENERIC_DETAIL[status] ??
+          'The request failed',
+      });
     }
     this.logger.error(
       `Unhandled error on ${request.method} ${instanceOf(request.url)} (request ${request.id})`,
@@ -105,4 +131,9 @@ function statusOf(exception: unknown): number | undefined {
   return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 600
     ? statusCode
     : undefined;
+}
+
+function fastifyCode(exception: unknown): unknown {
+  const original = exception instanceof HttpException ? exception.cause : exception;
+  return (original as { code?: unknown } | null | undefined)?.code;
 }

@@ -26,8 +26,29 @@ export function problem(
   };
 }
 
-/** The path of the request without its query string (which may carry secrets). */
+/**
+ * The path of the request without its query string (which may carry secrets), with every
+ * character a URI may not hold percent-encoded, so a path such as `/<script>` comes back inert.
+ */
 export function instanceOf(url: string): string {
   const index = url.indexOf('?');
-  return index === -1 ? url : url.slice(0, index);
+  const path = index === -1 ? url : url.slice(0, index);
+  return path.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (character) =>
+    Array.from(
+      Buffer.from(character, 'utf8'),
+      (byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    ).join(''),
+  );
+}
+
+/**
+ * JSON with `<`, `>`, `&` and the JavaScript line separators written as `\u` escapes: the same
+ * value for any JSON parser, but text from the request (a field name in `errors[]`) can never
+ * read as markup, whatever a client does with the body.
+ */
+export function safeJsonStringify(body: object): string {
+  return JSON.stringify(body).replace(
+    /[<>&\u2028\u2029]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

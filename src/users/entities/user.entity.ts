@@ -40,6 +40,14 @@ export class User {
   @Column({ name: 'password_changed_at', type: TIMESTAMP_TYPE, nullable: true })
   passwordChangedAt: Date | null;
 
+  /** Consecutive failed logins since the last success (or admin unlock). */
+  @Column({ name: 'failed_login_count', type: 'integer', default: 0 })
+  failedLoginCount: number;
+
+  /** While in the future, every login fails as if the password were wrong. */
+  @Column({ name: 'locked_until', type: TIMESTAMP_TYPE, nullable: true })
+  lockedUntil: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: TIMESTAMP_TYPE })
   createdAt: Date;
 

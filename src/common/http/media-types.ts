@@ -1,0 +1,49 @@
+import { UnsupportedMediaTypeException } from '@nestjs/common';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import type { FastifyInstance } from 'fastify';
+
+export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'] as const;
+
+/** `POST /api/v1/auth/token` for every operation documented to take a form-encoded body. */
+export function formEncodedOperations(document: OpenAPIObject): Set<string> {
+  const operations = new Set<string>();
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of METHODS) {
+      const body = item[method]?.requestBody;
+      if (body !== undefined && 'content' in body && FORM_MEDIA_TYPE in body.content) {
+        // OpenAPI writes parameters as {id}, Fastify's routes as :id.
+        operations.add(`${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`);
+      }
+    }
+  }
+  return operations;
+}
+
+function mediaTypeOf(contentType: string | undefined): string | undefined {
+  return contentType?.split(';', 1)[0].trim().toLowerCase();
+}
+
+/**
+ * Form-encoded bodies are parsed (the OAuth2 token endpoint needs them) but accepted only by
+ * the operations whose OpenAPI description says so (`@ApiConsumes`), so what the API accepts is
+ * what it documents. Everywhere else they get 415 before parsing: a JSON route then takes only
+ * `application/json`, which a cross-site page cannot send without a CORS preflight.
+ */
+export function acceptFormBodiesOnlyWhereDocumented(
+  fastify: FastifyInstance,
+  document: OpenAPIObject,
+): void {
+  const operations = formEncodedOperations(document);
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    if (
+      mediaTypeOf(request.headers['content-type']) === FORM_MEDIA_TYPE &&
+      !operations.has(`${request.method} ${request.routeOptions.url}`)
+    ) {
+      done(new UnsupportedMediaTypeException());
+      return;
+    }
+    done(null, payload);
+  });
+}
