@@ -67,6 +67,26 @@ describe('POST /api/v1/auth/register', () => {
     assert.ok(await userRow(username.toLowerCase()));
   });
 
+  it('canonicalises fullwidth and upper-case names, so their variants are taken', async () => {
+    const ascii = uniqueUsername('wide').replace(/[^a-z0-9]/g, '');
+    const fullwidth = [...ascii]
+      .map((character) => String.fromCodePoint(character.codePointAt(0)! + 0xfee0))
+      .join('');
+    const response = await register({
+      email: `${ascii}@example.com`,
+      username: fullwidth,
+      password: TEST_PASSWORD,
+    });
+    assert.equal(response.status, 201, JSON.stringify(response.body));
+    assert.equal(response.body.username, ascii);
+    const upper = await register({
+      email: `other-${ascii}@example.com`,
+      username: ascii.toUpperCase(),
+      password: TEST_PASSWORD,
+    });
+    assert.equal(upper.status, 409);
+  });
+
   it('answers 409 for a username taken in another case', async () => {
     const username = uniqueUsername();
     await register({ email: `${username}@example.com`, username, password: TEST_PASSWORD }).expect(

@@ -1,0 +1,107 @@
+// Settings of `npm run bench`: BENCH_* variables, the app's environment, and the constants the
+// benchmark scripts share. No side effects on import.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const BENCH_DIR = path.join(ROOT, 'scripts/bench');
+export const APP_ENTRY = path.join(ROOT, 'dist/src/main.js');
+
+export const API = '/api/v1';
+export const READY_PATH = `${API}/health/ready`;
+/** The one route of the bare Nest app, baseline (a). */
+export const BARE_PATH = `${API}/bench/ping`;
+
+/** A password of the bench accounts: long, not in the common-password list. */
+export const BENCH_PASSWORD = 'bench-Kq7-unusual-passphrase-42';
+
+function positiveInteger(env, name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer (got "${raw}")`);
+  }
+  return value;
+}
+
+/** BENCH_* knobs and the database/Redis to use. */
+export function readSettings(env) {
+  const duration = positiveInteger(env, 'BENCH_DURATION', 10);
+  const connections = positiveInteger(env, 'BENCH_CONNECTIONS', 10);
+  const warmup = positiveInteger(env, 'BENCH_WARMUP', 3);
+  // Four scenarios, four baselines (argon2 twice), each with a warm-up, plus boots, seeding and
+  // slack; BENCH_TIMEOUT (seconds) overrides.
+  const expected = 8 * (duration + warmup) + 180;
+  return {
+    duration,
+    connections,
+    warmup,
+    timeoutSeconds: positiveInteger(env, 'BENCH_TIMEOUT', expected),
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    redisUrl: nonEmpty(env.REDIS_URL),
+    threadpoolSize: positiveInteger(env, 'UV_THREADPOOL_SIZE', 4),
+  };
+}
+
+function nonEmpty(value) {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/**
+ * The app's own defaults for every variable it reads (from the compiled configuration class), so
+ * the bench never picks up a developer's .env or shell settings, and argon2 runs with the
+ * production parameters exactly.
+ */
+export function appDefaults() {
+  if (!existsSync(APP_ENTRY)) {
+    throw new Error(`${APP_ENTRY} is missing: run \`npm run bench\`, which builds first`);
+  }
+  const require = createRequire(import.meta.url);
+  const { EnvironmentVariables } = require(path.join(ROOT, 'dist/src/config/environment.js'));
+  const defaults = {};
+  for (const [name, value] of Object.entries(new EnvironmentVariables())) {
+    defaults[name] = String(value);
+  }
+  // Optional variables have no default: empty means "not set" to the app.
+  for (const name of [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'JWT_SECRET',
+    'JWT_PRIVATE_KEY',
+    'JWT_PRIVATE_KEY_FILE',
+    'JWT_PREVIOUS_PUBLIC_KEYS',
+  ]) {
+    defaults[name] = '';
+  }
+  return defaults;
+}
+
+/** What the bench changes from the defaults, and why. Printed before the run. */
+export function appOverrides({ port, database, redisUrl }) {
+  return {
+    NODE_ENV: 'production',
+    // 48 random bytes: production refuses less than 32.
+    JWT_SECRET: randomBytes(48).toString('base64url'),
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    SWAGGER_ENABLED: 'false',
+    // Rate limits would answer 429 after 30 requests a minute: the numbers would measure the
+    // limiter, not the service.
+    RATE_LIMIT_ENABLED: 'false',
+    ...database.env,
+    REDIS_URL: redisUrl ?? '',
+  };
+}
+
+/** Only what a Node process needs from the parent's environment, plus the app's settings. */
+export function childEnvironment(settings, variables = {}) {
+  const base = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    if (process.env[name] !== undefined) base[name] = process.env[name];
+  }
+  return { ...base, UV_THREADPOOL_SIZE: String(settings.threadpoolSize), ...variables };
+}

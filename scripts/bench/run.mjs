@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+// `npm run bench` (issue 6, SPEC §7): starts the built app with production settings on a
+// throwaway database, measures four requests under load, and measures in the same run the
+// baselines they are judged against:
+//   GET  /users/me      vs (a)  a bare Nest-on-Fastify app, one GET route    target >= 0.50
+//   POST /auth/login    vs (b)  argon2id verifications/s, no HTTP            target >= 0.85
+//   POST /auth/refresh  vs (c)  the rotation's SQL through the bare driver   target >= 0.50
+//   POST /auth/register vs (b') argon2id hashes/s, no HTTP                   (no target)
+// and the app's RSS after warm-up against after the run (target: at most 20% growth).
+// Each baseline runs right before its scenario, so drift on a shared machine hits both alike.
+// Prints a table and writes bench-results/<timestamp>.json. Exit code 1 if any request failed
+// (connection error, timeout or non-2xx) or anything broke; targets are reported, not enforced.
+// See docs/benchmarks.md.
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import * as path from 'node:path';
+import { setTimeout } from 'node:timers';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  APP_ENTRY,
+  appDefaults,
+  appOverrides,
+  BARE_PATH,
+  BENCH_DIR,
+  childEnvironment,
+  READY_PATH,
+  readSettings,
+} from './config.mjs';
+import { createDatabase } from './database.mjs';
+import { load, stopLoad } from './load.mjs';
+import { freePort, runScript, startServer, stopAll, watchMemory } from './processes.mjs';
+import { describe, failuresOf, formatTable, writeJson } from './report.mjs';
+import { correctLogin, refreshChains, registrations, seedAccounts, usersMe } from './scenarios.mjs';
+
+const settings = readSettings(process.env);
+const defaults = appDefaults();
+// The app's own defaults (production's): never lowered for the bench.
+const argon2 = {
+  memoryKib: Number(defaults.ARGON2_MEMORY_KIB),
+  timeCost: Number(defaults.ARGON2_TIME_COST),
+  parallelism: Number(defaults.ARGON2_PARALLELISM),
+};
+const SETTLE_MS = 1000;
+
+const SCENARIOS = [
+  {
+    name: 'GET /users/me',
+    baseline: 'a',
+    target: 0.5,
+    request: (context) => usersMe(context.accessToken),
+  },
+  { name: 'POST /auth/login', baseline: 'b', target: 0.85, request: () => correctLogin() },
+  {
+    name: 'POST /auth/refresh',
+    baseline: 'c',
+    target: 0.5,
+    request: (context) => refreshChains(context.baseUrl, settings.connections),
+  },
+  { name: 'POST /auth/register', baseline: "b'", target: null, request: () => registrations() },
+];
+
+const BASELINES = {
+  a: { name: 'bare Nest+Fastify GET', measure: bareNest },
+  b: { name: 'argon2id verify, no HTTP', measure: () => argon2Ceiling('verify') },
+  c: { name: 'rotation SQL, bare driver', measure: rotationSql },
+  "b'": { name: 'argon2id hash, no HTTP', measure: () => argon2Ceiling('hash') },
+};
+
+// What the cleanup needs to find, whatever the point of failure.
+const state = { database: null, exiting: false };
+
+/** Kills every child, drops the database and exits. Runs once. */
+async function shutdown(code, reason) {
+  if (state.exiting) return;
+  state.exiting = true;
+  if (reason !== undefined) console.error(`\nbench: ${reason}; cleaning up`);
+  stopLoad();
+  try {
+    await stopAll();
+    await state.database?.drop();
+  } catch (error) {
+    console.error(`bench: cleanup failed: ${error.message}`);
+    code = 1;
+  }
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(130, 'interrupted'));
+process.on('SIGTERM', () => void shutdown(143, 'terminated'));
+setTimeout(
+  () => void shutdown(1, `no result after ${settings.timeoutSeconds} s (BENCH_TIMEOUT)`),
+  settings.timeoutSeconds * 1000,
+).unref();
+
+main().then(
+  (code) => shutdown(code),
+  (error) => {
+    console.error(
+      `\nbench failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`,
+    );
+    return shutdown(1);
+  },
+);
+
+async function main() {
+  const report = newReport();
+  printPlan(report);
+
+  state.database = await createDatabase(settings.databaseUrl);
+  report.database = state.database.kind;
+  const app = await startApp(state.database);
+  const memory = watchMemory(app.pid);
+  const context = { baseUrl: app.baseUrl, ...(await seedAccounts(app.baseUrl)) };
+
+  console.log(`\nwarm-up: every scenario for ${settings.warmup} s`);
+  for (const scenario of SCENARIOS) {
+    const result = await load(
+      app.baseUrl,
+      loadShape(settings.warmup),
+      await scenario.request(context),
+    );
+    report.warmup.push({ name: scenario.name, ...result });
+    await sleep(SETTLE_MS);
+  }
+  report.memory.afterWarmupMiB = memory.current();
+
+  for (const scenario of SCENARIOS) {
+    report.scenarios.push(await measureScenario(scenario, context, report.baselines));
+  }
+  report.memory.afterRunMiB = memory.current();
+  report.memory.peakMiB = memory.peak();
+  report.memory.ratio = report.memory.afterRunMiB / report.memory.afterWarmupMiB;
+  memory.stop();
+  await app.stop();
+  report.appLog = { lines: app.output.lines, tail: app.output.tail };
+  report.finishedAt = new Date().toISOString();
+  report.machine.loadAverageAfter = loadavg();
+
+  return finish(report);
+}
+
+function newReport() {
+  return {
+    startedAt: new Date().toISOString(),
+    command: commandLine(),
+    machine: {
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAverageBefore: loadavg(),
+    },
+    settings: {
+      durationSeconds: settings.duration,
+      warmupSeconds: settings.warmup,
+      connections: settings.connections,
+      threadpoolSize: settings.threadpoolSize,
+      argon2,
+      rateLimits: 'disabled (RATE_LIMIT_ENABLED=false)',
+      redis: settings.redisUrl !== undefined,
+    },
+    database: null,
+    warmup: [],
+    scenarios: [],
+    baselines: {},
+    memory: { afterWarmupMiB: null, afterRunMiB: null, ratio: null, peakMiB: null, target: 1.2 },
+  };
+}
+
+/** The command that reproduces this run, without secrets. */
+function commandLine() {
+  const variables = [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'BENCH_DURATION',
+    'BENCH_CONNECTIONS',
+    'BENCH_WARMUP',
+  ]
+    .filter((name) => (process.env[name] ?? '') !== '')
+    .map((name) => `${name}=${withoutPassword(process.env[name])}`);
+  return [...variables, 'npm run bench'].join(' ');
+}
+
+function withoutPassword(value) {
+  try {
+    const url = new URL(value);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
+function printPlan(report) {
+  const { machine } = report;
+  console.log(`bench: ${report.command}`);
+  console.log(
+    `machine: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ` +
+      `load average ${machine.loadAverageBefore.map((load) => load.toFixed(2)).join(' ')}`,
+  );
+  console.log(
+    `app: NODE_ENV=production, LOG_LEVEL=warn, SWAGGER_ENABLED=false, ` +
+      `argon2id m=${argon2.memoryKib} KiB t=${argon2.timeCost} p=${argon2.parallelism}, ` +
+      `UV_THREADPOOL_SIZE=${settings.threadpoolSize}, ` +
+      `database ${settings.databaseUrl === undefined ? 'SQLite (temp file)' : 'PostgreSQL (throwaway database)'}, ` +
+      `Redis ${settings.redisUrl === undefined ? 'off' : 'on'}`,
+  );
+  console.log(
+    'app: RATE LIMITS DISABLED (RATE_LIMIT_ENABLED=false) so 429s do not cap the numbers',
+  );
+  console.log(
+    `each scenario and baseline: ${settings.connections} connections for ${settings.duration} s ` +
+      `after a ${settings.warmup} s warm-up; whole run bounded to ${settings.timeoutSeconds} s`,
+  );
+}
+
+function loadShape(seconds) {
+  return { connections: settings.connections, seconds };
+}
+
+async function startApp(database) {
+  const port = await freePort();
+  const env = childEnvironment(settings, {
+    ...defaults,
+    ...appOverrides({ port, database, redisUrl: settings.redisUrl }),
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  console.log(`\nstarting the app on ${baseUrl} (${database.label})`);
+  const app = await startServer('app', [APP_ENTRY], env, `${baseUrl}${READY_PATH}`);
+  return { ...app, baseUrl };
+}
+
+/** Baseline first (once), then the scenario, back to back. */
+async function measureScenario(scenario, context, baselines) {
+  const request = await scenario.request(context);
+  const key = scenario.baseline;
+  if (baselines[key] === undefined) {
+    console.log(`\nbaseline (${key}) ${BASELINES[key].name}: ${settings.duration} s`);
+    baselines[key] = { key, name: BASELINES[key].name, ...(await BASELINES[key].measure()) };
+    console.log(describe(baselines[key]));
+  }
+  console.log(`${scenario.name}: ${settings.connections} connections for ${settings.duration} s`);
+  const result = await load(context.baseUrl, loadShape(settings.duration), request);
+  console.log(describe(result));
+  // Requests in flight when the load stopped still finish on the server (a login: up to a
+  // hash per connection); let them, so they do not weigh on the next measurement.
+  await sleep(SETTLE_MS);
+  const baseline = baselines[key];
+  return {
+    name: scenario.name,
+    connections: settings.connections,
+    ...result,
+    baseline: { key, name: baseline.name, perSecond: baseline.perSecond },
+    ratio: result.perSecond / baseline.perSecond,
+    target: scenario.target,
+  };
+}
+
+/** (a): the bare app in its own process, loaded exactly like the scenarios. */
+async function bareNest() {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startServer(
+    'bare Nest app',
+    [path.join(BENCH_DIR, 'bare-nest-app.mjs')],
+    childEnvironment(settings, { NODE_ENV: 'production', PORT: String(port) }),
+    `${baseUrl}${BARE_PATH}`,
+  );
+  try {
+    const request = { requests: [{ method: 'GET', path: BARE_PATH }] };
+    await load(baseUrl, loadShape(settings.warmup), request);
+    const result = await load(baseUrl, loadShape(settings.duration), request);
+    return { concurrency: settings.connections, ...result };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** (b)/(b'): enough operations in flight to keep every threadpool thread busy. */
+function argon2Ceiling(mode) {
+  const concurrency = Math.max(settings.connections, settings.threadpoolSize);
+  return runScript(
+    `argon2 ${mode} ceiling`,
+    [
+      path.join(BENCH_DIR, 'argon2-ceiling.mjs'),
+      ...['--mode', mode, '--seconds', String(settings.duration)],
+      ...['--concurrency', String(concurrency), '--memory', String(argon2.memoryKib)],
+      ...['--time', String(argon2.timeCost), '--parallelism', String(argon2.parallelism)],
+    ],
+    childEnvironment(settings),
+    scriptTimeout(),
+  );
+}
+
+/** (c): against the app's own database (its schema and rows), while the app idles. */
+function rotationSql() {
+  return runScript(
+    'rotation SQL',
+    [
+      path.join(BENCH_DIR, 'rotation-sql.mjs'),
+      ...['--username', 'bench-refresh', '--seconds', String(settings.duration)],
+      ...['--warmup', String(settings.warmup), '--concurrency', String(settings.connections)],
+    ],
+    childEnvironment(settings, state.database.env),
+    scriptTimeout(),
+  );
+}
+
+function scriptTimeout() {
+  return (settings.duration + settings.warmup) * 1000 + 60_000;
+}
+
+function finish(report) {
+  console.log(`\n${formatTable(report)}`);
+  if (report.appLog.lines > 0) {
+    console.log(`\napp logged ${report.appLog.lines} lines (warn and above); the last ones:`);
+    for (const line of report.appLog.tail.slice(-5)) console.log(`  ${line}`);
+  }
+  console.log(`\nresults: ${writeJson(report)}`);
+
+  const failed = [
+    ...report.warmup.map((result) => ({ ...result, name: `${result.name} (warm-up)` })),
+    ...report.scenarios,
+    ...Object.values(report.baselines).filter((baseline) => baseline.non2xx !== undefined),
+  ].filter((result) => failuresOf(result) > 0);
+  for (const result of failed) {
+    console.log(
+      `FAILED: ${result.name}: ${result.errors} connection errors, ${result.timeouts} timeouts, ` +
+        `${result.non2xx} non-2xx; status codes ${JSON.stringify(result.statusCodes)}`,
+    );
+  }
+  return failed.length > 0 ? 1 : 0;
+}
