@@ -1,4 +1,5 @@
 import type { RoleName } from '../users/entities/role.entity';
+import type { UserWithRoles } from '../users/users.service';
 
 /** What the JWT guard puts on the request after checking the token and the user's state. */
 export interface AuthenticatedUser {
@@ -8,4 +9,6 @@ export interface AuthenticatedUser {
   roles: RoleName[];
   tokenId: string;
   sessionId: string;
+  /** The user row and roles as loaded for this request (so handlers need not load them again). */
+  account: UserWithRoles;
 }

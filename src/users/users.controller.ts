@@ -26,14 +26,12 @@ import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { Authenticated } from '../auth/decorators/authenticated.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
-import { DomainError } from '../common/errors/domain-error';
 import { ProblemDto } from '../common/http/problem.dto';
 import { ListUsersQueryDto, UserListDto } from './dto/list-users.dto';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto';
 import { toUserResponse, UserResponseDto } from './dto/user-response.dto';
 import { RoleName } from './entities/role.entity';
 import { UserManagementService } from './user-management.service';
-import { UsersService } from './users.service';
 
 const UUID = new ParseUUIDPipe({ version: undefined });
 
@@ -41,7 +39,6 @@ const UUID = new ParseUUIDPipe({ version: undefined });
 @Controller('users')
 export class UsersController {
   constructor(
-    private readonly users: UsersService,
     private readonly management: UserManagementService,
     private readonly lockout: LockoutService,
   ) {}
@@ -50,11 +47,9 @@ export class UsersController {
   @Authenticated()
   @ApiOperation({ summary: 'The current user, with role names' })
   @ApiOkResponse({ type: UserResponseDto })
-  async me(@CurrentUser() current: AuthenticatedUser): Promise<UserResponseDto> {
-    const found = await this.users.findWithRoles(current.id);
-    if (found === null)
-      throw new DomainError('invalid_token', 'The access token is invalid or expired');
-    return toUserResponse(found);
+  me(@CurrentUser() current: AuthenticatedUser): UserResponseDto {
+    // Loaded by the JWT guard for this very request.
+    return toUserResponse(current.account);
   }
 
   @Patch('me')

@@ -80,10 +80,14 @@ export class UsersService {
   }
 
   async findWithRoles(id: string): Promise<UserWithRoles | null> {
-    const user = await this.dataSource.getRepository(User).findOne({
-      where: { id },
-      relations: { userRoles: { role: true } },
-    });
+    // One query: findOne() with relations adds a DISTINCT pre-query, and this runs per request.
+    const user = await this.dataSource
+      .getRepository(User)
+      .createQueryBuilder('user')
+      .leftJoinAndSelect('user.userRoles', 'userRole')
+      .leftJoinAndSelect('userRole.role', 'role')
+      .where('user.id = :id', { id })
+      .getOne();
     if (user === null) return null;
     const roles = user.userRoles.map((userRole) => userRole.role.name).sort();
     return { user, roles };

@@ -43,6 +43,7 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
       roles: found.roles,
       tokenId: claims.jti,
       sessionId: claims.sid,
+      account: found,
     };
   }
 }
