@@ -5,21 +5,8 @@ import { PasswordHasher } from '../src/auth/passwords/password-hasher.service';
 import { RoleName } from '../src/users/entities/role.entity';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, createUserWithToken, loginToken, TEST_PASSWORD } from './helpers/factories';
+import { stableHeaders } from './helpers/http';
 import { createTestApp, TestApp } from './helpers/test-app';
-
-const VOLATILE_HEADERS = new Set([
-  'date',
-  'x-request-id',
-  'content-length',
-  'connection',
-  'keep-alive',
-]);
-const stableHeaders = (response: Response): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(response.headers as Record<string, string>).filter(
-      ([name]) => !VOLATILE_HEADERS.has(name),
-    ),
-  );
 
 const login = (
   t: TestApp,

@@ -1,26 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Response } from 'supertest';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, TEST_PASSWORD } from './helpers/factories';
+import { stableHeaders } from './helpers/http';
 import { createTestApp, TestApp } from './helpers/test-app';
-
-/** Headers that legitimately differ between two answers (per-request values). */
-const VOLATILE_HEADERS = new Set([
-  'date',
-  'x-request-id',
-  'content-length',
-  'connection',
-  'keep-alive',
-]);
-
-function stableHeaders(response: Response): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(response.headers as Record<string, string>).filter(
-      ([name]) => !VOLATILE_HEADERS.has(name),
-    ),
-  );
-}
 
 describe('login: POST /api/v1/auth/login and POST /api/v1/auth/token', () => {
   let t: TestApp;
