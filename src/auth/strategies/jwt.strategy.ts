@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { DomainError } from '../../common/errors/domain-error';
-import { UsersService } from '../../users/users.service';
+import { Clock } from '../../common/clock/clock';
+import { AuthStateReader } from '../auth-state.reader';
 import type { AuthenticatedUser } from '../authenticated-user';
-import { SessionsService } from '../sessions/sessions.service';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { BearerTokenStrategy } from './bearer-token.strategy';
 
@@ -16,34 +16,40 @@ import { BearerTokenStrategy } from './bearer-token.strategy';
 export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
   constructor(
     private readonly accessTokens: AccessTokenService,
-    private readonly users: UsersService,
-    private readonly sessions: SessionsService,
+    private readonly authState: AuthStateReader,
+    private readonly clock: Clock,
   ) {
     super();
   }
 
   async validate(token: string): Promise<AuthenticatedUser> {
     const claims = this.accessTokens.verify(token);
-    const [found, session] = await Promise.all([
-      this.users.findWithRoles(claims.sub),
-      this.sessions.findLive(claims.sid, claims.sub),
-    ]);
-    const changedAt = found?.user.passwordChangedAt;
+    const state = await this.authState.load(claims.sub, claims.sid);
+    const now = this.clock.now();
+    const session = state?.session;
+    const user = state?.account.user;
+    const changedAt = user?.passwordChangedAt;
     if (
-      found === null ||
+      state === null ||
+      user === undefined ||
+      !user.isActive ||
+      (changedAt && claims.iat <= Math.floor(changedAt.getTime() / 1000)) ||
       session === null ||
-      !found.user.isActive ||
-      (changedAt && claims.iat <= Math.floor(changedAt.getTime() / 1000))
+      session === undefined ||
+      session.userId !== user.id ||
+      session.revokedAt !== null ||
+      session.idleExpiresAt <= now ||
+      session.absoluteExpiresAt <= now
     ) {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
     return {
-      id: found.user.id,
-      username: found.user.username,
-      roles: found.roles,
+      id: user.id,
+      username: user.username,
+      roles: state.account.roles,
       tokenId: claims.jti,
       sessionId: claims.sid,
-      account: found,
+      account: state.account,
     };
   }
 }
