@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { clientErrorHandler, frameworkErrors } from './common/http/early-errors';
 import { depthLimitedJsonParser } from './common/http/json-body';
 import { acceptFormBodiesOnlyWhereDocumented } from './common/http/media-types';
+import { requestLogEntry } from './common/http/request-log';
 import { registerSecurityHeaders } from './common/http/security-headers';
 import { requestContextOf, runWithRequestContext } from './common/request-context';
 import type { AppConfig } from './config/app-config';
@@ -40,6 +41,7 @@ export function createFastifyAdapter(
             paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
             censor: '[redacted]',
           },
+          serializers: { req: requestLogEntry },
         }
       : false,
   });
