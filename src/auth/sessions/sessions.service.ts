@@ -23,6 +23,16 @@ export interface IssuedSession {
 
 const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked';
 
+/** The one definition of a live session: not revoked, not idle-expired, not past its end. */
+export function isSessionLive(
+  session: Pick<Session, 'revokedAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>,
+  now: Date,
+): boolean {
+  return (
+    session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now
+  );
+}
+
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
@@ -282,9 +292,7 @@ export class SessionsService {
   }
 
   private isLive(session: Session, now: Date): boolean {
-    return (
-      session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now
-    );
+    return isSessionLive(session, now);
   }
 
   private idleExpiry(now: Date, absoluteExpiresAt: Date): Date {

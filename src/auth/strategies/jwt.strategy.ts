@@ -3,6 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { DomainError } from '../../common/errors/domain-error';
 import { Clock } from '../../common/clock/clock';
 import { AuthStateReader } from '../auth-state.reader';
+import { isSessionLive } from '../sessions/sessions.service';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { BearerTokenStrategy } from './bearer-token.strategy';
@@ -37,9 +38,7 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
       session === null ||
       session === undefined ||
       session.userId !== user.id ||
-      session.revokedAt !== null ||
-      session.idleExpiresAt <= now ||
-      session.absoluteExpiresAt <= now
+      !isSessionLive(session, now)
     ) {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
