@@ -66,7 +66,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   fastify.addHook('preHandler', (request, _reply, done) => {
     runWithRequestContext(requestContextOf(request), done);
   });
-  await registerSecurityHeaders(app, `/${DOCS_PATH}`);
+  registerSecurityHeaders(app, `/${DOCS_PATH}`);
   const corsOrigins = new Set(config.http.corsOrigins);
   app.enableCors({
     // Only listed origins get CORS headers (and credentials); any other, `null` included, and
