@@ -5,6 +5,7 @@ import { CreateSessions1764000000002 } from './1764000000002-CreateSessions';
 import { CreateAuditEvents1764000000003 } from './1764000000003-CreateAuditEvents';
 import { AddUserListIndexes1764000000004 } from './1764000000004-AddUserListIndexes';
 import { AddAccountLockout1764000000005 } from './1764000000005-AddAccountLockout';
+import { AddAuthStateSignals1764000000006 } from './1764000000006-AddAuthStateSignals';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -17,4 +18,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   CreateAuditEvents1764000000003,
   AddUserListIndexes1764000000004,
   AddAccountLockout1764000000005,
+  AddAuthStateSignals1764000000006,
 ];

@@ -1,19 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock/clock';
 import { RoleName } from '../users/entities/role.entity';
 import { User } from '../users/entities/user.entity';
-import type { UserWithRoles } from '../users/users.service';
+import { AuthState, AuthStateCache } from './auth-state.cache';
+import { AuthStateSignals } from './auth-state.signals';
 
-export interface AuthState {
-  account: UserWithRoles;
-  session: {
-    userId: string;
-    revokedAt: Date | null;
-    idleExpiresAt: Date;
-    absoluteExpiresAt: Date;
-  } | null;
-}
+export type { AuthState } from './auth-state.cache';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,41 +39,89 @@ interface Row {
   role: RoleName | null;
 }
 
-/** Reads a user's auth state fresh from the database: every instance sees every change at once. */
+interface SqliteStatement {
+  all(parameters: Record<string, string>): unknown[];
+}
+
+/**
+ * The auth state an access token names: from memory when the cache holds it and the database
+ * has reported no change since (AuthStateSignals), otherwise read with one parameterised query.
+ */
 @Injectable()
 export class AuthStateReader {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private sqlite?: SqliteStatement;
 
-  async load(userId: string, sessionId: string): Promise<AuthState | null> {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: AuthStateCache,
+    private readonly signals: AuthStateSignals,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The state held in memory, if any may be trusted right now. */
+  cached(userId: string, sessionId: string): AuthState | undefined {
+    if (!this.cache.enabled || !this.signals.trusted()) return undefined;
+    return this.cache.lookup(userId, sessionId, this.clock.now().getTime());
+  }
+
+  /** The state in the database now; kept in memory for the next requests when it may be. */
+  async read(userId: string, sessionId: string): Promise<AuthState | null> {
     if (!UUID.test(userId) || !UUID.test(sessionId)) return null;
+    const ticket = this.cache.begin();
+    const rows = await this.query(userId, sessionId);
+    const state = toAuthState(rows);
+    if (state !== null && this.cache.enabled && this.signals.trusted()) {
+      this.cache.store(ticket, sessionId, state, this.clock.now().getTime());
+    }
+    return state;
+  }
+
+  private async query(userId: string, sessionId: string): Promise<Row[]> {
+    if (this.dataSource.options.type === 'better-sqlite3') {
+      // better-sqlite3 is synchronous and in-process: a prepared statement of our own skips
+      // TypeORM's per-query work, which cost more than the query.
+      this.sqlite ??= (
+        this.dataSource.driver as unknown as {
+          databaseConnection: { prepare(sql: string): SqliteStatement };
+        }
+      ).databaseConnection.prepare(AUTH_STATE_SQL);
+      return this.sqlite.all({ userId, sessionId }) as Row[];
+    }
     const [query, parameters] = this.dataSource.driver.escapeQueryWithParameters(AUTH_STATE_SQL, {
       userId,
       sessionId,
     });
-    const rows: Row[] = await this.dataSource.query(query, parameters);
-    const [first] = rows;
-    if (first === undefined) return null;
-    const user = Object.assign(new User(), {
-      id: first.id,
-      username: first.username,
-      email: first.email,
-      isActive: first.is_active === true || first.is_active === 1,
-      passwordChangedAt: toDateOrNull(first.password_changed_at),
-      createdAt: toDate(first.created_at),
-      updatedAt: toDate(first.updated_at),
-    });
-    const roles = rows.flatMap((row) => (row.role === null ? [] : [row.role])).sort();
-    const session =
-      first.session_user_id === null
-        ? null
-        : {
-            userId: first.session_user_id,
-            revokedAt: toDateOrNull(first.revoked_at),
-            idleExpiresAt: toDate(first.idle_expires_at ?? 0),
-            absoluteExpiresAt: toDate(first.absolute_expires_at ?? 0),
-          };
-    return { account: { user, roles }, session };
+    return this.dataSource.query<Row[]>(query, parameters);
   }
+}
+
+function toAuthState(rows: Row[]): AuthState | null {
+  const [first] = rows;
+  if (first === undefined) return null;
+  const user = Object.assign(new User(), {
+    id: first.id,
+    username: first.username,
+    email: first.email,
+    isActive: first.is_active === true || first.is_active === 1,
+    passwordChangedAt: toDateOrNull(first.password_changed_at),
+    createdAt: toDate(first.created_at),
+    updatedAt: toDate(first.updated_at),
+  });
+  const roles = rows.flatMap((row) => (row.role === null ? [] : [row.role])).sort();
+  const session =
+    first.session_user_id === null
+      ? null
+      : {
+          userId: first.session_user_id,
+          revokedAt: toDateOrNull(first.revoked_at),
+          idleExpiresAt: toDate(first.idle_expires_at ?? 0),
+          absoluteExpiresAt: toDate(first.absolute_expires_at ?? 0),
+        };
+  // Shared by every request the cache answers: nobody may change them in place.
+  Object.freeze(user);
+  Object.freeze(roles);
+  if (session !== null) Object.freeze(session);
+  return { account: { user, roles }, session };
 }
 
 /** PostgreSQL hands back Dates; SQLite the UTC text TypeORM stored ("YYYY-MM-DD HH:MM:SS.SSS"). */

@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { AuditModule } from '../audit/audit.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
+import { AuthStateCache } from './auth-state.cache';
 import { AuthStateReader } from './auth-state.reader';
+import { AuthStateSignals } from './auth-state.signals';
 import { AuthService } from './auth.service';
 import { JwksController } from './jwks.controller';
 import { PasswordController } from './password.controller';
@@ -15,7 +18,20 @@ import { AccessTokenService } from './tokens/access-token.service';
 @Module({
   imports: [PasswordsModule, SessionsModule, UsersModule, AuditModule],
   controllers: [AuthController, PasswordController, JwksController],
-  providers: [AuthService, AccessTokenService, AuthStateReader, LocalStrategy, JwtStrategy],
-  exports: [AuthService, JwtStrategy],
+  providers: [
+    AuthService,
+    AccessTokenService,
+    {
+      provide: AuthStateCache,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        new AuthStateCache(config.authCache.ttlSeconds, config.authCache.maxEntries),
+    },
+    AuthStateSignals,
+    AuthStateReader,
+    LocalStrategy,
+    JwtStrategy,
+  ],
+  exports: [AuthService, JwtStrategy, AuthStateSignals],
 })
 export class AuthModule {}

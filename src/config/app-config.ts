@@ -33,6 +33,12 @@ export class AppConfig {
     /** Refresh token in an HttpOnly cookie instead of the response body. */
     cookie: boolean;
   };
+  /** Auth state (user, roles, session) kept in memory between requests; see auth-state.cache.ts. */
+  readonly authCache: {
+    /** 0: every request reads the database. */
+    ttlSeconds: number;
+    maxEntries: number;
+  };
   readonly rateLimit: {
     enabled: boolean;
     ipPerMinute: number;
@@ -112,6 +118,10 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       absoluteTtlSeconds: env.REFRESH_ABSOLUTE_TTL,
       reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
       cookie: env.REFRESH_TOKEN_COOKIE,
+    },
+    authCache: {
+      ttlSeconds: env.AUTH_CACHE_TTL,
+      maxEntries: env.AUTH_CACHE_MAX_ENTRIES,
     },
     rateLimit: {
       enabled: env.RATE_LIMIT_ENABLED,

@@ -116,6 +116,19 @@ export class EnvironmentVariables {
   @Max(300)
   REFRESH_REUSE_GRACE_SECONDS = 10;
 
+  /** Seconds an access token's auth state may be answered from memory; 0 turns the cache off. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  AUTH_CACHE_TTL = 60;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  AUTH_CACHE_MAX_ENTRIES = 10_000;
+
   @Transform(toBoolean)
   @IsBoolean()
   REFRESH_TOKEN_COOKIE = false;

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { DomainError } from '../../common/errors/domain-error';
 import { Clock } from '../../common/clock/clock';
-import { AuthStateReader } from '../auth-state.reader';
+import { type AuthState, AuthStateReader } from '../auth-state.reader';
 import { isSessionLive } from '../sessions/sessions.service';
 import type { AuthenticatedUser } from '../authenticated-user';
-import { AccessTokenService } from '../tokens/access-token.service';
+import { type AccessTokenClaims, AccessTokenService } from '../tokens/access-token.service';
 import { BearerTokenStrategy } from './bearer-token.strategy';
 
 /**
@@ -25,30 +25,37 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
 
   async validate(token: string): Promise<AuthenticatedUser> {
     const claims = this.accessTokens.verify(token);
-    const state = await this.authState.load(claims.sub, claims.sid);
-    const now = this.clock.now();
-    const session = state?.session;
-    const user = state?.account.user;
-    const changedAt = user?.passwordChangedAt;
-    if (
-      state === null ||
-      user === undefined ||
-      !user.isActive ||
-      (changedAt && claims.iat <= Math.floor(changedAt.getTime() / 1000)) ||
-      session === null ||
-      session === undefined ||
-      session.userId !== user.id ||
-      !isSessionLive(session, now)
-    ) {
+    // Memory may only say yes: whatever it would refuse is checked against the database.
+    const cached = this.authState.cached(claims.sub, claims.sid);
+    const state =
+      cached !== undefined && this.accepts(cached, claims)
+        ? cached
+        : await this.authState.read(claims.sub, claims.sid);
+    if (state === null || !this.accepts(state, claims)) {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
     return {
-      id: user.id,
-      username: user.username,
+      id: state.account.user.id,
+      username: state.account.user.username,
       roles: state.account.roles,
       tokenId: claims.jti,
       sessionId: claims.sid,
       account: state.account,
     };
+  }
+
+  /**
+   * What may have changed since the token was issued: the session is live and the user's, the
+   * user exists and is active, and the password was not changed after the token was issued.
+   */
+  private accepts({ account: { user }, session }: AuthState, claims: AccessTokenClaims): boolean {
+    const changedAt = user.passwordChangedAt;
+    return (
+      user.isActive &&
+      !(changedAt && claims.iat <= Math.floor(changedAt.getTime() / 1000)) &&
+      session !== null &&
+      session.userId === user.id &&
+      isSessionLive(session, this.clock.now())
+    );
   }
 }

@@ -1,0 +1,328 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Client, type Notification } from 'pg';
+import type {
+  DataSource,
+  EntitySubscriberInterface,
+  InsertEvent,
+  QueryRunner,
+  RemoveEvent,
+  TransactionCommitEvent,
+  TransactionRollbackEvent,
+  UpdateEvent,
+} from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { Role } from '../users/entities/role.entity';
+import { UserRole } from '../users/entities/user-role.entity';
+import { User } from '../users/entities/user.entity';
+import { AuthStateCache } from './auth-state.cache';
+import { Session } from './sessions/session.entity';
+
+/** The channel migration 1764000000006 notifies on (PostgreSQL). */
+export const AUTH_STATE_CHANNEL = 'identity_auth_state';
+
+/** The triggers migration 1764000000006 creates; without all of them nothing may be cached. */
+const POSTGRES_TRIGGERS = [
+  'TRG_users_auth_state_update',
+  'TRG_users_auth_state_delete',
+  'TRG_sessions_auth_state_update',
+  'TRG_sessions_auth_state_delete',
+  'TRG_users_to_roles_auth_state',
+  'TRG_roles_auth_state',
+];
+const SQLITE_TRIGGERS = [
+  'TRG_users_auth_state_update',
+  'TRG_users_auth_state_delete',
+  'TRG_sessions_auth_state_update',
+  'TRG_sessions_auth_state_delete',
+  'TRG_users_to_roles_auth_state_insert',
+  'TRG_users_to_roles_auth_state_update',
+  'TRG_users_to_roles_auth_state_delete',
+  'TRG_roles_auth_state_update',
+  'TRG_roles_auth_state_delete',
+];
+
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 30_000;
+const SETTLE_TIMEOUT_MS = 5_000;
+
+/**
+ * - `off`: nothing is cached (AUTH_CACHE_TTL=0, or the triggers are missing);
+ * - `version`: SQLite, the cache is checked against the version row on every request;
+ * - `listening`: PostgreSQL, notifications arrive;
+ * - `interrupted`: PostgreSQL, the listening connection is down: nothing is trusted until it
+ *   is back.
+ */
+export type AuthStateSignalStatus = 'off' | 'version' | 'listening' | 'interrupted';
+
+interface SqliteStatement {
+  pluck(): SqliteStatement;
+  get(): unknown;
+}
+
+/**
+ * Tells the auth-state cache when the database changed, and whether it may be trusted at all
+ * (docs/decisions.md, "Auth-state cache"). The database itself reports changes, through the
+ * triggers of migration 1764000000006, so every way of changing it counts.
+ *
+ * - SQLite: `trusted()` reads the trigger-maintained version (one small synchronous statement)
+ *   and empties the cache when it moved. Every process on the file sees every change at once.
+ * - PostgreSQL: a dedicated connection LISTENs on the triggers' channel; each notification
+ *   drops the user or session it names, on every instance. This instance's own writes also
+ *   drop what they touch right after their commit (a TypeORM subscriber), so its next request
+ *   never waits for the notification. While the listening connection is down, nothing is
+ *   trusted: every request reads the database until it is back.
+ */
+@Injectable()
+export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(AuthStateSignals.name);
+  private triggersPresent = false;
+  private sqliteVersion?: SqliteStatement;
+  private lastVersion: unknown = undefined;
+  private client?: Client;
+  private listening = false;
+  private stopping = false;
+  private reconnectDelayMs = RECONNECT_MIN_MS;
+  private reconnectTimer?: NodeJS.Timeout;
+  private readonly settling = new Map<string, () => void>();
+  private statusWaiters: Array<() => void> = [];
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: AuthStateCache,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.cache.enabled) return;
+    this.triggersPresent = await this.checkTriggers();
+    if (!this.triggersPresent) {
+      this.logger.error(
+        'Auth-state triggers are missing (migration 1764000000006): the auth-state cache is off, every request reads the database',
+      );
+      return;
+    }
+    if (this.config.database.kind === 'sqlite') {
+      const connection = (
+        this.dataSource.driver as unknown as {
+          databaseConnection: { prepare(sql: string): SqliteStatement };
+        }
+      ).databaseConnection;
+      this.sqliteVersion = connection
+        .prepare('SELECT "version" FROM "auth_state_version" WHERE "id" = 1')
+        .pluck();
+      return;
+    }
+    this.dataSource.subscribers.push(new LocalWriteSubscriber(this.cache));
+    await this.listen();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.reconnectTimer);
+    this.listening = false;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  get status(): AuthStateSignalStatus {
+    if (!this.triggersPresent) return 'off';
+    if (this.sqliteVersion !== undefined) return 'version';
+    return this.listening ? 'listening' : 'interrupted';
+  }
+
+  /** Resolves at the next change of `status` (for health reporting and tests). */
+  nextStatusChange(): Promise<void> {
+    return new Promise((resolve) => this.statusWaiters.push(resolve));
+  }
+
+  /**
+   * Whether the cache may answer now. On SQLite this is where a change made since the last
+   * request (by anyone) empties it.
+   */
+  trusted(): boolean {
+    if (!this.triggersPresent) return false;
+    if (this.sqliteVersion !== undefined) {
+      const version = this.sqliteVersion.get();
+      if (version !== this.lastVersion) {
+        this.cache.invalidateAll();
+        this.lastVersion = version;
+      }
+      return true;
+    }
+    return this.listening;
+  }
+
+  /**
+   * Resolves once every change committed before the call has reached this instance (PostgreSQL:
+   * a notification of our own, sent now, comes back after all earlier ones). For changes made
+   * behind the service's back, e.g. in SQL. Immediate on SQLite, where nothing is in flight.
+   */
+  async settle(): Promise<void> {
+    const client = this.client;
+    if (client === undefined || !this.listening) return;
+    const nonce = `sync:${randomUUID()}`;
+    const arrived = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settling.delete(nonce);
+        reject(new Error('auth-state notification did not come back in time'));
+      }, SETTLE_TIMEOUT_MS);
+      this.settling.set(nonce, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await client.query('SELECT pg_notify($1, $2)', [AUTH_STATE_CHANNEL, nonce]);
+    await arrived;
+  }
+
+  private async checkTriggers(): Promise<boolean> {
+    const expected = this.config.database.kind === 'sqlite' ? SQLITE_TRIGGERS : POSTGRES_TRIGGERS;
+    const rows: Array<{ name: string }> =
+      this.config.database.kind === 'sqlite'
+        ? await this.dataSource.query(
+            `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'TRG\\_%auth\\_state%' ESCAPE '\\'`,
+          )
+        : await this.dataSource.query(
+            `SELECT tgname AS name FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'TRG\\_%auth\\_state%'`,
+          );
+    const present = new Set(rows.map((row) => row.name));
+    return expected.every((name) => present.has(name));
+  }
+
+  private async listen(): Promise<void> {
+    if (this.config.database.kind !== 'postgres') return;
+    const client = new Client({
+      connectionString: this.config.database.url,
+      application_name: 'identity-auth-state-listener',
+    });
+    client.on('notification', (message: Notification) => this.onNotification(message.payload));
+    client.on('error', (error: Error) => this.lost(client, error));
+    client.on('end', () => this.lost(client));
+    this.client = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${AUTH_STATE_CHANNEL}`);
+    } catch (error) {
+      this.lost(client, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (this.client !== client) return;
+    // Anything may have changed while nobody listened.
+    this.cache.invalidateAll();
+    this.setListening(true);
+    this.reconnectDelayMs = RECONNECT_MIN_MS;
+  }
+
+  private lost(client: Client, error?: Error): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.setListening(false);
+    this.cache.invalidateAll();
+    void client.end().catch(() => undefined);
+    if (this.stopping) return;
+    this.logger.warn(
+      `Auth-state notifications interrupted${error ? ` (${error.message})` : ''}: every request reads the database until they are back`,
+    );
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(RECONNECT_MAX_MS, delay * 2);
+    this.reconnectTimer = setTimeout(() => void this.listen(), delay);
+    this.reconnectTimer.unref();
+  }
+
+  private setListening(listening: boolean): void {
+    if (this.listening === listening) return;
+    this.listening = listening;
+    const waiters = this.statusWaiters;
+    this.statusWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private onNotification(payload: string | undefined): void {
+    if (payload === undefined || payload === '*') {
+      this.cache.invalidateAll();
+      return;
+    }
+    const separator = payload.indexOf(':');
+    const kind = payload.slice(0, separator);
+    const id = payload.slice(separator + 1);
+    if (kind === 'u') this.cache.invalidateUser(id);
+    else if (kind === 's') this.cache.invalidateSession(id);
+    else if (kind === 'sync') this.settling.get(payload)?.();
+    else this.cache.invalidateAll();
+    if (kind === 'sync') this.settling.delete(payload);
+  }
+}
+
+type Pending = { accounts?: boolean; sessions?: boolean };
+const PENDING = Symbol('authStatePending');
+
+/**
+ * This instance's own writes through TypeORM drop what they may have changed as soon as they
+ * are committed (inside a transaction: at its commit; a rollback forgets them). Coarse, because
+ * TypeORM's update and delete events do not carry the rows' ids: a user change drops every
+ * account, a revocation every session. Such writes are rare next to reads.
+ */
+class LocalWriteSubscriber implements EntitySubscriberInterface {
+  constructor(private readonly cache: AuthStateCache) {}
+
+  afterInsert(event: InsertEvent<unknown>): void {
+    if (event.metadata.target === UserRole) this.changed(event.queryRunner, { accounts: true });
+  }
+
+  afterUpdate(event: UpdateEvent<unknown>): void {
+    const target = event.metadata.target;
+    if (target === User || target === UserRole || target === Role) {
+      this.changed(event.queryRunner, { accounts: true });
+    } else if (target === Session) {
+      const values = (event.entity ?? {}) as Record<string, unknown>;
+      if ('revokedAt' in values || 'userId' in values || 'absoluteExpiresAt' in values) {
+        this.changed(event.queryRunner, { sessions: true });
+      }
+    }
+  }
+
+  afterRemove(event: RemoveEvent<unknown>): void {
+    const target = event.metadata.target;
+    if (target === User || target === UserRole || target === Role) {
+      this.changed(event.queryRunner, { accounts: true });
+    } else if (target === Session) {
+      this.changed(event.queryRunner, { sessions: true });
+    }
+  }
+
+  afterTransactionCommit(event: TransactionCommitEvent): void {
+    // A released savepoint is not a commit: wait for the outermost transaction.
+    if (event.queryRunner.isTransactionActive) return;
+    const pending = pendingOf(event.queryRunner);
+    if (pending === undefined) return;
+    delete (event.queryRunner.data as Record<symbol, unknown>)[PENDING];
+    this.apply(pending);
+  }
+
+  afterTransactionRollback(event: TransactionRollbackEvent): void {
+    if (!event.queryRunner.isTransactionActive) {
+      delete (event.queryRunner.data as Record<symbol, unknown>)[PENDING];
+    }
+  }
+
+  private changed(queryRunner: QueryRunner, change: Pending): void {
+    if (!queryRunner.isTransactionActive) {
+      this.apply(change);
+      return;
+    }
+    const data = queryRunner.data as Record<symbol, Pending | undefined>;
+    data[PENDING] = { ...data[PENDING], ...change };
+  }
+
+  private apply(change: Pending): void {
+    if (change.accounts === true) this.cache.invalidateAccounts();
+    if (change.sessions === true) this.cache.invalidateSessions();
+  }
+}
+
+function pendingOf(queryRunner: QueryRunner): Pending | undefined {
+  return (queryRunner.data as Record<symbol, Pending | undefined>)[PENDING];
+}
