@@ -22,7 +22,7 @@ export class JwtAuthGuard implements CanActivate {
     if (isPublic === true) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<{ user?: AuthenticatedUser }>();
-    const { error, user, info } = await runStrategy(this.strategy, request, http.getResponse());
+    const { error, user, info } = await runStrategy(this.strategy, request);
     if (error instanceof DomainError) throw error;
     if (error === null && user) {
       request.user = user as AuthenticatedUser;

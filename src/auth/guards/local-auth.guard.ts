@@ -25,7 +25,7 @@ export class LocalAuthGuard implements CanActivate {
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) throw ValidationFailedError.fromValidationErrors(errors);
 
-    const { error, user } = await runStrategy(this.strategy, request, http.getResponse());
+    const { error, user } = await runStrategy(this.strategy, request);
     if (error instanceof Error) throw error;
     if (!user) throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     request.user = user as UserWithRoles;

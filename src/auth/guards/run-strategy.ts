@@ -1,4 +1,3 @@
-import passport from 'passport';
 import type { Strategy } from 'passport-strategy';
 
 export interface StrategyOutcome {
@@ -7,25 +6,39 @@ export interface StrategyOutcome {
   info: unknown;
 }
 
+interface AugmentedStrategy {
+  success(user: unknown, info?: unknown): void;
+  fail(challenge?: unknown, status?: number): void;
+  error(error: unknown): void;
+  pass(): void;
+  redirect(url: string, status?: number): void;
+  authenticate(request: unknown, options?: unknown): void;
+}
+
 /**
- * Runs one passport strategy instance for a request. Guards call this with their own app's
- * strategy instead of a name: passport's name registry is process-wide, so with two apps in one
- * process (the multi-instance tests) the last one created would answer for both.
+ * Runs one passport strategy instance for a request, the way `passport.authenticate()` runs a
+ * strategy with a custom callback and no session: a fresh object inheriting from the strategy
+ * gets the request's action functions (`success`, `fail`, `error`, `pass`, `redirect`, the
+ * passport-strategy contract) and `authenticate()` is called on it; the first action decides.
+ *
+ * Guards call this with their own app's strategy instead of a name: passport's name registry is
+ * process-wide, so with two apps in one process (the multi-instance tests) the last one created
+ * would answer for both. And building passport's middleware on every request cost as much as
+ * the rest of the bearer-token check.
  */
-export function runStrategy(
-  strategy: Strategy,
-  request: unknown,
-  response: unknown,
-): Promise<StrategyOutcome> {
+export function runStrategy(strategy: Strategy, request: unknown): Promise<StrategyOutcome> {
   return new Promise((resolve) => {
-    // A fresh object per request, as passport does for named strategies: it attaches the
-    // request's success/fail callbacks to it.
-    const perRequest = Object.create(strategy) as Strategy;
-    const middleware = passport.authenticate(
-      perRequest,
-      { session: false },
-      (error: unknown, user: unknown, info: unknown) => resolve({ error, user, info }),
-    ) as (request: unknown, response: unknown, next: (error?: unknown) => void) => void;
-    middleware(request, response, (error) => resolve({ error, user: false, info: undefined }));
+    const perRequest = Object.create(strategy) as AugmentedStrategy;
+    perRequest.success = (user, info) => resolve({ error: null, user, info });
+    perRequest.fail = (challenge) => resolve({ error: null, user: false, info: challenge });
+    perRequest.error = (error) => resolve({ error, user: false, info: undefined });
+    // No strategy here passes or redirects; if one did, it did not authenticate anybody.
+    perRequest.pass = () => resolve({ error: null, user: false, info: undefined });
+    perRequest.redirect = () => resolve({ error: null, user: false, info: undefined });
+    try {
+      perRequest.authenticate(request, { session: false });
+    } catch (error) {
+      resolve({ error, user: false, info: undefined });
+    }
   });
 }
