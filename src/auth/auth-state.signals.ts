@@ -84,6 +84,7 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
   private listening = false;
   private stopping = false;
   private reconnectDelayMs = RECONNECT_MIN_MS;
+  private interrupted = false;
   private reconnectTimer?: NodeJS.Timeout;
   private readonly settling = new Map<string, () => void>();
   private statusWaiters: Array<() => void> = [];
@@ -213,6 +214,10 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     // Anything may have changed while nobody listened.
     this.cache.invalidateAll();
     this.setListening(true);
+    if (this.interrupted) {
+      this.logger.log('Auth-state notifications are back: the auth-state cache is in use again');
+    }
+    this.interrupted = false;
     this.reconnectDelayMs = RECONNECT_MIN_MS;
   }
 
@@ -223,6 +228,7 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     this.cache.invalidateAll();
     void client.end().catch(() => undefined);
     if (this.stopping) return;
+    this.interrupted = true;
     this.logger.warn(
       `Auth-state notifications interrupted${error ? ` (${error.message})` : ''}: every request reads the database until they are back`,
     );
