@@ -4,6 +4,8 @@ import type { Response } from 'supertest';
 import { RefreshToken } from '../src/auth/sessions/refresh-token.entity';
 import { Session } from '../src/auth/sessions/session.entity';
 import { hashRefreshToken } from '../src/auth/sessions/sessions.service';
+import { Role, RoleName } from '../src/users/entities/role.entity';
+import { UserRole } from '../src/users/entities/user-role.entity';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, TEST_PASSWORD } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
@@ -68,6 +70,61 @@ describe('sessions and the refresh flow', () => {
     const stored = await t.dataSource.getRepository(RefreshToken).find();
     assert.ok(stored.every((row) => row.tokenHash !== pair.refresh_token));
     assert.ok(stored.every((row) => /^[0-9a-f]{64}$/.test(row.tokenHash)));
+  });
+
+  it('rotation writes the successor token and the session as TypeORM reads them back', async () => {
+    const pair = await newSession();
+    t.clock.advance(120);
+    try {
+      const response = await t
+        .http()
+        .post('/api/v1/auth/refresh')
+        .set('User-Agent', 'rotating-agent/2.0')
+        .send({ refresh_token: pair.refresh_token })
+        .expect(200);
+      const next = response.body as Pair;
+      const now = t.clock.now().getTime();
+      const tokens = t.dataSource.getRepository(RefreshToken);
+      const old = await tokens.findOneByOrFail({ tokenHash: hashRefreshToken(pair.refresh_token) });
+      const successor = await tokens.findOneByOrFail({
+        tokenHash: hashRefreshToken(next.refresh_token),
+      });
+      assert.equal(old.rotatedAt?.getTime(), now);
+      assert.equal(successor.parentId, old.id);
+      assert.equal(successor.sessionId, old.sessionId);
+      assert.equal(successor.createdAt.getTime(), now);
+      assert.equal(successor.rotatedAt, null);
+      const session = await t.dataSource
+        .getRepository(Session)
+        .findOneByOrFail({ id: old.sessionId });
+      assert.equal(session.lastUsedAt.getTime(), now);
+      assert.equal(session.idleExpiresAt.getTime(), now + t.config.refresh.idleTtlSeconds * 1000);
+      assert.equal(session.userAgent, 'rotating-agent/2.0');
+      assert.equal(session.ip, '127.0.0.1');
+      assert.equal(next.refresh_expires_in, t.config.refresh.idleTtlSeconds);
+    } finally {
+      t.clock.advance(-120);
+    }
+  });
+
+  it('puts the roles the user has now into the access token a refresh returns', async () => {
+    const pair = await newSession();
+    const moderator = await t.dataSource
+      .getRepository(Role)
+      .findOneByOrFail({ name: RoleName.Moderator });
+    await t.dataSource
+      .getRepository(UserRole)
+      .insert({ userId: pair.userId, roleId: moderator.id });
+    const response = await t
+      .http()
+      .post('/api/v1/auth/refresh')
+      .send({ refresh_token: pair.refresh_token })
+      .expect(200);
+    const payload = (response.body as Pair).access_token.split('.')[1] ?? '';
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      roles: string[];
+    };
+    assert.deepEqual(claims.roles, [RoleName.Moderator, RoleName.User]);
   });
 
   it('rotates: every refresh returns a new refresh token and the old one stops working', async () => {

@@ -1,16 +1,14 @@
 // Baseline (c) of `npm run bench`: the database work of one POST /auth/refresh, issued by the bare
-// driver (better-sqlite3 or pg) with prepared/plain SQL, no ORM and no HTTP. It mirrors what
-// SessionsService.rotate() and AuthService.refresh() ask of the database, statement by
-// statement, minus what TypeORM adds on top (the DISTINCT pre-query of findOne with relations,
-// the re-read of an inserted row on SQLite, the two-query findWithRoles):
+// driver (better-sqlite3 or pg) with prepared/plain SQL, no ORM and no HTTP. It issues the
+// statements SessionsService.rotate() issues (src/auth/sessions/rotation.queries.ts), in the
+// same order, in one transaction:
 //   BEGIN
-//   SELECT the token by hash, joined to its session   (then: session live? token unrotated?)
-//   SELECT the user's is_active                         (then: active?)
+//   SELECT the token by hash, joined to its session, the session's user and the user's roles
+//                                      (then: session live? token unrotated? user active?)
 //   UPDATE refresh_tokens SET rotated_at ... WHERE id AND rotated_at IS NULL   (must change 1 row)
 //   INSERT the successor token
 //   UPDATE sessions: last used, idle expiry, ip, user agent
 //   COMMIT
-//   SELECT the user with role names                    (for the new access token's claims)
 // A successful rotation appends no audit event (only reuse does), so there is no audit insert.
 // Keep this list in step with rotate() when it changes.
 //
@@ -31,22 +29,22 @@ const CLIENT_IP = '127.0.0.1';
 
 const SQL = {
   findToken:
-    'SELECT t.id, t.session_id, t.token_hash, t.parent_id, t.created_at, t.rotated_at, ' +
-    's.user_id, s.created_at AS session_created_at, s.last_used_at, s.idle_expires_at, ' +
-    's.absolute_expires_at, s.revoked_at, s.revoke_reason, s.user_agent, s.ip ' +
-    'FROM refresh_tokens t LEFT JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ?',
-  findUser: 'SELECT id, is_active FROM users WHERE id = ? LIMIT 1',
+    'SELECT t.id AS token_id, t.rotated_at AS token_rotated_at, ' +
+    's.id AS session_id, s.user_id AS session_user_id, s.created_at AS session_created_at, ' +
+    's.last_used_at, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason, ' +
+    's.user_agent, s.ip, ' +
+    'u.id, u.username, u.email, u.is_active, u.password_changed_at, u.created_at, u.updated_at, ' +
+    'r.name AS role ' +
+    'FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id ' +
+    'JOIN users u ON u.id = s.user_id ' +
+    'LEFT JOIN users_to_roles ur ON ur.user_id = u.id LEFT JOIN roles r ON r.id = ur.role_id ' +
+    'WHERE t.token_hash = ?',
   claim: 'UPDATE refresh_tokens SET rotated_at = ? WHERE id = ? AND rotated_at IS NULL',
   insertToken:
     'INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, created_at, rotated_at) ' +
     'VALUES (?, ?, ?, ?, ?, NULL)',
   touchSession:
     'UPDATE sessions SET last_used_at = ?, idle_expires_at = ?, ip = ?, user_agent = ? WHERE id = ?',
-  userWithRoles:
-    'SELECT u.id, u.username, u.email, u.is_active, u.password_changed_at, u.failed_login_count, ' +
-    'u.locked_until, u.created_at, u.updated_at, r.id AS role_id, r.name AS role_name ' +
-    'FROM users u LEFT JOIN users_to_roles ur ON ur.user_id = u.id ' +
-    'LEFT JOIN roles r ON r.id = ur.role_id WHERE u.id = ?',
   // Set-up only (not measured): a session with its first token, as a login makes them.
   userId: 'SELECT id FROM users WHERE username = ?',
   insertSession:
@@ -65,7 +63,8 @@ function assertRotatable(token, now, toTime) {
     token.revoked_at === null &&
     toTime(token.idle_expires_at) > now &&
     toTime(token.absolute_expires_at) > now;
-  if (!live || token.rotated_at !== null) throw new Error('refresh token not rotatable');
+  if (!live || token.token_rotated_at !== null) throw new Error('refresh token not rotatable');
+  if (token.is_active !== 1 && token.is_active !== true) throw new Error('user inactive');
 }
 
 /**
@@ -115,21 +114,17 @@ function sqliteDriver(file) {
     rotate(presented) {
       const now = new Date();
       const next = newToken();
-      let userId;
       begin.run();
       try {
-        const token = statement.findToken.get(sha256(presented));
+        const [token] = statement.findToken.all(sha256(presented));
         assertRotatable(token, now, toTime);
-        userId = token.user_id;
-        const user = statement.findUser.get(userId);
-        if (user === undefined || user.is_active !== 1) throw new Error('user inactive');
-        if (statement.claim.run(text(now), token.id).changes !== 1)
+        if (statement.claim.run(text(now), token.token_id).changes !== 1)
           throw new Error('lost the claim');
         statement.insertToken.run(
           randomUUID(),
           token.session_id,
           sha256(next),
-          token.id,
+          token.token_id,
           text(now),
         );
         const idle = new Date(
@@ -141,7 +136,6 @@ function sqliteDriver(file) {
         if (db.inTransaction) rollback.run();
         throw error;
       }
-      statement.userWithRoles.all(userId);
       return Promise.resolve(next);
     },
     close: () => Promise.resolve(db.close()),
@@ -177,22 +171,18 @@ function postgresDriver(url) {
     async rotate(presented) {
       const now = new Date();
       const next = newToken();
-      let userId;
       const client = await pool.connect();
       try {
         await client.query('START TRANSACTION');
         const token = (await client.query(sql.findToken, [sha256(presented)])).rows[0];
         assertRotatable(token, now, toTime);
-        userId = token.user_id;
-        const user = (await client.query(sql.findUser, [userId])).rows[0];
-        if (user === undefined || user.is_active !== true) throw new Error('user inactive');
-        const claimed = await client.query(sql.claim, [now, token.id]);
+        const claimed = await client.query(sql.claim, [now, token.token_id]);
         if (claimed.rowCount !== 1) throw new Error('lost the claim');
         await client.query(sql.insertToken, [
           randomUUID(),
           token.session_id,
           sha256(next),
-          token.id,
+          token.token_id,
           now,
         ]);
         const idle = new Date(
@@ -206,8 +196,6 @@ function postgresDriver(url) {
       } finally {
         client.release();
       }
-      // After the commit, on whichever pooled connection is free, as TypeORM does.
-      await pool.query(sql.userWithRoles, [userId]);
       return next;
     },
     close: () => pool.end(),

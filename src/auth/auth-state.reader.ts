@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { RoleName } from '../users/entities/role.entity';
 import { User } from '../users/entities/user.entity';
+import type { UserWithRoles } from '../users/users.service';
 import { AuthState, AuthStateCache } from './auth-state.cache';
 import { AuthStateSignals } from './auth-state.signals';
 
@@ -24,7 +25,8 @@ const AUTH_STATE_SQL = `
   LEFT JOIN roles r ON r.id = ur.role_id
   WHERE u.id = :userId`;
 
-interface Row {
+/** The user columns of AUTH_STATE_SQL (and of the refresh rotation's query), one row per role. */
+export interface AccountRow {
   id: string;
   username: string;
   email: string;
@@ -32,11 +34,14 @@ interface Row {
   password_changed_at: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
+  role: RoleName | null;
+}
+
+interface Row extends AccountRow {
   session_user_id: string | null;
   revoked_at: Date | string | null;
   idle_expires_at: Date | string | null;
   absolute_expires_at: Date | string | null;
-  role: RoleName | null;
 }
 
 interface SqliteStatement {
@@ -98,6 +103,22 @@ export class AuthStateReader {
 function toAuthState(rows: Row[]): AuthState | null {
   const [first] = rows;
   if (first === undefined) return null;
+  const session =
+    first.session_user_id === null
+      ? null
+      : {
+          userId: first.session_user_id,
+          revokedAt: toDateOrNull(first.revoked_at),
+          idleExpiresAt: toDate(first.idle_expires_at ?? 0),
+          absoluteExpiresAt: toDate(first.absolute_expires_at ?? 0),
+        };
+  // Shared by every request the cache answers: nobody may change it in place.
+  if (session !== null) Object.freeze(session);
+  return { account: accountFromRows(rows, first), session };
+}
+
+/** A user and their role names from rows of AccountRow (one per role), frozen. */
+export function accountFromRows(rows: readonly AccountRow[], first: AccountRow): UserWithRoles {
   const user = Object.assign(new User(), {
     id: first.id,
     username: first.username,
@@ -108,30 +129,19 @@ function toAuthState(rows: Row[]): AuthState | null {
     updatedAt: toDate(first.updated_at),
   });
   const roles = rows.flatMap((row) => (row.role === null ? [] : [row.role])).sort();
-  const session =
-    first.session_user_id === null
-      ? null
-      : {
-          userId: first.session_user_id,
-          revokedAt: toDateOrNull(first.revoked_at),
-          idleExpiresAt: toDate(first.idle_expires_at ?? 0),
-          absoluteExpiresAt: toDate(first.absolute_expires_at ?? 0),
-        };
-  // Shared by every request the cache answers: nobody may change them in place.
   Object.freeze(user);
   Object.freeze(roles);
-  if (session !== null) Object.freeze(session);
-  return { account: { user, roles }, session };
+  return { user, roles };
 }
 
 /** PostgreSQL hands back Dates; SQLite the UTC text TypeORM stored ("YYYY-MM-DD HH:MM:SS.SSS"). */
-function toDate(value: Date | string | number): Date {
+export function toDate(value: Date | string | number): Date {
   if (value instanceof Date) return value;
   if (typeof value === 'number') return new Date(value);
   const iso = value.includes('T') ? value : value.replace(' ', 'T');
   return new Date(/[zZ]|[+-]\d{2}:?\d{2}$/.test(iso) ? iso : `${iso}Z`);
 }
 
-function toDateOrNull(value: Date | string | null): Date | null {
+export function toDateOrNull(value: Date | string | null): Date | null {
   return value === null ? null : toDate(value);
 }

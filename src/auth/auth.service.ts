@@ -108,15 +108,9 @@ export class AuthService implements OnModuleInit {
 
   /** Rotates a refresh token into a new pair (see SessionsService.rotate). */
   async refresh(refreshToken: string, client: ClientContext): Promise<IssuedTokenPair> {
+    // The rotation read the user (active, with roles) in its own transaction.
     const rotated = await this.sessions.rotate(refreshToken, client);
-    const account = await this.users.findWithRoles(rotated.session.userId);
-    if (account === null || !account.user.isActive) {
-      throw new DomainError(
-        'invalid_refresh_token',
-        'The refresh token is invalid, expired or revoked',
-      );
-    }
-    return this.tokenPair(account, rotated.session, rotated.refreshToken);
+    return this.tokenPair(rotated.account, rotated.session, rotated.refreshToken);
   }
 
   /**

@@ -6,8 +6,9 @@ import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
-import { User } from '../../users/entities/user.entity';
+import type { UserWithRoles } from '../../users/users.service';
 import { RefreshToken } from './refresh-token.entity';
+import { RotationQueries } from './rotation.queries';
 import { Session, SessionRevokeReason } from './session.entity';
 
 /** Where a request came from, recorded on the session. */
@@ -19,6 +20,11 @@ export interface ClientContext {
 export interface IssuedSession {
   session: Session;
   refreshToken: string;
+}
+
+/** A rotation also returns the session's user with roles, for the new access token. */
+export interface RotatedSession extends IssuedSession {
+  account: UserWithRoles;
 }
 
 const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked';
@@ -46,12 +52,16 @@ function newRefreshToken(): string {
 export class SessionsService {
   private readonly logger = new Logger(SessionsService.name);
 
+  private readonly rotation: RotationQueries;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    this.rotation = new RotationQueries(dataSource);
+  }
 
   /** Starts a session for a user who has just proved who they are. */
   start(userId: string, client: ClientContext): Promise<IssuedSession> {
@@ -88,16 +98,13 @@ export class SessionsService {
    * within the grace window (another tab was faster) is refused but the session lives; after
    * it, presenting a rotated token means someone holds a copy: the session is revoked.
    */
-  async rotate(presented: string, client: ClientContext): Promise<IssuedSession> {
+  async rotate(presented: string, client: ClientContext): Promise<RotatedSession> {
     const tokenHash = hashRefreshToken(presented);
     const outcome = await this.dataSource.transaction(async (manager) => {
-      const token = await manager.findOne(RefreshToken, {
-        where: { tokenHash },
-        relations: { session: true },
-      });
+      const token = await this.rotation.find(manager, tokenHash);
       if (token === null) return { kind: 'invalid' as const };
       const now = this.clock.now();
-      const { session } = token;
+      const { session, account } = token;
       if (!this.isLive(session, now)) return { kind: 'invalid' as const };
 
       if (token.rotatedAt !== null) {
@@ -109,47 +116,39 @@ export class SessionsService {
           type: 'session.refresh_token_reused',
           actorId: null,
           subjectUserId: session.userId,
-          details: { sessionId: session.id, tokenId: token.id },
+          details: { sessionId: session.id, tokenId: token.tokenId },
         });
         return { kind: 'reuse' as const, session };
       }
 
-      const user = await manager.findOne(User, {
-        where: { id: session.userId },
-        select: { id: true, isActive: true },
+      if (!account.user.isActive) return { kind: 'invalid' as const };
+      if (!(await this.rotation.claim(manager, token.tokenId, now))) {
+        return { kind: 'invalid' as const };
+      }
+
+      const refreshToken = newRefreshToken();
+      await this.rotation.insertToken(manager, {
+        id: randomUUID(),
+        sessionId: session.id,
+        tokenHash: hashRefreshToken(refreshToken),
+        parentId: token.tokenId,
+        now,
       });
-      if (user === null || !user.isActive) return { kind: 'invalid' as const };
-
-      const claimed = await manager
-        .createQueryBuilder()
-        .update(RefreshToken)
-        .set({ rotatedAt: now })
-        .where('id = :id', { id: token.id })
-        .andWhere('rotated_at IS NULL')
-        .execute();
-      if (claimed.affected !== 1) return { kind: 'invalid' as const };
-
-      const refreshToken = await this.addRefreshToken(manager, session.id, token.id);
       session.lastUsedAt = now;
       session.idleExpiresAt = this.idleExpiry(now, session.absoluteExpiresAt);
       session.ip = client.ip;
       session.userAgent = client.userAgent;
-      await manager.update(
-        Session,
-        { id: session.id },
-        {
-          lastUsedAt: now,
-          idleExpiresAt: session.idleExpiresAt,
-          ip: client.ip,
-          userAgent: client.userAgent,
-        },
-      );
-      return { kind: 'rotated' as const, session, refreshToken };
+      await this.rotation.touchSession(manager, session);
+      return { kind: 'rotated' as const, session, refreshToken, account };
     });
 
     switch (outcome.kind) {
       case 'rotated':
-        return { session: outcome.session, refreshToken: outcome.refreshToken };
+        return {
+          session: outcome.session,
+          refreshToken: outcome.refreshToken,
+          account: outcome.account,
+        };
       case 'reuse':
         this.logger.warn(
           `Refresh token reuse: session ${outcome.session.id} of user ${outcome.session.userId} revoked`,

@@ -1,0 +1,162 @@
+import type { DataSource, EntityManager, ObjectLiteral, QueryRunner } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import type { UserWithRoles } from '../../users/users.service';
+import { type AccountRow, accountFromRows, toDate, toDateOrNull } from '../auth-state.reader';
+import { RefreshToken } from './refresh-token.entity';
+import { Session } from './session.entity';
+
+// The statements of one refresh-token rotation, in plain parameterised SQL: TypeORM's query
+// building and entity hydration cost more than the statements themselves on this path (see
+// docs/benchmarks.md). scripts/bench/rotation-sql.mjs issues the same ones: keep them in step.
+
+/** The presented token, its session, the session's user and the user's roles (one row each). */
+export const FIND_TOKEN_SQL = `
+  SELECT t.id AS token_id, t.rotated_at AS token_rotated_at,
+         s.id AS session_id, s.user_id AS session_user_id, s.created_at AS session_created_at,
+         s.last_used_at, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason,
+         s.user_agent, s.ip,
+         u.id, u.username, u.email, u.is_active, u.password_changed_at, u.created_at, u.updated_at,
+         r.name AS role
+  FROM refresh_tokens t
+  JOIN sessions s ON s.id = t.session_id
+  JOIN users u ON u.id = s.user_id
+  LEFT JOIN users_to_roles ur ON ur.user_id = u.id
+  LEFT JOIN roles r ON r.id = ur.role_id
+  WHERE t.token_hash = :tokenHash`;
+
+/** Only an unrotated token can be claimed: of concurrent rotations exactly one changes a row. */
+export const CLAIM_SQL = `
+  UPDATE refresh_tokens SET rotated_at = :now WHERE id = :id AND rotated_at IS NULL`;
+
+export const INSERT_TOKEN_SQL = `
+  INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, created_at, rotated_at)
+  VALUES (:id, :sessionId, :tokenHash, :parentId, :createdAt, NULL)`;
+
+export const TOUCH_SESSION_SQL = `
+  UPDATE sessions SET last_used_at = :now, idle_expires_at = :idleExpiresAt, ip = :ip,
+         user_agent = :userAgent
+  WHERE id = :id`;
+
+interface TokenRow extends AccountRow {
+  token_id: string;
+  token_rotated_at: Date | string | null;
+  session_id: string;
+  session_user_id: string;
+  session_created_at: Date | string;
+  last_used_at: Date | string;
+  idle_expires_at: Date | string;
+  absolute_expires_at: Date | string;
+  revoked_at: Date | string | null;
+  revoke_reason: Session['revokeReason'];
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface PresentedToken {
+  tokenId: string;
+  rotatedAt: Date | null;
+  session: Session;
+  account: UserWithRoles;
+}
+
+/**
+ * Runs the rotation's statements on a transaction's query runner. Dates are written exactly as
+ * TypeORM writes them (its driver converts them per column), so the rest of the code reads the
+ * rows back unchanged.
+ */
+export class RotationQueries {
+  private readonly tokenRotatedAt: ColumnMetadata;
+  private readonly tokenCreatedAt: ColumnMetadata;
+  private readonly sessionLastUsedAt: ColumnMetadata;
+  private readonly sessionIdleExpiresAt: ColumnMetadata;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.tokenRotatedAt = this.column(RefreshToken, 'rotatedAt');
+    this.tokenCreatedAt = this.column(RefreshToken, 'createdAt');
+    this.sessionLastUsedAt = this.column(Session, 'lastUsedAt');
+    this.sessionIdleExpiresAt = this.column(Session, 'idleExpiresAt');
+  }
+
+  async find(manager: EntityManager, tokenHash: string): Promise<PresentedToken | null> {
+    const rows = (await this.run(manager, FIND_TOKEN_SQL, { tokenHash })).records as TokenRow[];
+    const [first] = rows;
+    if (first === undefined) return null;
+    const session = Object.assign(new Session(), {
+      id: first.session_id,
+      userId: first.session_user_id,
+      createdAt: toDate(first.session_created_at),
+      lastUsedAt: toDate(first.last_used_at),
+      idleExpiresAt: toDate(first.idle_expires_at),
+      absoluteExpiresAt: toDate(first.absolute_expires_at),
+      revokedAt: toDateOrNull(first.revoked_at),
+      revokeReason: first.revoke_reason,
+      userAgent: first.user_agent,
+      ip: first.ip,
+    });
+    return {
+      tokenId: first.token_id,
+      rotatedAt: toDateOrNull(first.token_rotated_at),
+      session,
+      account: accountFromRows(rows, first),
+    };
+  }
+
+  /** True if this call rotated the token (no one else did first). */
+  async claim(manager: EntityManager, tokenId: string, now: Date): Promise<boolean> {
+    const result = await this.run(manager, CLAIM_SQL, {
+      id: tokenId,
+      now: this.value(now, this.tokenRotatedAt),
+    });
+    return result.affected === 1;
+  }
+
+  async insertToken(
+    manager: EntityManager,
+    token: { id: string; sessionId: string; tokenHash: string; parentId: string; now: Date },
+  ): Promise<void> {
+    await this.run(manager, INSERT_TOKEN_SQL, {
+      id: token.id,
+      sessionId: token.sessionId,
+      tokenHash: token.tokenHash,
+      parentId: token.parentId,
+      createdAt: this.value(token.now, this.tokenCreatedAt),
+    });
+  }
+
+  async touchSession(
+    manager: EntityManager,
+    session: Pick<Session, 'id' | 'lastUsedAt' | 'idleExpiresAt' | 'ip' | 'userAgent'>,
+  ): Promise<void> {
+    await this.run(manager, TOUCH_SESSION_SQL, {
+      id: session.id,
+      now: this.value(session.lastUsedAt, this.sessionLastUsedAt),
+      idleExpiresAt: this.value(session.idleExpiresAt, this.sessionIdleExpiresAt),
+      ip: session.ip,
+      userAgent: session.userAgent,
+    });
+  }
+
+  private run(
+    manager: EntityManager,
+    sql: string,
+    parameters: ObjectLiteral,
+  ): Promise<{ records?: unknown[]; affected?: number }> {
+    const queryRunner: QueryRunner | undefined = manager.queryRunner;
+    if (queryRunner === undefined) throw new Error('rotation statements run in a transaction');
+    const [query, values] = this.dataSource.driver.escapeQueryWithParameters(sql, parameters);
+    return queryRunner.query(query, values, true) as Promise<{
+      records?: unknown[];
+      affected?: number;
+    }>;
+  }
+
+  private value(date: Date, column: ColumnMetadata): unknown {
+    return this.dataSource.driver.preparePersistentValue(date, column);
+  }
+
+  private column(entity: typeof Session | typeof RefreshToken, property: string): ColumnMetadata {
+    const column = this.dataSource.getMetadata(entity).findColumnWithPropertyName(property);
+    if (column === undefined) throw new Error(`no column ${property}`);
+    return column;
+  }
+}
