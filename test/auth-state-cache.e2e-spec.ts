@@ -151,6 +151,22 @@ describe('auth-state cache across instances', () => {
     await settled();
     await me(second, token).expect(200);
   });
+
+  it('sees a change made while requests are in flight on the next request after it', async () => {
+    // SQLite checks the version once for the requests that arrive together: a request that
+    // arrives after a change must never be answered from a check made before it.
+    const { token, user } = await createUserWithToken(first);
+    await me(second, token).expect(200);
+    const inFlight = Array.from({ length: 25 }, () => me(second, token).then((r) => r.status));
+    await setActiveInSql(first, user.id, false);
+    await settled();
+    const after = await Promise.all([me(second, token), me(second, token), me(first, token)]);
+    assert.deepEqual(
+      after.map((response) => response.status),
+      [401, 401, 401],
+    );
+    for (const status of await Promise.all(inFlight)) assert.ok([200, 401].includes(status));
+  });
 });
 
 describe('auth-state cache and idle expiry', () => {

@@ -63,9 +63,9 @@ export class AuthStateReader {
     private readonly clock: Clock,
   ) {}
 
-  /** The state held in memory, if any may be trusted right now. */
-  cached(userId: string, sessionId: string): AuthState | undefined {
-    if (!this.cache.enabled || !this.signals.trusted()) return undefined;
+  /** The state held in memory, if any may be trusted for this request. */
+  async cached(userId: string, sessionId: string): Promise<AuthState | undefined> {
+    if (!this.cache.enabled || !(await this.signals.trusted())) return undefined;
     return this.cache.lookup(userId, sessionId, this.clock.now().getTime());
   }
 
@@ -75,7 +75,7 @@ export class AuthStateReader {
     const ticket = this.cache.begin();
     const rows = await this.query(userId, sessionId);
     const state = toAuthState(rows);
-    if (state !== null && this.cache.enabled && this.signals.trusted()) {
+    if (state !== null && this.cache.enabled && this.signals.mayStore()) {
       this.cache.store(ticket, sessionId, state, this.clock.now().getTime());
     }
     return state;

@@ -43,6 +43,9 @@ const SQLITE_TRIGGERS = [
   'TRG_roles_auth_state_delete',
 ];
 
+const TRUSTED = Promise.resolve(true);
+const UNTRUSTED = Promise.resolve(false);
+
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 30_000;
 const SETTLE_TIMEOUT_MS = 5_000;
@@ -66,8 +69,9 @@ interface SqliteStatement {
  * (docs/decisions.md, "Auth-state cache"). The database itself reports changes, through the
  * triggers of migration 1764000000006, so every way of changing it counts.
  *
- * - SQLite: `trusted()` reads the trigger-maintained version (one small synchronous statement)
- *   and empties the cache when it moved. Every process on the file sees every change at once.
+ * - SQLite: `trusted()` reads the trigger-maintained version (one small synchronous statement,
+ *   shared by the requests of one event-loop turn) and empties the cache when it moved. Every
+ *   process on the file sees every change on its next request.
  * - PostgreSQL: a dedicated connection LISTENs on the triggers' channel; each notification
  *   drops the user or session it names, on every instance. This instance's own writes also
  *   drop what they touch right after their commit (a TypeORM subscriber), so its next request
@@ -88,6 +92,7 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
   private reconnectTimer?: NodeJS.Timeout;
   private readonly settling = new Map<string, () => void>();
   private statusWaiters: Array<() => void> = [];
+  private versionCheck?: Promise<boolean>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -140,20 +145,52 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Whether the cache may answer now. On SQLite this is where a change made since the last
-   * request (by anyone) empties it.
+   * Whether the cache may answer the request that asks. On SQLite this is where a change made
+   * since the last check (by any process) empties it: the version row is read once for every
+   * request that asked before the read, in the event loop's check phase (`setImmediate`), so a
+   * busy instance reads it once per loop turn instead of once per request. Each request still
+   * gets a read made after it asked, so any change committed before it arrived is seen.
    */
-  trusted(): boolean {
+  trusted(): Promise<boolean> {
+    if (!this.triggersPresent) return UNTRUSTED;
+    if (this.sqliteVersion === undefined) return this.listening ? TRUSTED : UNTRUSTED;
+    this.versionCheck ??= new Promise((resolve) => {
+      setImmediate(() => {
+        this.versionCheck = undefined;
+        resolve(this.versionUnchangedOrCleared());
+      });
+    });
+    return this.versionCheck;
+  }
+
+  /**
+   * Whether what was just read from the database may be kept. On SQLite, yes: a change after
+   * the read moves the version, which the next request's check sees. On PostgreSQL only while
+   * notifications arrive (AuthStateCache's tickets refuse what a notification overtook).
+   */
+  mayStore(): boolean {
     if (!this.triggersPresent) return false;
-    if (this.sqliteVersion !== undefined) {
-      const version = this.sqliteVersion.get();
-      if (version !== this.lastVersion) {
-        this.cache.invalidateAll();
-        this.lastVersion = version;
-      }
-      return true;
+    return this.sqliteVersion !== undefined || this.listening;
+  }
+
+  /** SQLite: reads the version; empties the cache when it moved. False if it cannot be read. */
+  private versionUnchangedOrCleared(): boolean {
+    let version: unknown;
+    try {
+      version = this.sqliteVersion?.get();
+    } catch (error) {
+      this.logger.error(
+        `Auth-state version could not be read (${error instanceof Error ? error.message : String(error)}): this request reads the database`,
+      );
+      this.cache.invalidateAll();
+      this.lastVersion = undefined;
+      return false;
     }
-    return this.listening;
+    if (version !== this.lastVersion) {
+      this.cache.invalidateAll();
+      this.lastVersion = version;
+    }
+    return true;
   }
 
   /**

@@ -26,7 +26,7 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
   async validate(token: string): Promise<AuthenticatedUser> {
     const claims = this.accessTokens.verify(token);
     // Memory may only say yes: whatever it would refuse is checked against the database.
-    const cached = this.authState.cached(claims.sub, claims.sid);
+    const cached = await this.authState.cached(claims.sub, claims.sid);
     const state =
       cached !== undefined && this.accepts(cached, claims)
         ? cached
