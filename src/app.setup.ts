@@ -7,7 +7,6 @@ import { depthLimitedJsonParser } from './common/http/json-body';
 import { acceptFormBodiesOnlyWhereDocumented } from './common/http/media-types';
 import { requestLogEntry } from './common/http/request-log';
 import { registerSecurityHeaders } from './common/http/security-headers';
-import { requestContextOf, runWithRequestContext } from './common/request-context';
 import type { AppConfig } from './config/app-config';
 import { buildOpenApiDocument, DOCS_PATH, setupSwagger } from './swagger';
 
@@ -60,11 +59,6 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
-  });
-  // preHandler, not onRequest: body parsing resumes in the socket's async context, which would
-  // lose a context entered earlier. Guards, pipes and handlers all run after this hook.
-  fastify.addHook('preHandler', (request, _reply, done) => {
-    runWithRequestContext(requestContextOf(request), done);
   });
   registerSecurityHeaders(app, `/${DOCS_PATH}`);
   const corsOrigins = new Set(config.http.corsOrigins);

@@ -67,6 +67,9 @@ describe('every audited action writes exactly one event', () => {
     assert.equal(row.type, expected.type);
     assert.equal(row.actor_id, expected.actor);
     assert.equal(row.subject_user_id, expected.subject);
+    // Every event here is written by an HTTP request: it names that request and its address.
+    assert.ok(row.request_id, `${row.type} has no request id`);
+    assert.ok(row.ip, `${row.type} has no ip`);
     return row;
   }
 

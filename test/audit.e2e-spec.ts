@@ -6,7 +6,7 @@ import type { AuditEventType } from '../src/audit/audit-event-type';
 import { auditEventHash, GENESIS_HASH } from '../src/audit/audit-hash';
 import { AuditService, NewAuditEvent } from '../src/audit/audit.service';
 import type { AuditEventPageDto } from '../src/audit/dto/audit-event.dto';
-import { runWithRequestContext } from '../src/common/request-context';
+import { NO_REQUEST_CONTEXT, RequestContext } from '../src/common/request-context';
 import type { ProblemDto } from '../src/common/http/problem.dto';
 import { RoleName } from '../src/users/entities/role.entity';
 import { User } from '../src/users/entities/user.entity';
@@ -47,8 +47,11 @@ describe('audit log', () => {
   const events = () => t.dataSource.getRepository(AuditEvent);
 
   /** Records one event in a transaction of its own, as a service would with its change. */
-  function recordCommitted(event: NewAuditEvent): Promise<void> {
-    return t.dataSource.transaction((manager) => audit.record(manager, event));
+  function recordCommitted(
+    event: NewAuditEvent,
+    context: RequestContext = NO_REQUEST_CONTEXT,
+  ): Promise<void> {
+    return t.dataSource.transaction((manager) => audit.record(manager, event, context));
   }
 
   function eventsAbout(subjectUserId: string): Promise<AuditEvent[]> {
@@ -65,11 +68,15 @@ describe('audit log', () => {
       const subject = randomUUID();
       await assert.rejects(
         t.dataSource.transaction(async (manager) => {
-          await audit.record(manager, {
-            type: 'user.updated',
-            actorId: null,
-            subjectUserId: subject,
-          });
+          await audit.record(
+            manager,
+            {
+              type: 'user.updated',
+              actorId: null,
+              subjectUserId: subject,
+            },
+            NO_REQUEST_CONTEXT,
+          );
           throw new Error('the change failed');
         }),
         /the change failed/,
@@ -117,11 +124,11 @@ describe('audit log', () => {
       assert.equal(await events().countBy({ prevHash: GENESIS_HASH }), 1);
     });
 
-    it('records the ip, user agent and request id of the current request', async () => {
+    it('records the ip, user agent and request id of the request it is given', async () => {
       const subject = randomUUID();
-      await runWithRequestContext(
+      await recordCommitted(
+        { type: 'user.updated', actorId: null, subjectUserId: subject },
         { requestId: 'req-audit-1', ip: '203.0.113.9', userAgent: 'audit-test/1.0' },
-        () => recordCommitted({ type: 'user.updated', actorId: null, subjectUserId: subject }),
       );
       const [event] = await eventsAbout(subject);
       assert.deepEqual(
@@ -160,11 +167,15 @@ describe('audit log', () => {
 
     it('opens a transaction of its own when given none', async () => {
       const subject = randomUUID();
-      await audit.record(t.dataSource.manager, {
-        type: 'user.updated',
-        actorId: null,
-        subjectUserId: subject,
-      });
+      await audit.record(
+        t.dataSource.manager,
+        {
+          type: 'user.updated',
+          actorId: null,
+          subjectUserId: subject,
+        },
+        NO_REQUEST_CONTEXT,
+      );
       assert.equal((await eventsAbout(subject)).length, 1);
     });
 
@@ -180,12 +191,16 @@ describe('audit log', () => {
       await t.dataSource.transaction((manager) =>
         Promise.all(
           Array.from({ length: 10 }, (_, index) =>
-            audit.record(manager, {
-              type: 'user.updated',
-              actorId: null,
-              subjectUserId: subject,
-              details: { index },
-            }),
+            audit.record(
+              manager,
+              {
+                type: 'user.updated',
+                actorId: null,
+                subjectUserId: subject,
+                details: { index },
+              },
+              NO_REQUEST_CONTEXT,
+            ),
           ),
         ),
       );
@@ -494,12 +509,16 @@ describe('audit log under concurrent transactions', () => {
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, (_, index) =>
         t.dataSource.transaction((manager) =>
-          audit.record(manager, {
-            type: 'user.updated',
-            actorId: null,
-            subjectUserId: subject,
-            details: { index },
-          }),
+          audit.record(
+            manager,
+            {
+              type: 'user.updated',
+              actorId: null,
+              subjectUserId: subject,
+              details: { index },
+            },
+            NO_REQUEST_CONTEXT,
+          ),
         ),
       ),
     );

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock/clock';
+import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
 import { User } from '../users/entities/user.entity';
@@ -41,6 +42,7 @@ export class LockoutService {
     user: Pick<User, 'id' | 'lockedUntil'>,
     loginName: string,
     reason: 'wrong_password' | 'wrong_current_password' | 'inactive' | 'locked',
+    context: RequestContext,
   ): Promise<void> {
     const counts = reason === 'wrong_password' || reason === 'wrong_current_password';
     await this.dataSource.transaction(async (manager) => {
@@ -62,19 +64,27 @@ export class LockoutService {
           await manager.update(User, { id: user.id }, { lockedUntil });
         }
       }
-      await this.audit.record(manager, {
-        type: 'auth.login_failed',
-        actorId: null,
-        subjectUserId: user.id,
-        details: { loginName: loginName.slice(0, 254), reason },
-      });
-      if (lockedFor > 0) {
-        await this.audit.record(manager, {
-          type: 'user.locked',
+      await this.audit.record(
+        manager,
+        {
+          type: 'auth.login_failed',
           actorId: null,
           subjectUserId: user.id,
-          details: { seconds: lockedFor },
-        });
+          details: { loginName: loginName.slice(0, 254), reason },
+        },
+        context,
+      );
+      if (lockedFor > 0) {
+        await this.audit.record(
+          manager,
+          {
+            type: 'user.locked',
+            actorId: null,
+            subjectUserId: user.id,
+            details: { seconds: lockedFor },
+          },
+          context,
+        );
       }
     });
   }
@@ -88,17 +98,21 @@ export class LockoutService {
   }
 
   /** An administrator lifts a lock (and clears the failure count). */
-  async unlock(actorId: string, userId: string): Promise<void> {
+  async unlock(actorId: string, userId: string, context: RequestContext): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const user = await manager.getRepository(User).findOneBy({ id: userId });
       if (user === null) throw new DomainError('user_not_found', 'No such user');
       await manager.update(User, { id: userId }, { failedLoginCount: 0, lockedUntil: null });
-      await this.audit.record(manager, {
-        type: 'user.unlocked',
-        actorId,
-        subjectUserId: userId,
-        details: { wasLocked: this.isLocked(user), failedLoginCount: user.failedLoginCount },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'user.unlocked',
+          actorId,
+          subjectUserId: userId,
+          details: { wasLocked: this.isLocked(user), failedLoginCount: user.failedLoginCount },
+        },
+        context,
+      );
     });
   }
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock/clock';
-import { currentRequestContext, RequestContext } from '../common/request-context';
+import type { RequestContext } from '../common/request-context';
 import { AuditEvent } from './audit-event.entity';
 import type { AuditEventType } from './audit-event-type';
 import { auditEventHash, canonicalJson, GENESIS_HASH, withoutSecrets } from './audit-hash';
@@ -83,8 +83,8 @@ export class AuditService {
 
   /**
    * Appends one event inside the caller's transaction `manager`, so the event commits or rolls
-   * back with the change it describes. ip, user agent and request id come from the current
-   * request (null outside one).
+   * back with the change it describes. ip, user agent and request id come from `context`, the
+   * request that made the change (NO_REQUEST_CONTEXT outside one).
    *
    * `details` must NEVER contain passwords, tokens (access, refresh, reset) or other secrets:
    * the log is read by admins and kept for years. Log the attempted login name, a session id,
@@ -97,8 +97,12 @@ export class AuditService {
    * lock the transaction takes), so the lock is held for the commit only and cannot deadlock
    * with row locks. Called without a transaction, it opens one of its own.
    */
-  async record(manager: EntityManager, event: NewAuditEvent): Promise<void> {
-    const content = this.contentOf(event, currentRequestContext());
+  async record(
+    manager: EntityManager,
+    event: NewAuditEvent,
+    context: RequestContext,
+  ): Promise<void> {
+    const content = this.contentOf(event, context);
     if (manager.queryRunner?.isTransactionActive !== true) {
       await manager.transaction((transactional) => this.append(transactional, content));
       return;

@@ -25,12 +25,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimit } from '../abuse/rate-limit.decorator';
 import { OAuthError } from '../common/errors/oauth-error';
 import { ProblemDto } from '../common/http/problem.dto';
+import { CurrentRequest, RequestContext, requestContextOf } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
 import type { UserWithRoles } from '../users/users.service';
 import { AuthService } from './auth.service';
 import type { AuthenticatedUser } from './authenticated-user';
-import { clientContext } from './client-context';
 import { Authenticated } from './decorators/authenticated.decorator';
 import { CurrentUser } from './decorators/current-user.decorator';
 import { Public } from './decorators/public.decorator';
@@ -66,8 +66,11 @@ export class AuthController {
     description: 'Username or email already taken (case-insensitive)',
     type: ProblemDto,
   })
-  async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
-    return toUserResponse(await this.auth.register(body));
+  async register(
+    @Body() body: RegisterDto,
+    @CurrentRequest() context: RequestContext,
+  ): Promise<UserResponseDto> {
+    return toUserResponse(await this.auth.register(body, context));
   }
 
   @Post('login')
@@ -88,7 +91,7 @@ export class AuthController {
     @Req() request: FastifyRequest & { user: UserWithRoles },
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenPairDto> {
-    const pair = await this.auth.login(request.user, clientContext(request));
+    const pair = await this.auth.login(request.user, requestContextOf(request));
     return deliverTokens(this.config, reply, pair);
   }
 
@@ -131,14 +134,15 @@ export class AuthController {
         if (body.username === undefined || body.password === undefined) {
           throw new OAuthError('invalid_request', 'username and password are required');
         }
-        const user = await this.auth.authenticate(body.username, body.password);
-        return this.auth.login(user, clientContext(request));
+        const context = requestContextOf(request);
+        const user = await this.auth.authenticate(body.username, body.password, context);
+        return this.auth.login(user, context);
       }
       case 'refresh_token': {
         if (body.refresh_token === undefined) {
           throw new OAuthError('invalid_request', 'refresh_token is required');
         }
-        return this.auth.refresh(body.refresh_token, clientContext(request));
+        return this.auth.refresh(body.refresh_token, requestContextOf(request));
       }
       case undefined:
         throw new OAuthError('invalid_request', 'grant_type is required');
@@ -182,7 +186,7 @@ export class AuthController {
     if (presented === undefined || presented === '') {
       throw new OAuthError('invalid_request', 'refresh_token is required');
     }
-    const pair = await this.auth.refresh(presented, clientContext(request));
+    const pair = await this.auth.refresh(presented, requestContextOf(request));
     return deliverTokens(this.config, reply, pair);
   }
 
@@ -193,9 +197,10 @@ export class AuthController {
   @ApiNoContentResponse({ description: 'Session revoked' })
   async logout(
     @CurrentUser() user: AuthenticatedUser,
+    @CurrentRequest() context: RequestContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.sessions.logout(user.id, user.sessionId);
+    await this.sessions.logout(user.id, user.sessionId, context);
     if (this.config.refresh.cookie) clearRefreshCookie(reply);
   }
 
@@ -206,9 +211,10 @@ export class AuthController {
   @ApiNoContentResponse({ description: 'All sessions revoked' })
   async logoutAll(
     @CurrentUser() user: AuthenticatedUser,
+    @CurrentRequest() context: RequestContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.sessions.logoutAll(user.id);
+    await this.sessions.logoutAll(user.id, context);
     if (this.config.refresh.cookie) clearRefreshCookie(reply);
   }
 }

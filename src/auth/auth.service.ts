@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { LockoutService } from '../abuse/lockout.service';
 import { AuditService } from '../audit/audit.service';
+import type { RequestContext } from '../common/request-context';
 import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
@@ -18,7 +19,7 @@ import {
   passwordPolicyViolations,
 } from './passwords/password-policy';
 import type { Session } from './sessions/session.entity';
-import { ClientContext, SessionsService } from './sessions/sessions.service';
+import { SessionsService } from './sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
 
 // One message for every failed login: unknown name, wrong password, inactive account.
@@ -53,15 +54,19 @@ export class AuthService implements OnModuleInit {
     }
   }
 
-  register(input: RegisterDto): Promise<UserWithRoles> {
+  register(input: RegisterDto, context: RequestContext): Promise<UserWithRoles> {
     return this.users.createAccount(input, [RoleName.User], {
       audit: (manager, created) =>
-        this.audit.record(manager, {
-          type: 'user.registered',
-          actorId: created.user.id,
-          subjectUserId: created.user.id,
-          details: { username: created.user.username, email: created.user.email },
-        }),
+        this.audit.record(
+          manager,
+          {
+            type: 'user.registered',
+            actorId: created.user.id,
+            subjectUserId: created.user.id,
+            details: { username: created.user.username, email: created.user.email },
+          },
+          context,
+        ),
     });
   }
 
@@ -69,7 +74,11 @@ export class AuthService implements OnModuleInit {
    * Checks a login name and password. Every failure costs one argon2 verification and ends in
    * the same error, so neither the answer nor its timing tells whether the account exists.
    */
-  async authenticate(loginName: string, password: string): Promise<UserWithRoles> {
+  async authenticate(
+    loginName: string,
+    password: string,
+    context: RequestContext,
+  ): Promise<UserWithRoles> {
     if (passwordLength(password) > PASSWORD_MAX_LENGTH) {
       // No stored password can be this long; refuse before hashing (same answer for everyone).
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
@@ -87,7 +96,7 @@ export class AuthService implements OnModuleInit {
         : passwordMatches
           ? 'inactive'
           : 'wrong_password';
-      await this.lockout.recordFailure(user, loginName, reason);
+      await this.lockout.recordFailure(user, loginName, reason, context);
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
     await this.lockout.recordSuccess(user);
@@ -101,13 +110,13 @@ export class AuthService implements OnModuleInit {
   }
 
   /** Starts a session for an authenticated user and issues its first token pair. */
-  async login(account: UserWithRoles, client: ClientContext): Promise<IssuedTokenPair> {
+  async login(account: UserWithRoles, client: RequestContext): Promise<IssuedTokenPair> {
     const { session, refreshToken } = await this.sessions.start(account.user.id, client);
     return this.tokenPair(account, session, refreshToken);
   }
 
   /** Rotates a refresh token into a new pair (see SessionsService.rotate). */
-  async refresh(refreshToken: string, client: ClientContext): Promise<IssuedTokenPair> {
+  async refresh(refreshToken: string, client: RequestContext): Promise<IssuedTokenPair> {
     // The rotation read the user (active, with roles) in its own transaction.
     const rotated = await this.sessions.rotate(refreshToken, client);
     return this.tokenPair(rotated.account, rotated.session, rotated.refreshToken);
@@ -120,6 +129,7 @@ export class AuthService implements OnModuleInit {
   async changePassword(
     current: AuthenticatedUser,
     passwords: { currentPassword: string; newPassword: string },
+    context: RequestContext,
   ): Promise<IssuedTokenPair> {
     const user = await this.users.findForLogin(current.username);
     if (user === null || user.id !== current.id) {
@@ -127,7 +137,7 @@ export class AuthService implements OnModuleInit {
     }
     if (!(await this.hasher.verify(user.passwordHash, passwords.currentPassword))) {
       // A wrong current password is a failed login: it is how a stolen access token would guess.
-      await this.lockout.recordFailure(user, user.username, 'wrong_current_password');
+      await this.lockout.recordFailure(user, user.username, 'wrong_current_password', context);
       throw new DomainError('invalid_credentials', 'The current password is incorrect');
     }
     const violations = passwordPolicyViolations(passwords.newPassword, {
@@ -152,12 +162,16 @@ export class AuthService implements OnModuleInit {
       });
       const token = await this.sessions.replaceRefreshToken(manager, current.sessionId);
       // Last in the transaction: the audit append holds a lock until commit.
-      await this.audit.record(manager, {
-        type: 'user.password_changed',
-        actorId: user.id,
-        subjectUserId: user.id,
-        details: { otherSessionsRevoked: revoked },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'user.password_changed',
+          actorId: user.id,
+          subjectUserId: user.id,
+          details: { otherSessionsRevoked: revoked },
+        },
+        context,
+      );
       return token;
     });
     const [account, session] = await Promise.all([

@@ -1,6 +1,7 @@
 import { Body, Controller, Header, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ProblemDto } from '../common/http/problem.dto';
 import { AppConfig } from '../config/app-config';
 import { AuthService } from './auth.service';
@@ -34,8 +35,10 @@ export class PasswordController {
   async change(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: ChangePasswordDto,
+    @CurrentRequest() context: RequestContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenPairDto> {
-    return deliverTokens(this.config, reply, await this.auth.changePassword(user, body));
+    const pair = await this.auth.changePassword(user, body, context);
+    return deliverTokens(this.config, reply, pair);
   }
 }

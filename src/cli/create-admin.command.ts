@@ -4,6 +4,7 @@ import { validate } from 'class-validator';
 import { AuditService } from '../audit/audit.service';
 import { RegisterDto } from '../auth/dto/register.dto';
 import { DomainError } from '../common/errors/domain-error';
+import { NO_REQUEST_CONTEXT } from '../common/request-context';
 import { configFromEnvironment } from '../config/app-config';
 import { RoleName } from '../users/entities/role.entity';
 import { UsersService } from '../users/users.service';
@@ -42,12 +43,16 @@ export async function createAdmin({
     const { user, roles } = await app.get(UsersService).createAccount(account, ADMIN_ROLES, {
       // In the account's transaction: no admin without its event, no event without the admin.
       audit: (manager, created) =>
-        audit.record(manager, {
-          type: 'admin.created',
-          actorId: null,
-          subjectUserId: created.user.id,
-          details: { via: 'cli', roles: created.roles },
-        }),
+        audit.record(
+          manager,
+          {
+            type: 'admin.created',
+            actorId: null,
+            subjectUserId: created.user.id,
+            details: { via: 'cli', roles: created.roles },
+          },
+          NO_REQUEST_CONTEXT,
+        ),
     });
     console.log(`Created admin ${user.username} (${user.id}) with ${roles.join(', ')}`);
   } catch (error) {

@@ -1,25 +1,27 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 
-/** Who is asking and from where, for the request being served (audit log, logs). */
+/** Who is asking and from where, for the request being served (audit log, sessions). */
 export interface RequestContext {
   requestId: string | null;
   ip: string | null;
   userAgent: string | null;
 }
 
-const storage = new AsyncLocalStorage<RequestContext>();
+/** What work outside any HTTP request (the CLI, jobs) records: nothing is known. */
+export const NO_REQUEST_CONTEXT: RequestContext = Object.freeze({
+  requestId: null,
+  ip: null,
+  userAgent: null,
+});
 
-/** Runs `fn` (and everything it awaits) with `context` as the current request context. */
-export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
-  return storage.run(context, fn);
-}
-
-/** The current request's context; outside a request (CLI, jobs) every field is null. */
-export function currentRequestContext(): RequestContext {
-  return storage.getStore() ?? { requestId: null, ip: null, userAgent: null };
-}
-
-/** The context of a Fastify request: its id, client address and user agent, bounded for storage. */
+/**
+ * The context of a Fastify request: its id, client address (proxy headers only with
+ * TRUST_PROXY) and user agent, bounded for storage.
+ *
+ * Handed down explicitly, not kept in an AsyncLocalStorage: in this Node version one in use
+ * anywhere adds async hooks to every promise of every request (a third of the CPU time of a
+ * cached GET /users/me; docs/benchmarks.md).
+ */
 export function requestContextOf(request: {
   id: string;
   ip: string | undefined;
@@ -32,3 +34,9 @@ export function requestContextOf(request: {
     userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent.slice(0, 512) : null,
   };
 }
+
+/** Handler parameter: the RequestContext of the request being served. */
+export const CurrentRequest = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): RequestContext =>
+    requestContextOf(context.switchToHttp().getRequest()),
+);

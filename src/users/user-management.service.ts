@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
 import { AuditService, NewAuditEvent } from '../audit/audit.service';
 import { SessionsService } from '../auth/sessions/sessions.service';
+import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { emailTaken, translateAccountConflict, usernameTaken } from './account-conflict';
 import type { ListUsersQueryDto } from './dto/list-users.dto';
@@ -93,6 +94,7 @@ export class UserManagementService {
     actorId: string,
     id: string,
     changes: { username?: string; email?: string; isActive?: boolean },
+    context: RequestContext,
   ): Promise<UserWithRoles> {
     try {
       return await this.dataSource.transaction(async (manager) => {
@@ -129,7 +131,7 @@ export class UserManagementService {
           });
         }
         const updated = await this.load(manager, id);
-        for (const event of events) await this.audit.record(manager, event);
+        for (const event of events) await this.audit.record(manager, event, context);
         return updated;
       });
     } catch (error) {
@@ -138,35 +140,48 @@ export class UserManagementService {
   }
 
   /** Deletes a user; their role grants and sessions go with them (foreign keys cascade). */
-  async remove(actorId: string, id: string): Promise<void> {
+  async remove(actorId: string, id: string, context: RequestContext): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await this.lockAdminSet(manager);
       const { user, roles } = await this.load(manager, id);
       await this.assertNotLastAdmin(manager, id);
       await manager.delete(User, { id });
-      await this.audit.record(manager, {
-        type: 'user.deleted',
-        actorId,
-        subjectUserId: id,
-        details: { username: user.username, email: user.email, roles },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'user.deleted',
+          actorId,
+          subjectUserId: id,
+          details: { username: user.username, email: user.email, roles },
+        },
+        context,
+      );
     });
   }
 
   /** Grants a role; granting one the user already has changes nothing and records nothing. */
-  async grantRole(actorId: string, id: string, roleName: string): Promise<UserWithRoles> {
+  async grantRole(
+    actorId: string,
+    id: string,
+    roleName: string,
+    context: RequestContext,
+  ): Promise<UserWithRoles> {
     return this.dataSource.transaction(async (manager) => {
       const role = await this.findRole(manager, roleName);
       const current = await this.load(manager, id);
       if (current.roles.includes(role.name)) return current;
       await manager.insert(UserRole, { userId: id, roleId: role.id });
       const updated = await this.load(manager, id);
-      await this.audit.record(manager, {
-        type: 'role.granted',
-        actorId,
-        subjectUserId: id,
-        details: { role: role.name },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'role.granted',
+          actorId,
+          subjectUserId: id,
+          details: { role: role.name },
+        },
+        context,
+      );
       return updated;
     });
   }
@@ -175,7 +190,12 @@ export class UserManagementService {
    * Revokes a role; revoking one the user lacks changes nothing. The next request of that user
    * sees the change: the guards read roles from the database, not from the token.
    */
-  async revokeRole(actorId: string, id: string, roleName: string): Promise<UserWithRoles> {
+  async revokeRole(
+    actorId: string,
+    id: string,
+    roleName: string,
+    context: RequestContext,
+  ): Promise<UserWithRoles> {
     return this.dataSource.transaction(async (manager) => {
       const role = await this.findRole(manager, roleName);
       if (role.name === RoleName.Admin) await this.lockAdminSet(manager);
@@ -184,12 +204,16 @@ export class UserManagementService {
       if (role.name === RoleName.Admin) await this.assertNotLastAdmin(manager, id);
       await manager.delete(UserRole, { userId: id, roleId: role.id });
       const updated = await this.load(manager, id);
-      await this.audit.record(manager, {
-        type: 'role.revoked',
-        actorId,
-        subjectUserId: id,
-        details: { role: role.name },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'role.revoked',
+          actorId,
+          subjectUserId: id,
+          details: { role: role.name },
+        },
+        context,
+      );
       return updated;
     });
   }

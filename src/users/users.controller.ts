@@ -27,6 +27,7 @@ import { Authenticated } from '../auth/decorators/authenticated.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
 import { ProblemDto } from '../common/http/problem.dto';
+import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ListUsersQueryDto, UserListDto } from './dto/list-users.dto';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto';
 import { toUserResponse, UserResponseDto } from './dto/user-response.dto';
@@ -65,9 +66,10 @@ export class UsersController {
   @ApiConflictResponse({ description: 'Username or email already taken', type: ProblemDto })
   async updateMe(
     @CurrentUser() current: AuthenticatedUser,
+    @CurrentRequest() context: RequestContext,
     @Body() body: UpdateProfileDto,
   ): Promise<UserResponseDto> {
-    return toUserResponse(await this.management.update(current.id, current.id, body));
+    return toUserResponse(await this.management.update(current.id, current.id, body, context));
   }
 
   @Get()
@@ -106,10 +108,11 @@ export class UsersController {
   @ApiConflictResponse({ description: 'Name taken, or the last active admin', type: ProblemDto })
   async update(
     @CurrentUser() current: AuthenticatedUser,
+    @CurrentRequest() context: RequestContext,
     @Param('id', UUID) id: string,
     @Body() body: AdminUpdateUserDto,
   ): Promise<UserResponseDto> {
-    return toUserResponse(await this.management.update(current.id, id, body));
+    return toUserResponse(await this.management.update(current.id, id, body, context));
   }
 
   @Delete(':id')
@@ -121,9 +124,10 @@ export class UsersController {
   @ApiConflictResponse({ description: 'The last active admin', type: ProblemDto })
   async remove(
     @CurrentUser() current: AuthenticatedUser,
+    @CurrentRequest() context: RequestContext,
     @Param('id', UUID) id: string,
   ): Promise<void> {
-    await this.management.remove(current.id, id);
+    await this.management.remove(current.id, id, context);
   }
 
   @Post(':id/unlock')
@@ -134,9 +138,10 @@ export class UsersController {
   @ApiNotFoundResponse({ description: 'No such user', type: ProblemDto })
   async unlock(
     @CurrentUser() current: AuthenticatedUser,
+    @CurrentRequest() context: RequestContext,
     @Param('id', UUID) id: string,
   ): Promise<void> {
-    await this.lockout.unlock(current.id, id);
+    await this.lockout.unlock(current.id, id, context);
   }
 
   @Put(':id/roles/:role')
@@ -147,10 +152,11 @@ export class UsersController {
   @ApiNotFoundResponse({ description: 'No such user or role', type: ProblemDto })
   async grantRole(
     @CurrentUser() current: AuthenticatedUser,
+    @CurrentRequest() context: RequestContext,
     @Param('id', UUID) id: string,
     @Param('role') role: string,
   ): Promise<UserResponseDto> {
-    return toUserResponse(await this.management.grantRole(current.id, id, role));
+    return toUserResponse(await this.management.grantRole(current.id, id, role, context));
   }
 
   @Delete(':id/roles/:role')
@@ -166,9 +172,10 @@ export class UsersController {
   @ApiConflictResponse({ description: 'The last active admin', type: ProblemDto })
   async revokeRole(
     @CurrentUser() current: AuthenticatedUser,
+    @CurrentRequest() context: RequestContext,
     @Param('id', UUID) id: string,
     @Param('role') role: string,
   ): Promise<UserResponseDto> {
-    return toUserResponse(await this.management.revokeRole(current.id, id, role));
+    return toUserResponse(await this.management.revokeRole(current.id, id, role, context));
   }
 }

@@ -6,6 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { CurrentRequest, RequestContext } from '../../common/request-context';
 import { ProblemDto } from '../../common/http/problem.dto';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { Authenticated } from '../decorators/authenticated.decorator';
@@ -39,7 +40,8 @@ export class SessionsController {
   async revoke(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
+    @CurrentRequest() context: RequestContext,
   ): Promise<void> {
-    await this.sessions.revokeOwn(user.id, id);
+    await this.sessions.revokeOwn(user.id, id, context);
   }
 }

@@ -4,18 +4,13 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, IsNull, MoreThan, Not } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
+import type { RequestContext } from '../../common/request-context';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
 import type { UserWithRoles } from '../../users/users.service';
 import { RefreshToken } from './refresh-token.entity';
 import { RotationQueries } from './rotation.queries';
 import { Session, SessionRevokeReason } from './session.entity';
-
-/** Where a request came from, recorded on the session. */
-export interface ClientContext {
-  ip: string | null;
-  userAgent: string | null;
-}
 
 export interface IssuedSession {
   session: Session;
@@ -63,8 +58,8 @@ export class SessionsService {
     this.rotation = new RotationQueries(dataSource);
   }
 
-  /** Starts a session for a user who has just proved who they are. */
-  start(userId: string, client: ClientContext): Promise<IssuedSession> {
+  /** Starts a session for a user who has just proved who they are, from `client`. */
+  start(userId: string, client: RequestContext): Promise<IssuedSession> {
     return this.dataSource.transaction(async (manager) => {
       const now = this.clock.now();
       const absoluteExpiresAt = this.after(now, this.config.refresh.absoluteTtlSeconds);
@@ -82,12 +77,16 @@ export class SessionsService {
       });
       await manager.insert(Session, session);
       const refreshToken = await this.addRefreshToken(manager, session.id, null);
-      await this.audit.record(manager, {
-        type: 'auth.login_succeeded',
-        actorId: userId,
-        subjectUserId: userId,
-        details: { sessionId: session.id },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'auth.login_succeeded',
+          actorId: userId,
+          subjectUserId: userId,
+          details: { sessionId: session.id },
+        },
+        client,
+      );
       return { session, refreshToken };
     });
   }
@@ -98,7 +97,7 @@ export class SessionsService {
    * within the grace window (another tab was faster) is refused but the session lives; after
    * it, presenting a rotated token means someone holds a copy: the session is revoked.
    */
-  async rotate(presented: string, client: ClientContext): Promise<RotatedSession> {
+  async rotate(presented: string, client: RequestContext): Promise<RotatedSession> {
     const tokenHash = hashRefreshToken(presented);
     const outcome = await this.dataSource.transaction(async (manager) => {
       const token = await this.rotation.find(manager, tokenHash);
@@ -112,12 +111,16 @@ export class SessionsService {
         if (sinceRotation < this.config.refresh.reuseGraceSeconds * 1000)
           return { kind: 'invalid' as const };
         await this.revokeWhere(manager, { id: session.id }, 'refresh_token_reuse', now);
-        await this.audit.record(manager, {
-          type: 'session.refresh_token_reused',
-          actorId: null,
-          subjectUserId: session.userId,
-          details: { sessionId: session.id, tokenId: token.tokenId },
-        });
+        await this.audit.record(
+          manager,
+          {
+            type: 'session.refresh_token_reused',
+            actorId: null,
+            subjectUserId: session.userId,
+            details: { sessionId: session.id, tokenId: token.tokenId },
+          },
+          client,
+        );
         return { kind: 'reuse' as const, session };
       }
 
@@ -182,33 +185,41 @@ export class SessionsService {
   }
 
   /** Ends the session an access token belongs to. */
-  async logout(userId: string, sessionId: string): Promise<void> {
+  async logout(userId: string, sessionId: string, context: RequestContext): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await this.revokeWhere(manager, { id: sessionId, userId }, 'logout', this.clock.now());
-      await this.audit.record(manager, {
-        type: 'auth.logout',
-        actorId: userId,
-        subjectUserId: userId,
-        details: { sessionId },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'auth.logout',
+          actorId: userId,
+          subjectUserId: userId,
+          details: { sessionId },
+        },
+        context,
+      );
     });
   }
 
   /** Ends every session of the user. */
-  async logoutAll(userId: string): Promise<void> {
+  async logoutAll(userId: string, context: RequestContext): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const revoked = await this.revokeAllForUser(userId, 'logout_all', { manager });
-      await this.audit.record(manager, {
-        type: 'auth.logout_all',
-        actorId: userId,
-        subjectUserId: userId,
-        details: { revoked },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'auth.logout_all',
+          actorId: userId,
+          subjectUserId: userId,
+          details: { revoked },
+        },
+        context,
+      );
     });
   }
 
   /** Revokes one of the user's own live sessions; someone else's (or a dead one) is 404. */
-  async revokeOwn(userId: string, sessionId: string): Promise<void> {
+  async revokeOwn(userId: string, sessionId: string, context: RequestContext): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const revoked = await this.revokeWhere(
         manager,
@@ -217,12 +228,16 @@ export class SessionsService {
         this.clock.now(),
       );
       if (revoked === 0) throw new DomainError('session_not_found', 'No such session');
-      await this.audit.record(manager, {
-        type: 'session.revoked',
-        actorId: userId,
-        subjectUserId: userId,
-        details: { sessionId },
-      });
+      await this.audit.record(
+        manager,
+        {
+          type: 'session.revoked',
+          actorId: userId,
+          subjectUserId: userId,
+          details: { sessionId },
+        },
+        context,
+      );
     });
   }
 

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-local';
+import { requestContextOf } from '../../common/request-context';
 import type { UserWithRoles } from '../../users/users.service';
 import { AuthService } from '../auth.service';
 
@@ -8,10 +10,10 @@ import { AuthService } from '../auth.service';
 @Injectable()
 export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   constructor(private readonly auth: AuthService) {
-    super({ usernameField: 'username', passwordField: 'password' });
+    super({ usernameField: 'username', passwordField: 'password', passReqToCallback: true });
   }
 
-  validate(username: string, password: string): Promise<UserWithRoles> {
-    return this.auth.authenticate(username, password);
+  validate(request: FastifyRequest, username: string, password: string): Promise<UserWithRoles> {
+    return this.auth.authenticate(username, password, requestContextOf(request));
   }
 }
