@@ -6,7 +6,8 @@ import { clientErrorHandler, frameworkErrors } from './common/http/early-errors'
 import { depthLimitedJsonParser } from './common/http/json-body';
 import { acceptFormBodiesOnlyWhereDocumented } from './common/http/media-types';
 import { requestLogEntry } from './common/http/request-log';
-import { registerSecurityHeaders } from './common/http/security-headers';
+import { corsPolicy } from './common/http/cors';
+import { responseHeadersFor } from './common/http/security-headers';
 import type { AppConfig } from './config/app-config';
 import { buildOpenApiDocument, DOCS_PATH, setupSwagger } from './swagger';
 
@@ -56,20 +57,13 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     exclude: [{ path: '.well-known/jwks.json', method: RequestMethod.GET }],
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // One hook sets every response's own headers: the security headers, `Vary: Origin` (CORS
+  // headers depend on it), the request id, and CORS for listed origins; it answers preflights.
+  const responseHeaders = responseHeadersFor(`/${DOCS_PATH}`, { vary: 'Origin' });
+  const cors = corsPolicy(config.http.corsOrigins);
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
-    done();
-  });
-  registerSecurityHeaders(app, `/${DOCS_PATH}`);
-  const corsOrigins = new Set(config.http.corsOrigins);
-  app.enableCors({
-    // Only listed origins get CORS headers (and credentials); any other, `null` included, and
-    // requests without an Origin get none at all.
-    origin: (origin, callback) => {
-      callback(null, origin !== undefined && corsOrigins.has(origin) ? origin : false);
-    },
-    credentials: true,
-    exposedHeaders: ['X-Request-Id', 'WWW-Authenticate', 'Retry-After'],
+    void reply.headers(responseHeaders(request.url)).header('x-request-id', request.id);
+    if (!cors(request, reply)) done();
   });
   // Bodies are JSON (depth-limited) or, where documented, form-encoded; Fastify's text/plain
   // parser goes, so anything else is a 415 before it reaches a handler.

@@ -343,7 +343,30 @@ describe('CORS', () => {
     assert.equal(response.headers['access-control-allow-credentials'], 'true');
     assert.match(response.headers['access-control-allow-methods'] ?? '', /POST/);
     assert.match(response.headers['access-control-allow-headers'] ?? '', /content-type/i);
+    assert.equal(response.headers['access-control-max-age'], '600');
+    assert.match(response.headers['x-request-id'] ?? '', /^[0-9a-f-]{36}$/);
+    assertSecurityHeaders(response);
   });
+
+  // The browser app changes a profile (PATCH) and revokes sessions (DELETE) cross-origin.
+  for (const [method, path] of [
+    ['PATCH', '/api/v1/users/me'],
+    ['DELETE', '/api/v1/auth/sessions/0b6e5d1c-6a34-4a44-9b7e-3c1f2f5e8a11'],
+    ['PUT', '/api/v1/users/0b6e5d1c-6a34-4a44-9b7e-3c1f2f5e8a11/roles/ROLE_ADMIN'],
+  ] as const) {
+    it(`allows a preflight for ${method} from a listed origin`, async () => {
+      const response = await t
+        .http()
+        .options(path)
+        .set('Origin', origin)
+        .set('Access-Control-Request-Method', method)
+        .set('Access-Control-Request-Headers', 'authorization, content-type');
+      assert.equal(response.status, 204);
+      const methods = (response.headers['access-control-allow-methods'] ?? '').split(/,\s*/);
+      assert.ok(methods.includes(method), `${method} not in ${methods.join(', ')}`);
+      assert.match(response.headers['access-control-allow-headers'] ?? '', /authorization/i);
+    });
+  }
 
   for (const hostile of [
     'https://evil.example.com',
@@ -366,9 +389,17 @@ describe('CORS', () => {
     });
   }
 
-  it('gives no CORS headers without an Origin', async () => {
+  it('gives no CORS headers without an Origin, and says the answer varies by Origin', async () => {
     const response = await t.http().get('/api/v1/health/live').expect(200);
     assert.equal(response.headers['access-control-allow-origin'], undefined);
+    // Otherwise a shared cache could hand this answer to a cross-origin request.
+    assert.match(response.headers.vary ?? '', /Origin/i);
+  });
+
+  it('treats an OPTIONS request without Access-Control-Request-Method as no preflight', async () => {
+    const response = await t.http().options('/api/v1/auth/login').set('Origin', origin);
+    assert.notEqual(response.status, 204);
+    assert.equal(response.headers['access-control-allow-methods'], undefined);
   });
 });
 

@@ -1,4 +1,3 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 
 type ContentSecurityPolicy = Exclude<HelmetOptions['contentSecurityPolicy'], boolean | undefined>;
@@ -71,19 +70,21 @@ export function helmetHeaders(options: HelmetOptions): Readonly<Record<string, s
 }
 
 /**
- * Security headers on every response (routes, 404s and errors), from helmet's options computed
- * once at boot, with the Swagger UI's own CSP on the routes under `docsPath`.
+ * The headers of every response (routes, 404s and errors) for a request URL: helmet's, computed
+ * once at boot, with the Swagger UI's own CSP on the routes under `docsPath`, and `common` (the
+ * same on every response) added to both.
  */
-export function registerSecurityHeaders(app: NestFastifyApplication, docsPath: string): void {
-  const apiHeaders = helmetHeaders(HELMET_OPTIONS);
-  const docsHeaders = helmetHeaders({ ...HELMET_OPTIONS, contentSecurityPolicy: DOCS_CSP });
-  const isDocs = (url: string): boolean =>
-    url === docsPath || url.startsWith(`${docsPath}/`) || url.startsWith(`${docsPath}?`);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (request, reply, done) => {
-      void reply.headers(isDocs(request.url) ? docsHeaders : apiHeaders);
-      done();
-    });
+export function responseHeadersFor(
+  docsPath: string,
+  common: Readonly<Record<string, string>>,
+): (url: string) => Readonly<Record<string, string>> {
+  const apiHeaders = Object.freeze({ ...helmetHeaders(HELMET_OPTIONS), ...common });
+  const docsHeaders = Object.freeze({
+    ...helmetHeaders({ ...HELMET_OPTIONS, contentSecurityPolicy: DOCS_CSP }),
+    ...common,
+  });
+  return (url) =>
+    url === docsPath || url.startsWith(`${docsPath}/`) || url.startsWith(`${docsPath}?`)
+      ? docsHeaders
+      : apiHeaders;
 }
