@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { RouteMetadata } from '../common/route-metadata';
 import { RATE_LIMIT_KEY, RateLimitOptions } from './rate-limit.decorator';
 import { RateLimiterService } from './rate-limiter.service';
 
@@ -11,17 +12,24 @@ import { RateLimiterService } from './rate-limiter.service';
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly limiter: RateLimiterService,
-  ) {}
+  private readonly options: RouteMetadata<RateLimitOptions | undefined>;
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const options = this.reflector.get<RateLimitOptions | undefined>(
-      RATE_LIMIT_KEY,
-      context.getHandler(),
+  constructor(
+    reflector: Reflector,
+    private readonly limiter: RateLimiterService,
+  ) {
+    this.options = new RouteMetadata((handler) =>
+      reflector.get<RateLimitOptions | undefined>(RATE_LIMIT_KEY, handler),
     );
-    if (options === undefined) return true;
+  }
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const options = this.options.of(context);
+    // Most routes have no limit: no promise for them.
+    return options === undefined ? true : this.consume(context, options);
+  }
+
+  private async consume(context: ExecutionContext, options: RateLimitOptions): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     await this.limiter.consumeIp(request.ip);
     const body = request.body as { username?: unknown } | undefined;

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '../../common/errors/domain-error';
+import { RouteMetadata } from '../../common/route-metadata';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
 import { JwtStrategy } from '../strategies/jwt.strategy';
@@ -9,17 +10,21 @@ import { runStrategy } from './run-strategy';
 /** Global: every route needs a valid access token unless it is marked `@Public()`. */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
+  private readonly isPublic: RouteMetadata<boolean>;
+
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     private readonly strategy: JwtStrategy,
-  ) {}
+  ) {
+    this.isPublic = new RouteMetadata(
+      (handler, controller) =>
+        reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [handler, controller]) ===
+        true,
+    );
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic === true) return true;
+    if (this.isPublic.of(context)) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<{ user?: AuthenticatedUser }>();
     const { error, user, info } = await runStrategy(this.strategy, request);

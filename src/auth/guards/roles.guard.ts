@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '../../common/errors/domain-error';
+import { RouteMetadata } from '../../common/route-metadata';
 import type { RoleName } from '../../users/entities/role.entity';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
@@ -10,15 +11,22 @@ import { satisfiesRoles } from '../role-hierarchy';
 /** Global: enforces `@Roles(...)` with the role hierarchy, using the roles loaded per request. */
 @Injectable()
 export class RolesGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+  /** The roles a route requires; none for public routes and routes without `@Roles()`. */
+  private readonly required: RouteMetadata<readonly RoleName[]>;
+
+  constructor(reflector: Reflector) {
+    this.required = new RouteMetadata((handler, controller) => {
+      const targets = [handler, controller];
+      if (reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true) {
+        return [];
+      }
+      return reflector.getAllAndOverride<RoleName[] | undefined>(ROLES_KEY, targets) ?? [];
+    });
+  }
 
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true) {
-      return true;
-    }
-    const required = this.reflector.getAllAndOverride<RoleName[] | undefined>(ROLES_KEY, targets);
-    if (required === undefined || required.length === 0) return true;
+    const required = this.required.of(context);
+    if (required.length === 0) return true;
     const user = context.switchToHttp().getRequest<{ user?: AuthenticatedUser }>().user;
     if (user === undefined) {
       throw new DomainError('missing_token', 'An access token is required');
