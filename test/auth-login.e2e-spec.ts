@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { AuthService } from '../src/auth/auth.service';
+import { Session } from '../src/auth/sessions/session.entity';
+import { DomainError } from '../src/common/errors/domain-error';
+import { NO_REQUEST_CONTEXT } from '../src/common/request-context';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, TEST_PASSWORD } from './helpers/factories';
 import { stableHeaders } from './helpers/http';
@@ -33,6 +37,19 @@ describe('login: POST /api/v1/auth/login and POST /api/v1/auth/token', () => {
       .auth(response.body.access_token, { type: 'bearer' });
     assert.equal(me.status, 200);
     assert.equal(me.body.username, user.username);
+  });
+
+  it('starts no session for an account deleted while its password was being checked', async () => {
+    const user = await createUser(t);
+    const auth = t.app.get(AuthService);
+    const account = await auth.authenticate(user.username, TEST_PASSWORD, NO_REQUEST_CONTEXT);
+    await t.dataSource.getRepository(User).delete({ id: user.user.id });
+    await assert.rejects(auth.login(account, NO_REQUEST_CONTEXT), (error: unknown) => {
+      assert.ok(error instanceof DomainError);
+      assert.equal(error.code, 'invalid_credentials');
+      return true;
+    });
+    assert.equal(await t.dataSource.getRepository(Session).countBy({ userId: user.user.id }), 0);
   });
 
   it('accepts the email or a different case of the username', async () => {

@@ -1,6 +1,6 @@
 // Baseline (c) of `npm run bench`: the database work of one POST /auth/refresh, issued by the bare
 // driver (better-sqlite3 or pg) with prepared/plain SQL, no ORM and no HTTP. It issues the
-// statements SessionsService.rotate() issues (src/auth/sessions/rotation.queries.ts), in the
+// statements SessionsService.rotate() issues (src/auth/sessions/session.queries.ts), in the
 // same order, in one transaction:
 //   BEGIN
 //   SELECT the token by hash, joined to its session, the session's user and the user's roles

@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import type { RequestContext } from '../common/request-context';
 import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
+import { foreignKeyViolation } from '../common/errors/unique-violation';
 import { AppConfig } from '../config/app-config';
 import { RoleName } from '../users/entities/role.entity';
 import { UsersService, UserWithRoles } from '../users/users.service';
@@ -19,7 +20,7 @@ import {
   passwordPolicyViolations,
 } from './passwords/password-policy';
 import type { Session } from './sessions/session.entity';
-import { SessionsService } from './sessions/sessions.service';
+import { IssuedSession, SessionsService } from './sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
 
 // One message for every failed login: unknown name, wrong password, inactive account.
@@ -83,14 +84,16 @@ export class AuthService implements OnModuleInit {
       // No stored password can be this long; refuse before hashing (same answer for everyone).
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
-    const user = await this.users.findForLogin(loginName);
-    if (user === null) {
+    const found = await this.users.findLoginAccount(loginName);
+    if (found === null) {
       await this.hasher.verifyDummy(password);
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
+    const { account, passwordHash } = found;
+    const user = { id: account.user.id, ...found };
     // Verified even when locked or inactive: every failure costs the same time.
-    const passwordMatches = await this.hasher.verify(user.passwordHash, password);
-    if (this.lockout.isLocked(user) || !passwordMatches || !user.isActive) {
+    const passwordMatches = await this.hasher.verify(passwordHash, password);
+    if (this.lockout.isLocked(user) || !passwordMatches || !account.user.isActive) {
       const reason = this.lockout.isLocked(user)
         ? 'locked'
         : passwordMatches
@@ -100,19 +103,27 @@ export class AuthService implements OnModuleInit {
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
     await this.lockout.recordSuccess(user);
-    if (this.hasher.needsRehash(user.passwordHash)) {
+    if (this.hasher.needsRehash(passwordHash)) {
       // Hashes made with older cost parameters are upgraded while the password is at hand.
       await this.users.updatePasswordHash(user.id, await this.hasher.hash(password));
     }
-    const found = await this.users.findWithRoles(user.id);
-    if (found === null) throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
-    return found;
+    // Roles as read before the verification; the guards check the current ones on every request.
+    return account;
   }
 
   /** Starts a session for an authenticated user and issues its first token pair. */
   async login(account: UserWithRoles, client: RequestContext): Promise<IssuedTokenPair> {
-    const { session, refreshToken } = await this.sessions.start(account.user.id, client);
-    return this.tokenPair(account, session, refreshToken);
+    let started: IssuedSession;
+    try {
+      started = await this.sessions.start(account.user.id, client);
+    } catch (error) {
+      // The account was deleted while its password was being verified.
+      if (foreignKeyViolation(error)) {
+        throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
+      }
+      throw error;
+    }
+    return this.tokenPair(account, started.session, started.refreshToken);
   }
 
   /** Rotates a refresh token into a new pair (see SessionsService.rotate). */

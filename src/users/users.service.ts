@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
+import { type AccountRow, accountFromRows, toDateOrNull } from '../auth/auth-state.reader';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { passwordPolicyViolations } from '../auth/passwords/password-policy';
 import { DomainError } from '../common/errors/domain-error';
@@ -21,6 +22,33 @@ export interface UserWithRoles {
   user: User;
   roles: RoleName[];
 }
+
+/** What a login checks: the account, and its password hash and lockout state apart from it. */
+export interface LoginAccount {
+  account: UserWithRoles;
+  passwordHash: string;
+  failedLoginCount: number;
+  lockedUntil: Date | null;
+}
+
+interface LoginRow extends AccountRow {
+  password_hash: string;
+  failed_login_count: number | string;
+  locked_until: Date | string | null;
+}
+
+// One parameterised query for everything a login reads: TypeORM's query building and entity
+// hydration, and a second round trip for the roles, cost more than the query (docs/benchmarks.md).
+const LOGIN_ACCOUNT_SELECT = `
+  SELECT u.id, u.username, u.email, u.is_active, u.password_changed_at, u.created_at, u.updated_at,
+         u.password_hash, u.failed_login_count, u.locked_until, r.name AS role
+  FROM users u
+  LEFT JOIN users_to_roles ur ON ur.user_id = u.id
+  LEFT JOIN roles r ON r.id = ur.role_id`;
+const LOGIN_ACCOUNT_SQL = {
+  username: `${LOGIN_ACCOUNT_SELECT} WHERE u.username = :value`,
+  email: `${LOGIN_ACCOUNT_SELECT} WHERE u.email = :value`,
+};
 
 @Injectable()
 export class UsersService {
@@ -66,6 +94,27 @@ export class UsersService {
     } catch (error) {
       throw translateAccountConflict(error);
     }
+  }
+
+  /**
+   * The account a login form names (username or email, as typed), with its roles, password hash
+   * and lockout state, in one query; null if there is none.
+   */
+  async findLoginAccount(loginName: string): Promise<LoginAccount | null> {
+    const { kind, value } = canonicalLoginName(loginName);
+    const [query, parameters] = this.dataSource.driver.escapeQueryWithParameters(
+      LOGIN_ACCOUNT_SQL[kind],
+      { value },
+    );
+    const rows = await this.dataSource.query<LoginRow[]>(query, parameters);
+    const [first] = rows;
+    if (first === undefined) return null;
+    return {
+      account: accountFromRows(rows, first),
+      passwordHash: first.password_hash,
+      failedLoginCount: Number(first.failed_login_count),
+      lockedUntil: toDateOrNull(first.locked_until),
+    };
   }
 
   /** Loads a user, password hash included, by username or email as typed in a login form. */

@@ -9,7 +9,7 @@ import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
 import type { UserWithRoles } from '../../users/users.service';
 import { RefreshToken } from './refresh-token.entity';
-import { RotationQueries } from './rotation.queries';
+import { SessionQueries } from './session.queries';
 import { Session, SessionRevokeReason } from './session.entity';
 
 export interface IssuedSession {
@@ -47,7 +47,7 @@ function newRefreshToken(): string {
 export class SessionsService {
   private readonly logger = new Logger(SessionsService.name);
 
-  private readonly rotation: RotationQueries;
+  private readonly queries: SessionQueries;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -55,7 +55,7 @@ export class SessionsService {
     private readonly config: AppConfig,
     private readonly audit: AuditService,
   ) {
-    this.rotation = new RotationQueries(dataSource);
+    this.queries = new SessionQueries(dataSource);
   }
 
   /** Starts a session for a user who has just proved who they are, from `client`. */
@@ -63,7 +63,7 @@ export class SessionsService {
     return this.dataSource.transaction(async (manager) => {
       const now = this.clock.now();
       const absoluteExpiresAt = this.after(now, this.config.refresh.absoluteTtlSeconds);
-      const session = manager.create(Session, {
+      const session = Object.assign(new Session(), {
         id: randomUUID(),
         userId,
         createdAt: now,
@@ -75,8 +75,11 @@ export class SessionsService {
         userAgent: client.userAgent,
         ip: client.ip,
       });
-      await manager.insert(Session, session);
-      const refreshToken = await this.addRefreshToken(manager, session.id, null);
+      const refreshToken = newRefreshToken();
+      await this.queries.insertSession(manager, session, {
+        id: randomUUID(),
+        tokenHash: hashRefreshToken(refreshToken),
+      });
       await this.audit.record(
         manager,
         {
@@ -100,7 +103,7 @@ export class SessionsService {
   async rotate(presented: string, client: RequestContext): Promise<RotatedSession> {
     const tokenHash = hashRefreshToken(presented);
     const outcome = await this.dataSource.transaction(async (manager) => {
-      const token = await this.rotation.find(manager, tokenHash);
+      const token = await this.queries.find(manager, tokenHash);
       if (token === null) return { kind: 'invalid' as const };
       const now = this.clock.now();
       const { session, account } = token;
@@ -125,12 +128,12 @@ export class SessionsService {
       }
 
       if (!account.user.isActive) return { kind: 'invalid' as const };
-      if (!(await this.rotation.claim(manager, token.tokenId, now))) {
+      if (!(await this.queries.claim(manager, token.tokenId, now))) {
         return { kind: 'invalid' as const };
       }
 
       const refreshToken = newRefreshToken();
-      await this.rotation.insertToken(manager, {
+      await this.queries.insertToken(manager, {
         id: randomUUID(),
         sessionId: session.id,
         tokenHash: hashRefreshToken(refreshToken),
@@ -141,7 +144,7 @@ export class SessionsService {
       session.idleExpiresAt = this.idleExpiry(now, session.absoluteExpiresAt);
       session.ip = client.ip;
       session.userAgent = client.userAgent;
-      await this.rotation.touchSession(manager, session);
+      await this.queries.touchSession(manager, session);
       return { kind: 'rotated' as const, session, refreshToken, account };
     });
 

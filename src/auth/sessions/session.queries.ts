@@ -5,9 +5,10 @@ import { type AccountRow, accountFromRows, toDate, toDateOrNull } from '../auth-
 import { RefreshToken } from './refresh-token.entity';
 import { Session } from './session.entity';
 
-// The statements of one refresh-token rotation, in plain parameterised SQL: TypeORM's query
-// building and entity hydration cost more than the statements themselves on this path (see
-// docs/benchmarks.md). scripts/bench/rotation-sql.mjs issues the same ones: keep them in step.
+// The statements of a login's new session and of a refresh-token rotation, in plain
+// parameterised SQL: TypeORM's query building and entity hydration cost more than the
+// statements themselves on these paths (see docs/benchmarks.md). scripts/bench/rotation-sql.mjs
+// issues the rotation's: keep them in step.
 
 /** The presented token, its session, the session's user and the user's roles (one row each). */
 export const FIND_TOKEN_SQL = `
@@ -31,6 +32,20 @@ export const CLAIM_SQL = `
 export const INSERT_TOKEN_SQL = `
   INSERT INTO refresh_tokens (id, session_id, token_hash, parent_id, created_at, rotated_at)
   VALUES (:id, :sessionId, :tokenHash, :parentId, :createdAt, NULL)`;
+
+export const INSERT_SESSION_SQL = `
+  INSERT INTO sessions (id, user_id, created_at, last_used_at, idle_expires_at,
+                        absolute_expires_at, revoked_at, revoke_reason, user_agent, ip)
+  VALUES (:sessionId, :userId, :sessionCreatedAt, :lastUsedAt, :idleExpiresAt,
+          :absoluteExpiresAt, NULL, NULL, :userAgent, :ip)`;
+
+/**
+ * PostgreSQL: the session and its first refresh token in one statement (one round trip); the
+ * token's foreign key is checked at the end of the statement, when the session is there.
+ */
+export const INSERT_SESSION_WITH_TOKEN_SQL = `
+  WITH new_session AS (${INSERT_SESSION_SQL})
+  ${INSERT_TOKEN_SQL}`;
 
 export const TOUCH_SESSION_SQL = `
   UPDATE sessions SET last_used_at = :now, idle_expires_at = :idleExpiresAt, ip = :ip,
@@ -64,17 +79,21 @@ export interface PresentedToken {
  * TypeORM writes them (its driver converts them per column), so the rest of the code reads the
  * rows back unchanged.
  */
-export class RotationQueries {
+export class SessionQueries {
   private readonly tokenRotatedAt: ColumnMetadata;
   private readonly tokenCreatedAt: ColumnMetadata;
   private readonly sessionLastUsedAt: ColumnMetadata;
   private readonly sessionIdleExpiresAt: ColumnMetadata;
+  private readonly sessionCreatedAt: ColumnMetadata;
+  private readonly sessionAbsoluteExpiresAt: ColumnMetadata;
 
   constructor(private readonly dataSource: DataSource) {
     this.tokenRotatedAt = this.column(RefreshToken, 'rotatedAt');
     this.tokenCreatedAt = this.column(RefreshToken, 'createdAt');
     this.sessionLastUsedAt = this.column(Session, 'lastUsedAt');
     this.sessionIdleExpiresAt = this.column(Session, 'idleExpiresAt');
+    this.sessionCreatedAt = this.column(Session, 'createdAt');
+    this.sessionAbsoluteExpiresAt = this.column(Session, 'absoluteExpiresAt');
   }
 
   async find(manager: EntityManager, tokenHash: string): Promise<PresentedToken | null> {
@@ -108,6 +127,34 @@ export class RotationQueries {
       now: this.value(now, this.tokenRotatedAt),
     });
     return result.affected === 1;
+  }
+
+  /** A new session (`session`, as built for the caller) and its first refresh token. */
+  async insertSession(
+    manager: EntityManager,
+    session: Session,
+    token: { id: string; tokenHash: string },
+  ): Promise<void> {
+    const parameters = {
+      sessionId: session.id,
+      userId: session.userId,
+      sessionCreatedAt: this.value(session.createdAt, this.sessionCreatedAt),
+      lastUsedAt: this.value(session.lastUsedAt, this.sessionLastUsedAt),
+      idleExpiresAt: this.value(session.idleExpiresAt, this.sessionIdleExpiresAt),
+      absoluteExpiresAt: this.value(session.absoluteExpiresAt, this.sessionAbsoluteExpiresAt),
+      userAgent: session.userAgent,
+      ip: session.ip,
+      id: token.id,
+      tokenHash: token.tokenHash,
+      parentId: null,
+      createdAt: this.value(session.createdAt, this.tokenCreatedAt),
+    };
+    if (this.dataSource.options.type === 'postgres') {
+      await this.run(manager, INSERT_SESSION_WITH_TOKEN_SQL, parameters);
+      return;
+    }
+    await this.run(manager, INSERT_SESSION_SQL, parameters);
+    await this.run(manager, INSERT_TOKEN_SQL, parameters);
   }
 
   async insertToken(
