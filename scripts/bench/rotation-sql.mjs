@@ -1,5 +1,6 @@
 // Baseline (c) of `npm run bench`: the database work of one POST /auth/refresh, issued by the bare
-// driver (better-sqlite3 or pg) with prepared/plain SQL, no ORM and no HTTP. It issues the
+// driver (better-sqlite3 or pg) with prepared statements (on PostgreSQL named ones, as the app's
+// src/database/statements.ts), no ORM and no HTTP. It issues the
 // statements SessionsService.rotate() issues (src/auth/sessions/session.queries.ts), in the
 // same order, in one transaction:
 //   BEGIN
@@ -148,15 +149,20 @@ function numbered(sql) {
   return sql.replace(/\?/g, () => `$${++index}`);
 }
 
-/** pg with a pool of 10 connections, as the app's DataSource has. */
+/** pg with a pool of 10 connections, as the app's DataSource has; statements prepared by name. */
 function postgresDriver(url) {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const sql = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, numbered(text)]));
+  const sql = Object.fromEntries(
+    Object.entries(SQL).map(([name, text]) => [
+      name,
+      { name: `bench_${name}`, text: numbered(text) },
+    ]),
+  );
   const toTime = (value) => value;
 
   return {
     async userId(username) {
-      return (await pool.query(sql.userId, [username])).rows[0].id;
+      return (await pool.query({ ...sql.userId, values: [username] })).rows[0].id;
     },
     async startSession(userId) {
       const now = new Date();
@@ -164,8 +170,14 @@ function postgresDriver(url) {
       const token = newToken();
       const idle = new Date(now.getTime() + IDLE_TTL_MS);
       const absolute = new Date(now.getTime() + ABSOLUTE_TTL_MS);
-      await pool.query(sql.insertSession, [sessionId, userId, now, now, idle, absolute, CLIENT_IP]);
-      await pool.query(sql.insertToken, [randomUUID(), sessionId, sha256(token), null, now]);
+      await pool.query({
+        ...sql.insertSession,
+        values: [sessionId, userId, now, now, idle, absolute, CLIENT_IP],
+      });
+      await pool.query({
+        ...sql.insertToken,
+        values: [randomUUID(), sessionId, sha256(token), null, now],
+      });
       return token;
     },
     async rotate(presented) {
@@ -174,21 +186,22 @@ function postgresDriver(url) {
       const client = await pool.connect();
       try {
         await client.query('START TRANSACTION');
-        const token = (await client.query(sql.findToken, [sha256(presented)])).rows[0];
+        const token = (await client.query({ ...sql.findToken, values: [sha256(presented)] }))
+          .rows[0];
         assertRotatable(token, now, toTime);
-        const claimed = await client.query(sql.claim, [now, token.token_id]);
+        const claimed = await client.query({ ...sql.claim, values: [now, token.token_id] });
         if (claimed.rowCount !== 1) throw new Error('lost the claim');
-        await client.query(sql.insertToken, [
-          randomUUID(),
-          token.session_id,
-          sha256(next),
-          token.token_id,
-          now,
-        ]);
+        await client.query({
+          ...sql.insertToken,
+          values: [randomUUID(), token.session_id, sha256(next), token.token_id, now],
+        });
         const idle = new Date(
           Math.min(now.getTime() + IDLE_TTL_MS, token.absolute_expires_at.getTime()),
         );
-        await client.query(sql.touchSession, [now, idle, CLIENT_IP, null, token.session_id]);
+        await client.query({
+          ...sql.touchSession,
+          values: [now, idle, CLIENT_IP, null, token.session_id],
+        });
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');

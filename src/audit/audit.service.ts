@@ -2,7 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { Clock } from '../common/clock/clock';
+import { runStatement, type Statement } from '../database/statements';
 import type { RequestContext } from '../common/request-context';
 import { AuditEvent } from './audit-event.entity';
 import type { AuditEventType } from './audit-event-type';
@@ -37,6 +39,24 @@ export interface AuditEventFilter {
  * (`pg_advisory_xact_lock`): released by the caller's commit or rollback, never by hand.
  */
 export const AUDIT_CHAIN_LOCK_KEY = 0x6175646974;
+
+// The append's statements, in plain SQL: on every login and every change of an account.
+const LOCK_CHAIN: Statement = {
+  name: 'identity_audit_lock',
+  sql: 'SELECT pg_advisory_xact_lock(:key)',
+};
+const LAST_EVENT: Statement = {
+  name: 'identity_audit_last',
+  sql: 'SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1',
+};
+const INSERT_EVENT: Statement = {
+  name: 'identity_audit_insert',
+  sql: `
+    INSERT INTO audit_events (id, sequence, occurred_at, type, actor_id, subject_user_id, ip,
+                              user_agent, request_id, details, prev_hash, hash)
+    VALUES (:id, :sequence, :occurredAt, :type, :actorId, :subjectUserId, :ip, :userAgent,
+            :requestId, :details, :prevHash, :hash)`,
+};
 
 const VERIFY_BATCH = 1000;
 
@@ -76,10 +96,21 @@ function uuidOrNull(value: string | null): string | null {
 export class AuditService {
   private readonly logger = new Logger(AuditService.name);
 
+  private occurredAtColumn?: ColumnMetadata;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
   ) {}
+
+  /** `occurred_at` as TypeORM would write it (the drivers store dates differently). */
+  private get occurredAt(): ColumnMetadata {
+    this.occurredAtColumn ??= this.dataSource
+      .getMetadata(AuditEvent)
+      .findColumnWithPropertyName('occurredAt');
+    if (this.occurredAtColumn === undefined) throw new Error('no column occurredAt');
+    return this.occurredAtColumn;
+  }
 
   /**
    * Appends one event inside the caller's transaction `manager`, so the event commits or rolls
@@ -185,24 +216,33 @@ export class AuditService {
     const postgres = manager.dataSource.driver.options.type === 'postgres';
     await inAppendQueue(manager.queryRunner ?? manager, async () => {
       // Serialises appends across transactions and instances until this one commits.
-      if (postgres) await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK_KEY]);
-      const last = await manager
-        .getRepository(AuditEvent)
-        .createQueryBuilder('event')
-        .select(['event.sequence', 'event.hash'])
-        .orderBy('event.sequence', 'DESC')
-        .limit(1)
-        .getOne();
+      if (postgres) {
+        await runStatement(this.dataSource, manager, LOCK_CHAIN, { key: AUDIT_CHAIN_LOCK_KEY });
+      }
+      const {
+        rows: [last],
+      } = await runStatement<{ sequence: number | string; hash: string }>(
+        this.dataSource,
+        manager,
+        LAST_EVENT,
+        {},
+      );
       const row: AuditEvent = {
         ...content,
         id: randomUUID(),
-        sequence: (last?.sequence ?? 0) + 1,
+        sequence: last === undefined ? 1 : Number(last.sequence) + 1,
         occurredAt: this.clock.now(),
         prevHash: last?.hash ?? GENESIS_HASH,
         hash: '',
       };
       row.hash = auditEventHash(row);
-      await manager.insert(AuditEvent, row);
+      await runStatement(this.dataSource, manager, INSERT_EVENT, {
+        ...row,
+        occurredAt: this.dataSource.driver.preparePersistentValue(
+          row.occurredAt,
+          this.occurredAt,
+        ) as unknown,
+      });
     });
   }
 

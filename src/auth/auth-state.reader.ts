@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
+import { runStatement } from '../database/statements';
 import { RoleName } from '../users/entities/role.entity';
 import { User } from '../users/entities/user.entity';
 import type { UserWithRoles } from '../users/users.service';
@@ -92,11 +93,13 @@ export class AuthStateReader {
       ).databaseConnection.prepare(AUTH_STATE_SQL);
       return this.sqlite.all({ userId, sessionId }) as Row[];
     }
-    const [query, parameters] = this.dataSource.driver.escapeQueryWithParameters(AUTH_STATE_SQL, {
-      userId,
-      sessionId,
-    });
-    return this.dataSource.query<Row[]>(query, parameters);
+    const { rows } = await runStatement<Row>(
+      this.dataSource,
+      undefined,
+      { name: 'identity_auth_state', sql: AUTH_STATE_SQL },
+      { userId, sessionId },
+    );
+    return rows;
   }
 }
 

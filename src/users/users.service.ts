@@ -5,6 +5,7 @@ import { type AccountRow, accountFromRows, toDateOrNull } from '../auth/auth-sta
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { passwordPolicyViolations } from '../auth/passwords/password-policy';
 import { DomainError } from '../common/errors/domain-error';
+import { runStatement, type Statement } from '../database/statements';
 import { emailTaken, translateAccountConflict, usernameTaken } from './account-conflict';
 import { canonicalEmail, canonicalLoginName, canonicalUsername } from './canonical-identity';
 import { Role, RoleName } from './entities/role.entity';
@@ -45,9 +46,12 @@ const LOGIN_ACCOUNT_SELECT = `
   FROM users u
   LEFT JOIN users_to_roles ur ON ur.user_id = u.id
   LEFT JOIN roles r ON r.id = ur.role_id`;
-const LOGIN_ACCOUNT_SQL = {
-  username: `${LOGIN_ACCOUNT_SELECT} WHERE u.username = :value`,
-  email: `${LOGIN_ACCOUNT_SELECT} WHERE u.email = :value`,
+const LOGIN_ACCOUNT: Record<'username' | 'email', Statement> = {
+  username: {
+    name: 'identity_login_by_username',
+    sql: `${LOGIN_ACCOUNT_SELECT} WHERE u.username = :value`,
+  },
+  email: { name: 'identity_login_by_email', sql: `${LOGIN_ACCOUNT_SELECT} WHERE u.email = :value` },
 };
 
 @Injectable()
@@ -102,11 +106,9 @@ export class UsersService {
    */
   async findLoginAccount(loginName: string): Promise<LoginAccount | null> {
     const { kind, value } = canonicalLoginName(loginName);
-    const [query, parameters] = this.dataSource.driver.escapeQueryWithParameters(
-      LOGIN_ACCOUNT_SQL[kind],
-      { value },
-    );
-    const rows = await this.dataSource.query<LoginRow[]>(query, parameters);
+    const { rows } = await runStatement<LoginRow>(this.dataSource, undefined, LOGIN_ACCOUNT[kind], {
+      value,
+    });
     const [first] = rows;
     if (first === undefined) return null;
     return {

@@ -1,6 +1,7 @@
-import type { DataSource, EntityManager, ObjectLiteral, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import type { UserWithRoles } from '../../users/users.service';
+import { runStatement, type Statement, type StatementResult } from '../../database/statements';
 import { type AccountRow, accountFromRows, toDate, toDateOrNull } from '../auth-state.reader';
 import { RefreshToken } from './refresh-token.entity';
 import { Session } from './session.entity';
@@ -97,7 +98,9 @@ export class SessionQueries {
   }
 
   async find(manager: EntityManager, tokenHash: string): Promise<PresentedToken | null> {
-    const rows = (await this.run(manager, FIND_TOKEN_SQL, { tokenHash })).records as TokenRow[];
+    const rows = (
+      await this.run(manager, { name: 'identity_find_token', sql: FIND_TOKEN_SQL }, { tokenHash })
+    ).rows as TokenRow[];
     const [first] = rows;
     if (first === undefined) return null;
     const session = Object.assign(new Session(), {
@@ -122,10 +125,14 @@ export class SessionQueries {
 
   /** True if this call rotated the token (no one else did first). */
   async claim(manager: EntityManager, tokenId: string, now: Date): Promise<boolean> {
-    const result = await this.run(manager, CLAIM_SQL, {
-      id: tokenId,
-      now: this.value(now, this.tokenRotatedAt),
-    });
+    const result = await this.run(
+      manager,
+      { name: 'identity_claim_token', sql: CLAIM_SQL },
+      {
+        id: tokenId,
+        now: this.value(now, this.tokenRotatedAt),
+      },
+    );
     return result.affected === 1;
   }
 
@@ -150,51 +157,63 @@ export class SessionQueries {
       createdAt: this.value(session.createdAt, this.tokenCreatedAt),
     };
     if (this.dataSource.options.type === 'postgres') {
-      await this.run(manager, INSERT_SESSION_WITH_TOKEN_SQL, parameters);
+      await this.run(
+        manager,
+        { name: 'identity_insert_session_with_token', sql: INSERT_SESSION_WITH_TOKEN_SQL },
+        parameters,
+      );
       return;
     }
-    await this.run(manager, INSERT_SESSION_SQL, parameters);
-    await this.run(manager, INSERT_TOKEN_SQL, parameters);
+    await this.run(
+      manager,
+      { name: 'identity_insert_session', sql: INSERT_SESSION_SQL },
+      parameters,
+    );
+    await this.run(manager, { name: 'identity_insert_token', sql: INSERT_TOKEN_SQL }, parameters);
   }
 
   async insertToken(
     manager: EntityManager,
     token: { id: string; sessionId: string; tokenHash: string; parentId: string; now: Date },
   ): Promise<void> {
-    await this.run(manager, INSERT_TOKEN_SQL, {
-      id: token.id,
-      sessionId: token.sessionId,
-      tokenHash: token.tokenHash,
-      parentId: token.parentId,
-      createdAt: this.value(token.now, this.tokenCreatedAt),
-    });
+    await this.run(
+      manager,
+      { name: 'identity_insert_token', sql: INSERT_TOKEN_SQL },
+      {
+        id: token.id,
+        sessionId: token.sessionId,
+        tokenHash: token.tokenHash,
+        parentId: token.parentId,
+        createdAt: this.value(token.now, this.tokenCreatedAt),
+      },
+    );
   }
 
   async touchSession(
     manager: EntityManager,
     session: Pick<Session, 'id' | 'lastUsedAt' | 'idleExpiresAt' | 'ip' | 'userAgent'>,
   ): Promise<void> {
-    await this.run(manager, TOUCH_SESSION_SQL, {
-      id: session.id,
-      now: this.value(session.lastUsedAt, this.sessionLastUsedAt),
-      idleExpiresAt: this.value(session.idleExpiresAt, this.sessionIdleExpiresAt),
-      ip: session.ip,
-      userAgent: session.userAgent,
-    });
+    await this.run(
+      manager,
+      { name: 'identity_touch_session', sql: TOUCH_SESSION_SQL },
+      {
+        id: session.id,
+        now: this.value(session.lastUsedAt, this.sessionLastUsedAt),
+        idleExpiresAt: this.value(session.idleExpiresAt, this.sessionIdleExpiresAt),
+        ip: session.ip,
+        userAgent: session.userAgent,
+      },
+    );
   }
 
-  private run(
+  private async run(
     manager: EntityManager,
-    sql: string,
+    statement: Statement,
     parameters: ObjectLiteral,
-  ): Promise<{ records?: unknown[]; affected?: number }> {
-    const queryRunner: QueryRunner | undefined = manager.queryRunner;
-    if (queryRunner === undefined) throw new Error('rotation statements run in a transaction');
-    const [query, values] = this.dataSource.driver.escapeQueryWithParameters(sql, parameters);
-    return queryRunner.query(query, values, true) as Promise<{
-      records?: unknown[];
-      affected?: number;
-    }>;
+  ): Promise<StatementResult<unknown>> {
+    if (manager.queryRunner === undefined)
+      throw new Error('session statements run in a transaction');
+    return runStatement(this.dataSource, manager, statement, parameters);
   }
 
   private value(date: Date, column: ColumnMetadata): unknown {
