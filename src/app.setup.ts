@@ -6,7 +6,7 @@ import { clientErrorHandler, frameworkErrors } from './common/http/early-errors'
 import { depthLimitedJsonParser } from './common/http/json-body';
 import { acceptFormBodiesOnlyWhereDocumented } from './common/http/media-types';
 import { requestLogEntry } from './common/http/request-log';
-import { corsPolicy } from './common/http/cors';
+import { CORS_VARY_HEADERS, corsPolicy } from './common/http/cors';
 import { responseHeadersFor } from './common/http/security-headers';
 import type { AppConfig } from './config/app-config';
 import { buildOpenApiDocument, DOCS_PATH, setupSwagger } from './swagger';
@@ -59,7 +59,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   const fastify = app.getHttpAdapter().getInstance();
   // One hook sets every response's own headers: the security headers, `Vary: Origin` (CORS
   // headers depend on it), the request id, and CORS for listed origins; it answers preflights.
-  const responseHeaders = responseHeadersFor(`/${DOCS_PATH}`, { vary: 'Origin' });
+  const responseHeaders = responseHeadersFor(`/${DOCS_PATH}`, CORS_VARY_HEADERS);
   const cors = corsPolicy(config.http.corsOrigins);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.headers(responseHeaders(request.url)).header('x-request-id', request.id);

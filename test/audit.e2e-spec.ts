@@ -33,6 +33,11 @@ const ITEM_FIELDS = [
   'userAgent',
 ];
 
+/** The `index`-th of several events about one subject, recorded at once. */
+function numberedUpdate(subject: string, index: number): NewAuditEvent {
+  return { type: 'user.updated', actorId: null, subjectUserId: subject, details: { index } };
+}
+
 describe('audit log', () => {
   let t: TestApp;
   let audit: AuditService;
@@ -191,16 +196,7 @@ describe('audit log', () => {
       await t.dataSource.transaction((manager) =>
         Promise.all(
           Array.from({ length: 10 }, (_, index) =>
-            audit.record(
-              manager,
-              {
-                type: 'user.updated',
-                actorId: null,
-                subjectUserId: subject,
-                details: { index },
-              },
-              NO_REQUEST_CONTEXT,
-            ),
+            audit.record(manager, numberedUpdate(subject, index), NO_REQUEST_CONTEXT),
           ),
         ),
       );
@@ -509,16 +505,7 @@ describe('audit log under concurrent transactions', () => {
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, (_, index) =>
         t.dataSource.transaction((manager) =>
-          audit.record(
-            manager,
-            {
-              type: 'user.updated',
-              actorId: null,
-              subjectUserId: subject,
-              details: { index },
-            },
-            NO_REQUEST_CONTEXT,
-          ),
+          audit.record(manager, numberedUpdate(subject, index), NO_REQUEST_CONTEXT),
         ),
       ),
     );

@@ -1,6 +1,8 @@
+import * as argon2 from 'argon2';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AuthService } from '../src/auth/auth.service';
+import { normalizePassword } from '../src/auth/passwords/password-policy';
 import { Session } from '../src/auth/sessions/session.entity';
 import { DomainError } from '../src/common/errors/domain-error';
 import { NO_REQUEST_CONTEXT } from '../src/common/request-context';
@@ -50,6 +52,36 @@ describe('login: POST /api/v1/auth/login and POST /api/v1/auth/token', () => {
       return true;
     });
     assert.equal(await t.dataSource.getRepository(Session).countBy({ userId: user.user.id }), 0);
+  });
+
+  it('upgrades a hash made with older cost parameters at login, tokens kept', async () => {
+    const user = await createUser(t);
+    const users = t.dataSource.getRepository(User);
+    // The suite runs with m=1024 KiB, t=1: this is what an older configuration would have made.
+    const older = await argon2.hash(normalizePassword(TEST_PASSWORD), {
+      type: argon2.argon2id,
+      memoryCost: 2048,
+      timeCost: 2,
+      parallelism: 1,
+    });
+    await users.update({ id: user.user.id }, { passwordHash: older });
+    const first = await login({ username: user.username, password: TEST_PASSWORD }).expect(200);
+    const stored = await users
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where('user.id = :id', { id: user.user.id })
+      .getOneOrFail();
+    assert.notEqual(stored.passwordHash, older);
+    assert.match(stored.passwordHash, /^\$argon2id\$/);
+    const current = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+    assert.equal(argon2.needsRehash(stored.passwordHash, current), false);
+    // Not a password change: the token issued with the upgrade still works, and so does the password.
+    await t
+      .http()
+      .get('/api/v1/users/me')
+      .auth((first.body as { access_token: string }).access_token, { type: 'bearer' })
+      .expect(200);
+    await login({ username: user.username, password: TEST_PASSWORD }).expect(200);
   });
 
   it('accepts the email or a different case of the username', async () => {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
-import { runStatement } from '../database/statements';
+import { runStatement, type Statement } from '../database/statements';
 import { RoleName } from '../users/entities/role.entity';
 import { User } from '../users/entities/user.entity';
 import type { UserWithRoles } from '../users/users.service';
@@ -25,6 +25,8 @@ const AUTH_STATE_SQL = `
   LEFT JOIN users_to_roles ur ON ur.user_id = u.id
   LEFT JOIN roles r ON r.id = ur.role_id
   WHERE u.id = :userId`;
+
+const AUTH_STATE: Statement = { name: 'identity_auth_state', sql: AUTH_STATE_SQL };
 
 /** The user columns of AUTH_STATE_SQL (and of the refresh rotation's query), one row per role. */
 export interface AccountRow {
@@ -93,12 +95,10 @@ export class AuthStateReader {
       ).databaseConnection.prepare(AUTH_STATE_SQL);
       return this.sqlite.all({ userId, sessionId }) as Row[];
     }
-    const { rows } = await runStatement<Row>(
-      this.dataSource,
-      undefined,
-      { name: 'identity_auth_state', sql: AUTH_STATE_SQL },
-      { userId, sessionId },
-    );
+    const { rows } = await runStatement<Row>(this.dataSource, undefined, AUTH_STATE, {
+      userId,
+      sessionId,
+    });
     return rows;
   }
 }

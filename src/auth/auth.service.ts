@@ -89,23 +89,22 @@ export class AuthService implements OnModuleInit {
       await this.hasher.verifyDummy(password);
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
-    const { account, passwordHash } = found;
-    const user = { id: account.user.id, ...found };
+    const { account, passwordHash, lockout } = found;
     // Verified even when locked or inactive: every failure costs the same time.
     const passwordMatches = await this.hasher.verify(passwordHash, password);
-    if (this.lockout.isLocked(user) || !passwordMatches || !account.user.isActive) {
-      const reason = this.lockout.isLocked(user)
+    if (this.lockout.isLocked(lockout) || !passwordMatches || !account.user.isActive) {
+      const reason = this.lockout.isLocked(lockout)
         ? 'locked'
         : passwordMatches
           ? 'inactive'
           : 'wrong_password';
-      await this.lockout.recordFailure(user, loginName, reason, context);
+      await this.lockout.recordFailure(lockout, loginName, reason, context);
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
-    await this.lockout.recordSuccess(user);
+    await this.lockout.recordSuccess(lockout);
     if (this.hasher.needsRehash(passwordHash)) {
       // Hashes made with older cost parameters are upgraded while the password is at hand.
-      await this.users.updatePasswordHash(user.id, await this.hasher.hash(password));
+      await this.users.updatePasswordHash(account.user.id, await this.hasher.hash(password));
     }
     // Roles as read before the verification; the guards check the current ones on every request.
     return account;
@@ -142,13 +141,19 @@ export class AuthService implements OnModuleInit {
     passwords: { currentPassword: string; newPassword: string },
     context: RequestContext,
   ): Promise<IssuedTokenPair> {
-    const user = await this.users.findForLogin(current.username);
-    if (user === null || user.id !== current.id) {
+    const found = await this.users.findLoginAccount(current.username);
+    if (found === null || found.account.user.id !== current.id) {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
-    if (!(await this.hasher.verify(user.passwordHash, passwords.currentPassword))) {
+    const { user } = found.account;
+    if (!(await this.hasher.verify(found.passwordHash, passwords.currentPassword))) {
       // A wrong current password is a failed login: it is how a stolen access token would guess.
-      await this.lockout.recordFailure(user, user.username, 'wrong_current_password', context);
+      await this.lockout.recordFailure(
+        found.lockout,
+        user.username,
+        'wrong_current_password',
+        context,
+      );
       throw new DomainError('invalid_credentials', 'The current password is incorrect');
     }
     const violations = passwordPolicyViolations(passwords.newPassword, {

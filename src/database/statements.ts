@@ -42,11 +42,17 @@ export async function runStatement<T = unknown>(
   const [text, values] = dataSource.driver.escapeQueryWithParameters(statement.sql, parameters);
   const queryRunner = manager?.queryRunner;
   if (dataSource.options.type !== 'postgres') {
-    const result = queryRunner
-      ? await queryRunner.query(text, values, true)
-      : await dataSource.createQueryRunner().query(text, values, true);
-    const { records, affected } = result as { records?: T[]; affected?: number };
-    return { rows: records ?? [], affected: affected ?? 0 };
+    // SQLite: TypeORM's own query path (better-sqlite3 caches the prepared statement).
+    const runner = queryRunner ?? dataSource.createQueryRunner();
+    try {
+      const result = (await runner.query(text, values, true)) as {
+        records?: T[];
+        affected?: number;
+      };
+      return { rows: result.records ?? [], affected: result.affected ?? 0 };
+    } finally {
+      if (queryRunner === undefined) await runner.release();
+    }
   }
   const connection = (
     queryRunner

@@ -24,12 +24,14 @@ export interface UserWithRoles {
   roles: RoleName[];
 }
 
-/** What a login checks: the account, and its password hash and lockout state apart from it. */
+/**
+ * What a password check reads: the account, and apart from it (never handed further) the
+ * password hash and the lockout state LockoutService works with.
+ */
 export interface LoginAccount {
   account: UserWithRoles;
   passwordHash: string;
-  failedLoginCount: number;
-  lockedUntil: Date | null;
+  lockout: Pick<User, 'id' | 'failedLoginCount' | 'lockedUntil'>;
 }
 
 interface LoginRow extends AccountRow {
@@ -114,20 +116,12 @@ export class UsersService {
     return {
       account: accountFromRows(rows, first),
       passwordHash: first.password_hash,
-      failedLoginCount: Number(first.failed_login_count),
-      lockedUntil: toDateOrNull(first.locked_until),
+      lockout: {
+        id: first.id,
+        failedLoginCount: Number(first.failed_login_count),
+        lockedUntil: toDateOrNull(first.locked_until),
+      },
     };
-  }
-
-  /** Loads a user, password hash included, by username or email as typed in a login form. */
-  async findForLogin(loginName: string): Promise<User | null> {
-    const { kind, value } = canonicalLoginName(loginName);
-    return this.dataSource
-      .getRepository(User)
-      .createQueryBuilder('user')
-      .addSelect('user.passwordHash')
-      .where(kind === 'email' ? 'user.email = :value' : 'user.username = :value', { value })
-      .getOne();
   }
 
   async findWithRoles(id: string): Promise<UserWithRoles | null> {

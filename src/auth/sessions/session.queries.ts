@@ -53,6 +53,17 @@ export const TOUCH_SESSION_SQL = `
          user_agent = :userAgent
   WHERE id = :id`;
 
+// Their names as prepared statements on PostgreSQL (src/database/statements.ts).
+const FIND_TOKEN: Statement = { name: 'identity_find_token', sql: FIND_TOKEN_SQL };
+const CLAIM: Statement = { name: 'identity_claim_token', sql: CLAIM_SQL };
+const INSERT_TOKEN: Statement = { name: 'identity_insert_token', sql: INSERT_TOKEN_SQL };
+const INSERT_SESSION: Statement = { name: 'identity_insert_session', sql: INSERT_SESSION_SQL };
+const INSERT_SESSION_WITH_TOKEN: Statement = {
+  name: 'identity_insert_session_with_token',
+  sql: INSERT_SESSION_WITH_TOKEN_SQL,
+};
+const TOUCH_SESSION: Statement = { name: 'identity_touch_session', sql: TOUCH_SESSION_SQL };
+
 interface TokenRow extends AccountRow {
   token_id: string;
   token_rotated_at: Date | string | null;
@@ -98,9 +109,7 @@ export class SessionQueries {
   }
 
   async find(manager: EntityManager, tokenHash: string): Promise<PresentedToken | null> {
-    const rows = (
-      await this.run(manager, { name: 'identity_find_token', sql: FIND_TOKEN_SQL }, { tokenHash })
-    ).rows as TokenRow[];
+    const rows = (await this.run(manager, FIND_TOKEN, { tokenHash })).rows as TokenRow[];
     const [first] = rows;
     if (first === undefined) return null;
     const session = Object.assign(new Session(), {
@@ -125,14 +134,10 @@ export class SessionQueries {
 
   /** True if this call rotated the token (no one else did first). */
   async claim(manager: EntityManager, tokenId: string, now: Date): Promise<boolean> {
-    const result = await this.run(
-      manager,
-      { name: 'identity_claim_token', sql: CLAIM_SQL },
-      {
-        id: tokenId,
-        now: this.value(now, this.tokenRotatedAt),
-      },
-    );
+    const result = await this.run(manager, CLAIM, {
+      id: tokenId,
+      now: this.value(now, this.tokenRotatedAt),
+    });
     return result.affected === 1;
   }
 
@@ -157,53 +162,38 @@ export class SessionQueries {
       createdAt: this.value(session.createdAt, this.tokenCreatedAt),
     };
     if (this.dataSource.options.type === 'postgres') {
-      await this.run(
-        manager,
-        { name: 'identity_insert_session_with_token', sql: INSERT_SESSION_WITH_TOKEN_SQL },
-        parameters,
-      );
+      await this.run(manager, INSERT_SESSION_WITH_TOKEN, parameters);
       return;
     }
-    await this.run(
-      manager,
-      { name: 'identity_insert_session', sql: INSERT_SESSION_SQL },
-      parameters,
-    );
-    await this.run(manager, { name: 'identity_insert_token', sql: INSERT_TOKEN_SQL }, parameters);
+    await this.run(manager, INSERT_SESSION, parameters);
+    await this.run(manager, INSERT_TOKEN, parameters);
   }
 
+  /** A refresh token of a session: the successor of `parentId`, or a first one (null). */
   async insertToken(
     manager: EntityManager,
-    token: { id: string; sessionId: string; tokenHash: string; parentId: string; now: Date },
+    token: { id: string; sessionId: string; tokenHash: string; parentId: string | null; now: Date },
   ): Promise<void> {
-    await this.run(
-      manager,
-      { name: 'identity_insert_token', sql: INSERT_TOKEN_SQL },
-      {
-        id: token.id,
-        sessionId: token.sessionId,
-        tokenHash: token.tokenHash,
-        parentId: token.parentId,
-        createdAt: this.value(token.now, this.tokenCreatedAt),
-      },
-    );
+    await this.run(manager, INSERT_TOKEN, {
+      id: token.id,
+      sessionId: token.sessionId,
+      tokenHash: token.tokenHash,
+      parentId: token.parentId,
+      createdAt: this.value(token.now, this.tokenCreatedAt),
+    });
   }
 
   async touchSession(
     manager: EntityManager,
     session: Pick<Session, 'id' | 'lastUsedAt' | 'idleExpiresAt' | 'ip' | 'userAgent'>,
   ): Promise<void> {
-    await this.run(
-      manager,
-      { name: 'identity_touch_session', sql: TOUCH_SESSION_SQL },
-      {
-        id: session.id,
-        now: this.value(session.lastUsedAt, this.sessionLastUsedAt),
-        idleExpiresAt: this.value(session.idleExpiresAt, this.sessionIdleExpiresAt),
-        ip: session.ip,
-        userAgent: session.userAgent,
-      },
-    );
+    await this.run(manager, TOUCH_SESSION, {
+      id: session.id,
+      now: this.value(session.lastUsedAt, this.sessionLastUsedAt),
+      idleExpiresAt: this.value(session.idleExpiresAt, this.sessionIdleExpiresAt),
+      ip: session.ip,
+      userAgent: session.userAgent,
+    });
   }
 
   private async run(

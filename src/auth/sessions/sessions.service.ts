@@ -266,7 +266,15 @@ export class SessionsService {
    */
   async replaceRefreshToken(manager: EntityManager, sessionId: string): Promise<string> {
     await manager.delete(RefreshToken, { sessionId, rotatedAt: IsNull() });
-    return this.addRefreshToken(manager, sessionId, null);
+    const refreshToken = newRefreshToken();
+    await this.queries.insertToken(manager, {
+      id: randomUUID(),
+      sessionId,
+      tokenHash: hashRefreshToken(refreshToken),
+      parentId: null,
+      now: this.clock.now(),
+    });
+    return refreshToken;
   }
 
   /** Seconds until the session expires from idleness (or its absolute end, if sooner). */
@@ -289,23 +297,6 @@ export class SessionsService {
       { revokedAt: now, revokeReason: reason },
     );
     return result.affected ?? 0;
-  }
-
-  private async addRefreshToken(
-    manager: EntityManager,
-    sessionId: string,
-    parentId: string | null,
-  ): Promise<string> {
-    const token = newRefreshToken();
-    await manager.insert(RefreshToken, {
-      id: randomUUID(),
-      sessionId,
-      tokenHash: hashRefreshToken(token),
-      parentId,
-      createdAt: this.clock.now(),
-      rotatedAt: null,
-    });
-    return token;
   }
 
   private isLive(session: Session, now: Date): boolean {

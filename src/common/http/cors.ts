@@ -5,12 +5,19 @@ export const CORS_ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 export const CORS_EXPOSED_HEADERS = 'X-Request-Id, WWW-Authenticate, Retry-After';
 /** How long a browser may reuse a preflight's answer (seconds; browsers cap it lower). */
 export const CORS_MAX_AGE_SECONDS = 600;
+/**
+ * On every response, CORS or not: its CORS headers depend on Origin, so a shared cache must not
+ * hand an answer made for one origin (or for none) to another.
+ */
+export const CORS_VARY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  vary: 'Origin',
+});
 
 /**
  * CORS for the origins in CORS_ORIGINS, with credentials: only a listed origin, compared
  * exactly (scheme, host and port), gets CORS headers; any other, `null` included, and requests
  * without an Origin get none at all, so the browser refuses them the response. Every response
- * says `Vary: Origin` (set with the security headers) since its CORS headers depend on it.
+ * carries CORS_VARY_HEADERS (set with the security headers, see app.setup.ts).
  *
  * Returns true when it answered the request itself: a preflight (OPTIONS with
  * Access-Control-Request-Method) from a listed origin gets 204 with the allowed methods and the
