@@ -128,6 +128,9 @@ describe('auth-state cache across instances', () => {
         .get('/api/v1/content/moderator')
         .set(...bearer(target.token));
     assert.equal((await moderatorContent(second)).status, 403);
+    // GET /users/me answers for a cached account are made once per account: not a stale one.
+    const rolesBefore = ((await me(second, target.token)).body as { roles: string[] }).roles;
+    assert.ok(!rolesBefore.includes(RoleName.Moderator));
     await first
       .http()
       .put(`/api/v1/users/${target.user.id}/roles/${RoleName.Moderator}`)

@@ -66,10 +66,10 @@ export class AuthStateReader {
     private readonly clock: Clock,
   ) {}
 
-  /** The state held in memory, if any may be trusted for this request. */
-  async cached(userId: string, sessionId: string): Promise<AuthState | undefined> {
+  /** The state held in memory at `now`, if any may be trusted for this request. */
+  async cached(userId: string, sessionId: string, now: Date): Promise<AuthState | undefined> {
     if (!this.cache.enabled || !(await this.signals.trusted())) return undefined;
-    return this.cache.lookup(userId, sessionId, this.clock.now().getTime());
+    return this.cache.lookup(userId, sessionId, now.getTime());
   }
 
   /** The state in the database now; kept in memory for the next requests when it may be. */
@@ -120,7 +120,10 @@ function toAuthState(rows: Row[]): AuthState | null {
   return { account: accountFromRows(rows, first), session };
 }
 
-/** A user and their role names from rows of AccountRow (one per role), frozen. */
+/**
+ * A user and their role names from rows of AccountRow (one per role), frozen all through: the
+ * auth-state cache shares it between requests.
+ */
 export function accountFromRows(rows: readonly AccountRow[], first: AccountRow): UserWithRoles {
   const user = Object.assign(new User(), {
     id: first.id,
@@ -134,7 +137,7 @@ export function accountFromRows(rows: readonly AccountRow[], first: AccountRow):
   const roles = rows.flatMap((row) => (row.role === null ? [] : [row.role])).sort();
   Object.freeze(user);
   Object.freeze(roles);
-  return { user, roles };
+  return Object.freeze({ user, roles });
 }
 
 /** PostgreSQL hands back Dates; SQLite the UTC text TypeORM stored ("YYYY-MM-DD HH:MM:SS.SSS"). */

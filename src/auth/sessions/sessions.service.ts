@@ -29,8 +29,11 @@ export function isSessionLive(
   session: Pick<Session, 'revokedAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>,
   now: Date,
 ): boolean {
+  const nowMs = now.getTime();
   return (
-    session.revokedAt === null && session.idleExpiresAt > now && session.absoluteExpiresAt > now
+    session.revokedAt === null &&
+    session.idleExpiresAt.getTime() > nowMs &&
+    session.absoluteExpiresAt.getTime() > nowMs
   );
 }
 

@@ -24,14 +24,16 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
   }
 
   async validate(token: string): Promise<AuthenticatedUser> {
-    const claims = this.accessTokens.verify(token);
+    // One reading of the clock for the whole check: the time the request is judged at.
+    const now = this.clock.now();
+    const claims = this.accessTokens.verify(token, Math.floor(now.getTime() / 1000));
     // Memory may only say yes: whatever it would refuse is checked against the database.
-    const cached = await this.authState.cached(claims.sub, claims.sid);
+    const cached = await this.authState.cached(claims.sub, claims.sid, now);
     const state =
-      cached !== undefined && this.accepts(cached, claims)
+      cached !== undefined && this.accepts(cached, claims, now)
         ? cached
         : await this.authState.read(claims.sub, claims.sid);
-    if (state === null || !this.accepts(state, claims)) {
+    if (state === null || !this.accepts(state, claims, now)) {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
     return {
@@ -48,14 +50,18 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
    * What may have changed since the token was issued: the session is live and the user's, the
    * user exists and is active, and the password was not changed after the token was issued.
    */
-  private accepts({ account: { user }, session }: AuthState, claims: AccessTokenClaims): boolean {
+  private accepts(
+    { account: { user }, session }: AuthState,
+    claims: AccessTokenClaims,
+    now: Date,
+  ): boolean {
     const changedAt = user.passwordChangedAt;
     return (
       user.isActive &&
       !(changedAt && claims.iat <= Math.floor(changedAt.getTime() / 1000)) &&
       session !== null &&
       session.userId === user.id &&
-      isSessionLive(session, this.clock.now())
+      isSessionLive(session, now)
     );
   }
 }
