@@ -39,10 +39,10 @@ export async function runStatement<T = unknown>(
   statement: Statement,
   parameters: ObjectLiteral,
 ): Promise<StatementResult<T>> {
-  const [text, values] = dataSource.driver.escapeQueryWithParameters(statement.sql, parameters);
   const queryRunner = manager?.queryRunner;
   if (dataSource.options.type !== 'postgres') {
-    // SQLite: TypeORM's own query path (better-sqlite3 caches the prepared statement).
+    // SQLite: TypeORM's own query path, which caches a prepared statement per SQL text.
+    const [text, values] = positionalParameters(statement, parameters);
     const runner = queryRunner ?? dataSource.createQueryRunner();
     try {
       const result = (await runner.query(text, values, true)) as {
@@ -54,6 +54,7 @@ export async function runStatement<T = unknown>(
       if (queryRunner === undefined) await runner.release();
     }
   }
+  const [text, values] = dataSource.driver.escapeQueryWithParameters(statement.sql, parameters);
   const connection = (
     queryRunner
       ? await queryRunner.connect()
@@ -65,4 +66,42 @@ export async function runStatement<T = unknown>(
   } catch (error) {
     throw new QueryFailedError(text, values, error as Error);
   }
+}
+
+/** A statement's SQL with `?` for each `:name`, and the names in their order. */
+interface PositionalSql {
+  text: string;
+  names: string[];
+}
+
+const positionalSql = new WeakMap<Statement, PositionalSql>();
+
+/**
+ * SQLite: the statement's text with `?` placeholders and its values in their order, every value
+ * bound. TypeORM's own conversion writes numbers into the SQL text instead, so a statement with
+ * a number that changes (the audit log's sequence) had a new text on every call: its cache of
+ * prepared statements missed every time, and each miss pushed out a statement of another path.
+ */
+function positionalParameters(
+  statement: Statement,
+  parameters: ObjectLiteral,
+): [string, unknown[]] {
+  let compiled = positionalSql.get(statement);
+  if (compiled === undefined) {
+    const names: string[] = [];
+    // `:name`, but not the second colon of a `::type` cast.
+    const text = statement.sql.replace(/(?<!:):([A-Za-z_]\w*)/g, (_match, name: string) => {
+      names.push(name);
+      return '?';
+    });
+    compiled = { text, names };
+    positionalSql.set(statement, compiled);
+  }
+  const values = compiled.names.map((name) => {
+    const value: unknown = parameters[name];
+    if (value === undefined) throw new Error(`${statement.name}: no value for :${name}`);
+    // SQLite has no boolean type: TypeORM writes them as 1 and 0.
+    return typeof value === 'boolean' ? Number(value) : value;
+  });
+  return [compiled.text, values];
 }
