@@ -59,7 +59,8 @@ const SCENARIOS = [
 ];
 
 const BASELINES = {
-  a: { name: 'bare Nest+Fastify GET', measure: bareNest },
+  // Measured in rounds alternating with its scenario (see measureInterleaved).
+  a: { name: 'bare Nest+Fastify GET', interleaved: true, start: startBareNest },
   b: { name: 'argon2id verify, no HTTP', measure: () => argon2Ceiling('verify') },
   c: { name: 'rotation SQL, bare driver', measure: rotationSql },
   "b'": { name: 'argon2id hash, no HTTP', measure: () => argon2Ceiling('hash') },
@@ -151,6 +152,7 @@ function newReport() {
     settings: {
       durationSeconds: settings.duration,
       warmupSeconds: settings.warmup,
+      rounds: settings.rounds,
       connections: settings.connections,
       threadpoolSize: settings.threadpoolSize,
       argon2,
@@ -173,6 +175,7 @@ function commandLine() {
     'BENCH_DURATION',
     'BENCH_CONNECTIONS',
     'BENCH_WARMUP',
+    'BENCH_ROUNDS',
   ]
     .filter((name) => (process.env[name] ?? '') !== '')
     .map((name) => `${name}=${withoutPassword(process.env[name])}`);
@@ -210,6 +213,10 @@ function printPlan(report) {
     `each scenario and baseline: ${settings.connections} connections for ${settings.duration} s ` +
       `after a ${settings.warmup} s warm-up; whole run bounded to ${settings.timeoutSeconds} s`,
   );
+  console.log(
+    `GET /users/me and baseline (a) alternate in ${settings.rounds} rounds of ` +
+      `${(settings.duration / settings.rounds).toFixed(1)} s each; ratio: the median of the rounds'`,
+  );
 }
 
 function loadShape(seconds) {
@@ -228,10 +235,11 @@ async function startApp(database) {
   return { ...app, baseUrl };
 }
 
-/** Baseline first (once), then the scenario, back to back. */
+/** Baseline first (once), then the scenario, back to back; or both in alternating rounds. */
 async function measureScenario(scenario, context, baselines) {
   const request = await scenario.request(context);
   const key = scenario.baseline;
+  if (BASELINES[key].interleaved) return measureInterleaved(scenario, context, request, baselines);
   if (baselines[key] === undefined) {
     console.log(`\nbaseline (${key}) ${BASELINES[key].name}: ${settings.duration} s`);
     baselines[key] = { key, name: BASELINES[key].name, ...(await BASELINES[key].measure()) };
@@ -254,8 +262,101 @@ async function measureScenario(scenario, context, baselines) {
   };
 }
 
+/**
+ * A scenario and its HTTP baseline in BENCH_ROUNDS alternating rounds that together last the
+ * scenario's duration (each side gets the whole duration). A shared machine's speed drifts by
+ * tens of percent within seconds: measured a second apart, both sides see the same drift, so
+ * each round's ratio is sound, and the median of the rounds' ratios is not swayed by one
+ * disturbed round. req/s are totals over all rounds; p50 is the rounds' median, p99 their
+ * highest.
+ */
+async function measureInterleaved(scenario, context, request, baselines) {
+  const key = scenario.baseline;
+  const rounds = settings.rounds;
+  const seconds = settings.duration / rounds;
+  console.log(
+    `\nbaseline (${key}) ${BASELINES[key].name} and ${scenario.name}: ${rounds} alternating ` +
+      `rounds of ${number(seconds)} s each, ${settings.connections} connections`,
+  );
+  const bare = await BASELINES[key].start();
+  try {
+    await load(bare.baseUrl, loadShape(settings.warmup), bare.request);
+    const sides = { baseline: [], scenario: [] };
+    for (let round = 0; round < rounds; round += 1) {
+      const order = round % 2 === 0 ? ['baseline', 'scenario'] : ['scenario', 'baseline'];
+      for (const side of order) {
+        const result =
+          side === 'baseline'
+            ? await load(bare.baseUrl, loadShape(seconds), bare.request)
+            : await load(context.baseUrl, loadShape(seconds), request);
+        sides[side].push(result);
+      }
+      const ratio = sides.scenario[round].perSecond / sides.baseline[round].perSecond;
+      console.log(
+        `  round ${round + 1}: ${number(sides.baseline[round].perSecond)}/s (${key}), ` +
+          `${number(sides.scenario[round].perSecond)}/s, ratio ${number(ratio, 3)}`,
+      );
+    }
+    baselines[key] = {
+      key,
+      name: BASELINES[key].name,
+      concurrency: settings.connections,
+      ...combineRounds(sides.baseline),
+    };
+    const result = combineRounds(sides.scenario);
+    return {
+      name: scenario.name,
+      connections: settings.connections,
+      ...result,
+      baseline: { key, name: baselines[key].name, perSecond: baselines[key].perSecond },
+      ratio: median(
+        sides.scenario.map((side, round) => side.perSecond / sides.baseline[round].perSecond),
+      ),
+      rounds: sides.scenario.map((side, round) => ({
+        perSecond: side.perSecond,
+        baselinePerSecond: sides.baseline[round].perSecond,
+      })),
+      target: scenario.target,
+    };
+  } finally {
+    await bare.stop();
+  }
+}
+
+/** Load results of several rounds as one: totals, the median p50, the highest p99. */
+function combineRounds(results) {
+  const sum = (field) => results.reduce((total, result) => total + result[field], 0);
+  const statusCodes = {};
+  for (const result of results) {
+    for (const [code, count] of Object.entries(result.statusCodes)) {
+      statusCodes[code] = (statusCodes[code] ?? 0) + count;
+    }
+  }
+  return {
+    operations: sum('operations'),
+    seconds: sum('seconds'),
+    perSecond: sum('operations') / sum('seconds'),
+    p50: median(results.map((result) => result.p50)),
+    p99: Math.max(...results.map((result) => result.p99)),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    non2xx: sum('non2xx'),
+    statusCodes,
+  };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function number(value, digits = 0) {
+  return value.toFixed(digits);
+}
+
 /** (a): the bare app in its own process, loaded exactly like the scenarios. */
-async function bareNest() {
+async function startBareNest() {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = await startServer(
@@ -264,14 +365,11 @@ async function bareNest() {
     childEnvironment(settings, { NODE_ENV: 'production', PORT: String(port) }),
     `${baseUrl}${BARE_PATH}`,
   );
-  try {
-    const request = { requests: [{ method: 'GET', path: BARE_PATH }] };
-    await load(baseUrl, loadShape(settings.warmup), request);
-    const result = await load(baseUrl, loadShape(settings.duration), request);
-    return { concurrency: settings.connections, ...result };
-  } finally {
-    await server.stop();
-  }
+  return {
+    baseUrl,
+    request: { requests: [{ method: 'GET', path: BARE_PATH }] },
+    stop: () => server.stop(),
+  };
 }
 
 /** (b)/(b'): enough operations in flight to keep every threadpool thread busy. */

@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+// `npm run bench:compare -- <baseline build>`: is a change to the GET /users/me path faster?
+// Starts two builds of the app side by side (the baseline, e.g. a copy of dist/ made before the
+// change, and dist/ as built now), each on its own throwaway database, and the bare Nest app
+// (baseline (a) of `npm run bench`), then loads them in turn in short alternating rounds. A
+// shared machine's speed drifts by tens of percent within seconds; builds measured a second
+// apart see the same drift, so the per-round ratio candidate / baseline is stable where either
+// number alone is not. Prints every round and the medians. See docs/benchmarks.md.
+//
+//   cp -r dist dist-base            # before the change (dist-*/ is git-ignored)
+//   ...change, then:
+//   npm run bench:compare -- dist-base
+//
+// BENCH_ROUNDS (default 25), BENCH_ROUND_SECONDS (1), BENCH_CONNECTIONS (10); DATABASE_URL and
+// REDIS_URL as for `npm run bench`. Exit code 1 if any request failed.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout } from 'node:timers';
+import {
+  appDefaults,
+  appOverrides,
+  BARE_PATH,
+  BENCH_DIR,
+  childEnvironment,
+  READY_PATH,
+  readSettings,
+  ROOT,
+} from './config.mjs';
+import { createDatabase } from './database.mjs';
+import { load, stopLoad } from './load.mjs';
+import { freePort, startServer, stopAll } from './processes.mjs';
+import { failuresOf } from './report.mjs';
+import { seedAccounts, usersMe } from './scenarios.mjs';
+
+const settings = readSettings(process.env);
+const rounds = positive('BENCH_ROUNDS', 25);
+const roundSeconds = positive('BENCH_ROUND_SECONDS', 1);
+const [baselineArgument, candidateArgument = 'dist'] = process.argv.slice(2);
+const databases = [];
+
+function positive(name, fallback) {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+/** main.js of a build directory (a copy of dist/), given relative to the project or absolute. */
+function entryOf(directory) {
+  const entry = path.join(path.resolve(ROOT, directory), 'src/main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: is ${directory} a copy of dist/?`);
+  return entry;
+}
+
+/** CPU time (user + system, all threads) of a process so far, in µs; null off Linux. */
+function cpuMicroseconds(pid) {
+  try {
+    let ticks = 0;
+    for (const thread of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks * 10_000; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+async function startApp(label, entry) {
+  const database = await createDatabase(settings.databaseUrl);
+  databases.push(database);
+  const port = await freePort();
+  const env = childEnvironment(settings, {
+    ...appDefaults(),
+    ...appOverrides({ port, database, redisUrl: settings.redisUrl }),
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startServer(label, [entry], env, `${baseUrl}${READY_PATH}`);
+  const { accessToken } = await seedAccounts(baseUrl);
+  return { label, pid: server.pid, baseUrl, request: usersMe(accessToken) };
+}
+
+async function startBare() {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startServer(
+    'bare Nest app',
+    [path.join(BENCH_DIR, 'bare-nest-app.mjs')],
+    childEnvironment(settings, { NODE_ENV: 'production', PORT: String(port) }),
+    `${baseUrl}${BARE_PATH}`,
+  );
+  return {
+    label: 'bare',
+    pid: server.pid,
+    baseUrl,
+    request: { requests: [{ method: 'GET', path: BARE_PATH }] },
+  };
+}
+
+async function measure(target, seconds) {
+  const before = cpuMicroseconds(target.pid);
+  const result = await load(
+    target.baseUrl,
+    { connections: settings.connections, seconds },
+    target.request,
+  );
+  const after = cpuMicroseconds(target.pid);
+  if (failuresOf(result) > 0) {
+    throw new Error(`${target.label}: ${failuresOf(result)} failed requests`);
+  }
+  return {
+    perSecond: result.perSecond,
+    cpuPerRequest:
+      before === null || after === null || result.operations === 0
+        ? null
+        : (after - before) / result.operations,
+  };
+}
+
+const median = (values) => {
+  const sorted = values.filter((value) => value !== null).sort((a, b) => a - b);
+  return sorted.length === 0 ? null : sorted[Math.floor(sorted.length / 2)];
+};
+const fixed = (value, digits) => (value === null ? '-' : value.toFixed(digits));
+
+async function main() {
+  if (baselineArgument === undefined) {
+    console.error('usage: npm run bench:compare -- <baseline build dir> [<candidate build dir>]');
+    return 2;
+  }
+  const baselineEntry = entryOf(baselineArgument);
+  const candidateEntry = entryOf(candidateArgument);
+  console.log(
+    `GET /users/me: ${baselineArgument} (baseline) against ${candidateArgument} (candidate), ` +
+      `and the bare Nest app; ${rounds} rounds of ${roundSeconds} s each, ` +
+      `${settings.connections} connections, ` +
+      `${settings.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}`,
+  );
+  const baseline = await startApp('baseline', baselineEntry);
+  const candidate = await startApp('candidate', candidateEntry);
+  const bare = await startBare();
+  for (const target of [baseline, candidate, bare]) await measure(target, settings.warmup);
+
+  const rows = [];
+  for (let round = 0; round < rounds; round += 1) {
+    // The two builds back to back, in alternating order, so neither always goes first.
+    const order = round % 2 === 0 ? [baseline, candidate, bare] : [candidate, baseline, bare];
+    const results = {};
+    for (const target of order) results[target.label] = await measure(target, roundSeconds);
+    const row = {
+      speed: results.candidate.perSecond / results.baseline.perSecond,
+      cpu:
+        results.candidate.cpuPerRequest === null || results.baseline.cpuPerRequest === null
+          ? null
+          : results.candidate.cpuPerRequest / results.baseline.cpuPerRequest,
+      baselineRatio: results.baseline.perSecond / results.bare.perSecond,
+      candidateRatio: results.candidate.perSecond / results.bare.perSecond,
+      results,
+    };
+    rows.push(row);
+    console.log(
+      `round ${String(round + 1).padStart(2)}: ` +
+        `baseline ${fixed(results.baseline.perSecond, 0)}/s ` +
+        `(${fixed(results.baseline.cpuPerRequest, 1)} µs), ` +
+        `candidate ${fixed(results.candidate.perSecond, 0)}/s ` +
+        `(${fixed(results.candidate.cpuPerRequest, 1)} µs), ` +
+        `bare ${fixed(results.bare.perSecond, 0)}/s; candidate/baseline ${fixed(row.speed, 3)}`,
+    );
+  }
+  const cpu = (label) => median(rows.map((row) => row.results[label].cpuPerRequest));
+  console.log(
+    `\nmedians of ${rounds} rounds:\n` +
+      `  candidate/baseline req/s        ${fixed(median(rows.map((row) => row.speed)), 3)}\n` +
+      `  candidate/baseline CPU/request  ${fixed(median(rows.map((row) => row.cpu)), 3)}\n` +
+      `  ratio to bare (a): baseline ${fixed(median(rows.map((row) => row.baselineRatio)), 3)}, ` +
+      `candidate ${fixed(median(rows.map((row) => row.candidateRatio)), 3)}\n` +
+      `  CPU per request: baseline ${fixed(cpu('baseline'), 1)} µs, ` +
+      `candidate ${fixed(cpu('candidate'), 1)} µs, bare ${fixed(cpu('bare'), 1)} µs`,
+  );
+  return 0;
+}
+
+async function shutdown(code) {
+  stopLoad();
+  await stopAll();
+  for (const database of databases) await database.drop();
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(130));
+// Bounded: boots, warm-ups and the rounds, with slack.
+setTimeout(
+  () => {
+    console.error('bench:compare: out of time');
+    void shutdown(1);
+  },
+  (120 + 3 * settings.warmup + rounds * 3 * (roundSeconds + 1)) * 1000,
+).unref();
+
+main().then(
+  (code) => shutdown(code),
+  (error) => {
+    console.error(`bench:compare failed: ${error instanceof Error ? error.message : error}`);
+    return shutdown(1);
+  },
+);
