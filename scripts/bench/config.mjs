@@ -34,9 +34,9 @@ export function readSettings(env) {
   const warmup = positiveInteger(env, 'BENCH_WARMUP', 3);
   // GET /users/me and its baseline alternate in rounds of at least a second.
   const rounds = Math.min(positiveInteger(env, 'BENCH_ROUNDS', 10), duration);
-  // Four scenarios, four baselines (argon2 twice), each with a warm-up, plus boots, seeding and
-  // slack; BENCH_TIMEOUT (seconds) overrides.
-  const expected = 8 * (duration + warmup) + 180;
+  // /users/me and (a) for a duration each; login, refresh and register and their baselines
+  // twice each (ABBA); the warm-ups, boots, seeding and slack. BENCH_TIMEOUT (seconds) overrides.
+  const expected = 14 * duration + 8 * warmup + 240;
   return {
     duration,
     connections,

@@ -235,29 +235,51 @@ async function startApp(database) {
   return { ...app, baseUrl };
 }
 
-/** Baseline first (once), then the scenario, back to back; or both in alternating rounds. */
+/**
+ * A scenario against its baseline. (a) alternates with its scenario in short rounds
+ * (measureInterleaved); the others run in the order baseline, scenario, scenario, baseline,
+ * BENCH_DURATION s each ("ABBA"): a drift of the machine's speed that is steady over the four
+ * blocks weighs on both sides alike, where one block each would charge it to one side. Their
+ * blocks stay long, because requests in flight when a block ends (up to a hash per connection)
+ * are not counted and still cost the server a moment after it.
+ */
 async function measureScenario(scenario, context, baselines) {
-  const request = await scenario.request(context);
   const key = scenario.baseline;
-  if (BASELINES[key].interleaved) return measureInterleaved(scenario, context, request, baselines);
-  if (baselines[key] === undefined) {
-    console.log(`\nbaseline (${key}) ${BASELINES[key].name}: ${settings.duration} s`);
-    baselines[key] = { key, name: BASELINES[key].name, ...(await BASELINES[key].measure()) };
-    console.log(describe(baselines[key]));
+  if (BASELINES[key].interleaved) return measureInterleaved(scenario, context, baselines);
+  console.log(
+    `\n${scenario.name} (${settings.connections} connections) and baseline (${key}) ` +
+      `${BASELINES[key].name}: ${key}, scenario, scenario, ${key}; ${settings.duration} s each`,
+  );
+  const blocks = { baseline: [], scenario: [] };
+  for (const side of ['baseline', 'scenario', 'scenario', 'baseline']) {
+    if (side === 'baseline') {
+      const result = await BASELINES[key].measure();
+      blocks.baseline.push(result);
+      console.log(`  (${key}): ${describe(result).trim().slice(3)}`);
+      continue;
+    }
+    // A fresh request set per block: refresh chains lose the tokens in flight when a block ends.
+    const request = await scenario.request(context);
+    const result = await load(context.baseUrl, loadShape(settings.duration), request);
+    blocks.scenario.push(result);
+    console.log(`  scenario: ${describe(result).trim().slice(3)}`);
+    // Requests in flight when the load stopped still finish on the server (a login: up to a
+    // hash per connection); let them, so they do not weigh on the next measurement.
+    await sleep(SETTLE_MS);
   }
-  console.log(`${scenario.name}: ${settings.connections} connections for ${settings.duration} s`);
-  const result = await load(context.baseUrl, loadShape(settings.duration), request);
-  console.log(describe(result));
-  // Requests in flight when the load stopped still finish on the server (a login: up to a
-  // hash per connection); let them, so they do not weigh on the next measurement.
-  await sleep(SETTLE_MS);
-  const baseline = baselines[key];
+  baselines[key] = {
+    key,
+    name: BASELINES[key].name,
+    concurrency: blocks.baseline[0].concurrency,
+    ...combineRounds(blocks.baseline),
+  };
+  const result = combineRounds(blocks.scenario);
   return {
     name: scenario.name,
     connections: settings.connections,
     ...result,
-    baseline: { key, name: baseline.name, perSecond: baseline.perSecond },
-    ratio: result.perSecond / baseline.perSecond,
+    baseline: { key, name: baselines[key].name, perSecond: baselines[key].perSecond },
+    ratio: result.perSecond / baselines[key].perSecond,
     target: scenario.target,
   };
 }
@@ -270,8 +292,9 @@ async function measureScenario(scenario, context, baselines) {
  * disturbed round. req/s are totals over all rounds; p50 is the rounds' median, p99 their
  * highest.
  */
-async function measureInterleaved(scenario, context, request, baselines) {
+async function measureInterleaved(scenario, context, baselines) {
   const key = scenario.baseline;
+  const request = await scenario.request(context);
   const rounds = settings.rounds;
   const seconds = settings.duration / rounds;
   console.log(
@@ -323,9 +346,20 @@ async function measureInterleaved(scenario, context, request, baselines) {
   }
 }
 
-/** Load results of several rounds as one: totals, the median p50, the highest p99. */
+/**
+ * Results of several rounds or blocks as one: totals, the median p50, the highest p99. Load
+ * results also add up their failures and status codes; the scripts' have none.
+ */
 function combineRounds(results) {
-  const sum = (field) => results.reduce((total, result) => total + result[field], 0);
+  const sum = (field) => results.reduce((total, result) => total + (result[field] ?? 0), 0);
+  const combined = {
+    operations: sum('operations'),
+    seconds: sum('seconds'),
+    perSecond: sum('operations') / sum('seconds'),
+    p50: median(results.map((result) => result.p50)),
+    p99: Math.max(...results.map((result) => result.p99)),
+  };
+  if (results[0].statusCodes === undefined) return combined;
   const statusCodes = {};
   for (const result of results) {
     for (const [code, count] of Object.entries(result.statusCodes)) {
@@ -333,11 +367,7 @@ function combineRounds(results) {
     }
   }
   return {
-    operations: sum('operations'),
-    seconds: sum('seconds'),
-    perSecond: sum('operations') / sum('seconds'),
-    p50: median(results.map((result) => result.p50)),
-    p99: Math.max(...results.map((result) => result.p99)),
+    ...combined,
     errors: sum('errors'),
     timeouts: sum('timeouts'),
     non2xx: sum('non2xx'),
