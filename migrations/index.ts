@@ -6,6 +6,7 @@ import { CreateAuditEvents1764000000003 } from './1764000000003-CreateAuditEvent
 import { AddUserListIndexes1764000000004 } from './1764000000004-AddUserListIndexes';
 import { AddAccountLockout1764000000005 } from './1764000000005-AddAccountLockout';
 import { AddAuthStateSignals1764000000006 } from './1764000000006-AddAuthStateSignals';
+import { AddAuditChainHead1764000000007 } from './1764000000007-AddAuditChainHead';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -19,4 +20,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AddUserListIndexes1764000000004,
   AddAccountLockout1764000000005,
   AddAuthStateSignals1764000000006,
+  AddAuditChainHead1764000000007,
 ];

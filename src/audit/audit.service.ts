@@ -41,10 +41,13 @@ export interface AuditEventFilter {
 export const AUDIT_CHAIN_LOCK_KEY = 0x6175646974;
 
 // The append's statements, in plain SQL: on every login and every change of an account.
-const LOCK_CHAIN: Statement = {
-  name: 'identity_audit_lock',
-  sql: 'SELECT pg_advisory_xact_lock(:key)',
+// PostgreSQL: the chain's lock, then its last event, in one round trip (migration
+// 1764000000007: the function's query sees what the previous holder of the lock committed).
+const LOCK_AND_READ_LAST_EVENT: Statement = {
+  name: 'identity_audit_chain_head',
+  sql: `SELECT last_sequence AS sequence, last_hash AS hash FROM identity_audit_chain_head(:key)`,
 };
+// SQLite: one connection serialises every write; no lock to take.
 const LAST_EVENT: Statement = {
   name: 'identity_audit_last',
   sql: 'SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1',
@@ -215,17 +218,15 @@ export class AuditService {
   private async append(manager: EntityManager, content: EventContent): Promise<void> {
     const postgres = manager.dataSource.driver.options.type === 'postgres';
     await inAppendQueue(manager.queryRunner ?? manager, async () => {
-      // Serialises appends across transactions and instances until this one commits.
-      if (postgres) {
-        await runStatement(this.dataSource, manager, LOCK_CHAIN, { key: AUDIT_CHAIN_LOCK_KEY });
-      }
+      // On PostgreSQL the lock serialises appends across transactions and instances until
+      // this one commits.
       const {
         rows: [last],
       } = await runStatement<{ sequence: number | string; hash: string }>(
         this.dataSource,
         manager,
-        LAST_EVENT,
-        {},
+        postgres ? LOCK_AND_READ_LAST_EVENT : LAST_EVENT,
+        postgres ? { key: AUDIT_CHAIN_LOCK_KEY } : {},
       );
       const row: AuditEvent = {
         ...content,
