@@ -59,6 +59,13 @@ describe('runStatement on SQLite', () => {
     assert.deepEqual(rows, [{ sequence: 42, label: 'b', flag: 0 }]);
   });
 
+  it('writes a Date as TypeORM does on SQLite (UTC datetime text)', async () => {
+    const at = new Date(Date.UTC(2026, 10, 30, 21, 5, 7, 123));
+    await runStatement(dataSource, undefined, INSERT, { sequence: 50, label: at, flag: null });
+    const { rows } = await runStatement(dataSource, undefined, READ, { from: 50 });
+    assert.deepEqual(rows, [{ sequence: 50, label: '2026-11-30 21:05:07.123', flag: null }]);
+  });
+
   it('refuses to run with a parameter missing', async () => {
     await assert.rejects(
       runStatement(dataSource, undefined, INSERT, { sequence: 43, label: 'c' }),

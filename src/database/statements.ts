@@ -1,4 +1,5 @@
 import { DataSource, type EntityManager, type ObjectLiteral, QueryFailedError } from 'typeorm';
+import { DateUtils } from 'typeorm/util/DateUtils';
 
 /**
  * A fixed SQL text of a hot path (login, refresh, the token check, the audit append), with
@@ -81,6 +82,8 @@ const positionalSql = new WeakMap<Statement, PositionalSql>();
  * bound. TypeORM's own conversion writes numbers into the SQL text instead, so a statement with
  * a number that changes (the audit log's sequence) had a new text on every call: its cache of
  * prepared statements missed every time, and each miss pushed out a statement of another path.
+ * Values are otherwise converted as TypeORM's conversion does (booleans as 1/0, a Date as its
+ * UTC datetime text). No `:...list` expansion: a statement's text is fixed.
  */
 function positionalParameters(
   statement: Statement,
@@ -97,11 +100,13 @@ function positionalParameters(
     compiled = { text, names };
     positionalSql.set(statement, compiled);
   }
-  const values = compiled.names.map((name) => {
+  const values = compiled.names.map((name): unknown => {
     const value: unknown = parameters[name];
     if (value === undefined) throw new Error(`${statement.name}: no value for :${name}`);
     // SQLite has no boolean type: TypeORM writes them as 1 and 0.
-    return typeof value === 'boolean' ? Number(value) : value;
+    if (typeof value === 'boolean') return Number(value);
+    if (value instanceof Date) return DateUtils.mixedDateToUtcDatetimeString(value) as string;
+    return value;
   });
   return [compiled.text, values];
 }
