@@ -16,33 +16,20 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout } from 'node:timers';
-import {
-  appDefaults,
-  appOverrides,
-  BARE_PATH,
-  BENCH_DIR,
-  childEnvironment,
-  READY_PATH,
-  readSettings,
-  ROOT,
-} from './config.mjs';
+import { positiveInteger, readSettings, ROOT } from './config.mjs';
 import { createDatabase } from './database.mjs';
 import { load, stopLoad } from './load.mjs';
-import { freePort, startServer, stopAll } from './processes.mjs';
-import { failuresOf } from './report.mjs';
+import { stopAll } from './processes.mjs';
+import { failuresOf, number } from './report.mjs';
 import { seedAccounts, usersMe } from './scenarios.mjs';
+import { startApp, startBareApp } from './servers.mjs';
+import { median } from './stats.mjs';
 
 const settings = readSettings(process.env);
-const rounds = positive('BENCH_ROUNDS', 25);
-const roundSeconds = positive('BENCH_ROUND_SECONDS', 1);
+const rounds = positiveInteger(process.env, 'BENCH_ROUNDS', 25);
+const roundSeconds = positiveInteger(process.env, 'BENCH_ROUND_SECONDS', 1);
 const [baselineArgument, candidateArgument = 'dist'] = process.argv.slice(2);
 const databases = [];
-
-function positive(name, fallback) {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
 
 /** main.js of a build directory (a copy of dist/), given relative to the project or absolute. */
 function entryOf(directory) {
@@ -66,35 +53,12 @@ function cpuMicroseconds(pid) {
   }
 }
 
-async function startApp(label, entry) {
+async function startBuild(label, entry) {
   const database = await createDatabase(settings.databaseUrl);
   databases.push(database);
-  const port = await freePort();
-  const env = childEnvironment(settings, {
-    ...appDefaults(),
-    ...appOverrides({ port, database, redisUrl: settings.redisUrl }),
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const server = await startServer(label, [entry], env, `${baseUrl}${READY_PATH}`);
-  const { accessToken } = await seedAccounts(baseUrl);
-  return { label, pid: server.pid, baseUrl, request: usersMe(accessToken) };
-}
-
-async function startBare() {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const server = await startServer(
-    'bare Nest app',
-    [path.join(BENCH_DIR, 'bare-nest-app.mjs')],
-    childEnvironment(settings, { NODE_ENV: 'production', PORT: String(port) }),
-    `${baseUrl}${BARE_PATH}`,
-  );
-  return {
-    label: 'bare',
-    pid: server.pid,
-    baseUrl,
-    request: { requests: [{ method: 'GET', path: BARE_PATH }] },
-  };
+  const app = await startApp(settings, { entry, database, label });
+  const { accessToken } = await seedAccounts(app.baseUrl);
+  return { label, pid: app.pid, baseUrl: app.baseUrl, request: usersMe(accessToken) };
 }
 
 async function measure(target, seconds) {
@@ -117,11 +81,11 @@ async function measure(target, seconds) {
   };
 }
 
-const median = (values) => {
-  const sorted = values.filter((value) => value !== null).sort((a, b) => a - b);
-  return sorted.length === 0 ? null : sorted[Math.floor(sorted.length / 2)];
-};
-const fixed = (value, digits) => (value === null ? '-' : value.toFixed(digits));
+/** The median of the values measured (CPU time is null off Linux); null if there are none. */
+function medianOf(values) {
+  const known = values.filter((value) => value !== null);
+  return known.length === 0 ? null : median(known);
+}
 
 async function main() {
   if (baselineArgument === undefined) {
@@ -136,9 +100,9 @@ async function main() {
       `${settings.connections} connections, ` +
       `${settings.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}`,
   );
-  const baseline = await startApp('baseline', baselineEntry);
-  const candidate = await startApp('candidate', candidateEntry);
-  const bare = await startBare();
+  const baseline = await startBuild('baseline', baselineEntry);
+  const candidate = await startBuild('candidate', candidateEntry);
+  const bare = { label: 'bare', ...(await startBareApp(settings)) };
   for (const target of [baseline, candidate, bare]) await measure(target, settings.warmup);
 
   const rows = [];
@@ -160,22 +124,22 @@ async function main() {
     rows.push(row);
     console.log(
       `round ${String(round + 1).padStart(2)}: ` +
-        `baseline ${fixed(results.baseline.perSecond, 0)}/s ` +
-        `(${fixed(results.baseline.cpuPerRequest, 1)} µs), ` +
-        `candidate ${fixed(results.candidate.perSecond, 0)}/s ` +
-        `(${fixed(results.candidate.cpuPerRequest, 1)} µs), ` +
-        `bare ${fixed(results.bare.perSecond, 0)}/s; candidate/baseline ${fixed(row.speed, 3)}`,
+        `baseline ${number(results.baseline.perSecond, 0)}/s ` +
+        `(${number(results.baseline.cpuPerRequest, 1)} µs), ` +
+        `candidate ${number(results.candidate.perSecond, 0)}/s ` +
+        `(${number(results.candidate.cpuPerRequest, 1)} µs), ` +
+        `bare ${number(results.bare.perSecond, 0)}/s; candidate/baseline ${number(row.speed, 3)}`,
     );
   }
-  const cpu = (label) => median(rows.map((row) => row.results[label].cpuPerRequest));
+  const cpu = (label) => medianOf(rows.map((row) => row.results[label].cpuPerRequest));
   console.log(
     `\nmedians of ${rounds} rounds:\n` +
-      `  candidate/baseline req/s        ${fixed(median(rows.map((row) => row.speed)), 3)}\n` +
-      `  candidate/baseline CPU/request  ${fixed(median(rows.map((row) => row.cpu)), 3)}\n` +
-      `  ratio to bare (a): baseline ${fixed(median(rows.map((row) => row.baselineRatio)), 3)}, ` +
-      `candidate ${fixed(median(rows.map((row) => row.candidateRatio)), 3)}\n` +
-      `  CPU per request: baseline ${fixed(cpu('baseline'), 1)} µs, ` +
-      `candidate ${fixed(cpu('candidate'), 1)} µs, bare ${fixed(cpu('bare'), 1)} µs`,
+      `  candidate/baseline req/s        ${number(medianOf(rows.map((row) => row.speed)), 3)}\n` +
+      `  candidate/baseline CPU/request  ${number(medianOf(rows.map((row) => row.cpu)), 3)}\n` +
+      `  ratio to bare (a): baseline ${number(medianOf(rows.map((row) => row.baselineRatio)), 3)}, ` +
+      `candidate ${number(medianOf(rows.map((row) => row.candidateRatio)), 3)}\n` +
+      `  CPU per request: baseline ${number(cpu('baseline'), 1)} µs, ` +
+      `candidate ${number(cpu('candidate'), 1)} µs, bare ${number(cpu('bare'), 1)} µs`,
   );
   return 0;
 }

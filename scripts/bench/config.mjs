@@ -17,7 +17,8 @@ export const BARE_PATH = `${API}/bench/ping`;
 /** A password of the bench accounts: long, not in the common-password list. */
 export const BENCH_PASSWORD = 'bench-Kq7-unusual-passphrase-42';
 
-function positiveInteger(env, name, fallback) {
+/** `env[name]` as a positive integer, `fallback` when unset; throws when it is anything else. */
+export function positiveInteger(env, name, fallback) {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);

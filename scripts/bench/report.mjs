@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from './config.mjs';
 
-const number = (value, digits = 0) =>
+/** A number for the printed output; `-` when there is none. */
+export const number = (value, digits = 0) =>
   value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
 
 /** Errors of a load run: connection errors, timeouts and non-2xx answers. */

@@ -15,21 +15,14 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  APP_ENTRY,
-  appDefaults,
-  appOverrides,
-  BARE_PATH,
-  BENCH_DIR,
-  childEnvironment,
-  READY_PATH,
-  readSettings,
-} from './config.mjs';
+import { APP_ENTRY, appDefaults, BENCH_DIR, childEnvironment, readSettings } from './config.mjs';
 import { createDatabase } from './database.mjs';
 import { load, stopLoad } from './load.mjs';
-import { freePort, runScript, startServer, stopAll, watchMemory } from './processes.mjs';
-import { describe, failuresOf, formatTable, writeJson } from './report.mjs';
+import { runScript, stopAll, watchMemory } from './processes.mjs';
+import { describe, failuresOf, formatTable, number, writeJson } from './report.mjs';
 import { correctLogin, refreshChains, registrations, seedAccounts, usersMe } from './scenarios.mjs';
+import { startApp, startBareApp } from './servers.mjs';
+import { median } from './stats.mjs';
 
 const settings = readSettings(process.env);
 const defaults = appDefaults();
@@ -60,7 +53,7 @@ const SCENARIOS = [
 
 const BASELINES = {
   // Measured in rounds alternating with its scenario (see measureInterleaved).
-  a: { name: 'bare Nest+Fastify GET', interleaved: true, start: startBareNest },
+  a: { name: 'bare Nest+Fastify GET', interleaved: true, start: () => startBareApp(settings) },
   b: { name: 'argon2id verify, no HTTP', measure: () => argon2Ceiling('verify') },
   c: { name: 'rotation SQL, bare driver', measure: rotationSql },
   "b'": { name: 'argon2id hash, no HTTP', measure: () => argon2Ceiling('hash') },
@@ -108,7 +101,7 @@ async function main() {
 
   state.database = await createDatabase(settings.databaseUrl);
   report.database = state.database.kind;
-  const app = await startApp(state.database);
+  const app = await startAppOn(state.database);
   const memory = watchMemory(app.pid);
   const context = { baseUrl: app.baseUrl, ...(await seedAccounts(app.baseUrl)) };
 
@@ -223,16 +216,10 @@ function loadShape(seconds) {
   return { connections: settings.connections, seconds };
 }
 
-async function startApp(database) {
-  const port = await freePort();
-  const env = childEnvironment(settings, {
-    ...defaults,
-    ...appOverrides({ port, database, redisUrl: settings.redisUrl }),
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  console.log(`\nstarting the app on ${baseUrl} (${database.label})`);
-  const app = await startServer('app', [APP_ENTRY], env, `${baseUrl}${READY_PATH}`);
-  return { ...app, baseUrl };
+async function startAppOn(database) {
+  const app = await startApp(settings, { entry: APP_ENTRY, database });
+  console.log(`\nthe app is up on ${app.baseUrl} (${database.label})`);
+  return app;
 }
 
 /**
@@ -267,19 +254,25 @@ async function measureScenario(scenario, context, baselines) {
     // hash per connection); let them, so they do not weigh on the next measurement.
     await sleep(SETTLE_MS);
   }
-  baselines[key] = {
-    key,
-    name: BASELINES[key].name,
-    concurrency: blocks.baseline[0].concurrency,
-    ...combineRounds(blocks.baseline),
-  };
+  const baseline = recordBaseline(baselines, key, blocks.baseline[0].concurrency, blocks.baseline);
   const result = combineRounds(blocks.scenario);
+  return scenarioLine(scenario, result, baseline, result.perSecond / baseline.perSecond);
+}
+
+/** Stores a baseline's blocks or rounds, combined, in the report's baselines. */
+function recordBaseline(baselines, key, concurrency, results) {
+  baselines[key] = { key, name: BASELINES[key].name, concurrency, ...combineRounds(results) };
+  return baselines[key];
+}
+
+/** A scenario's line of the report: its combined result, its baseline and their ratio. */
+function scenarioLine(scenario, result, baseline, ratio) {
   return {
     name: scenario.name,
     connections: settings.connections,
     ...result,
-    baseline: { key, name: baselines[key].name, perSecond: baselines[key].perSecond },
-    ratio: result.perSecond / baselines[key].perSecond,
+    baseline: { key: baseline.key, name: baseline.name, perSecond: baseline.perSecond },
+    ratio,
     target: scenario.target,
   };
 }
@@ -320,26 +313,16 @@ async function measureInterleaved(scenario, context, baselines) {
           `${number(sides.scenario[round].perSecond)}/s, ratio ${number(ratio, 3)}`,
       );
     }
-    baselines[key] = {
-      key,
-      name: BASELINES[key].name,
-      concurrency: settings.connections,
-      ...combineRounds(sides.baseline),
-    };
-    const result = combineRounds(sides.scenario);
+    const baseline = recordBaseline(baselines, key, settings.connections, sides.baseline);
+    const ratios = sides.scenario.map(
+      (side, round) => side.perSecond / sides.baseline[round].perSecond,
+    );
     return {
-      name: scenario.name,
-      connections: settings.connections,
-      ...result,
-      baseline: { key, name: baselines[key].name, perSecond: baselines[key].perSecond },
-      ratio: median(
-        sides.scenario.map((side, round) => side.perSecond / sides.baseline[round].perSecond),
-      ),
+      ...scenarioLine(scenario, combineRounds(sides.scenario), baseline, median(ratios)),
       rounds: sides.scenario.map((side, round) => ({
         perSecond: side.perSecond,
         baselinePerSecond: sides.baseline[round].perSecond,
       })),
-      target: scenario.target,
     };
   } finally {
     await bare.stop();
@@ -372,33 +355,6 @@ function combineRounds(results) {
     timeouts: sum('timeouts'),
     non2xx: sum('non2xx'),
     statusCodes,
-  };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function number(value, digits = 0) {
-  return value.toFixed(digits);
-}
-
-/** (a): the bare app in its own process, loaded exactly like the scenarios. */
-async function startBareNest() {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const server = await startServer(
-    'bare Nest app',
-    [path.join(BENCH_DIR, 'bare-nest-app.mjs')],
-    childEnvironment(settings, { NODE_ENV: 'production', PORT: String(port) }),
-    `${baseUrl}${BARE_PATH}`,
-  );
-  return {
-    baseUrl,
-    request: { requests: [{ method: 'GET', path: BARE_PATH }] },
-    stop: () => server.stop(),
   };
 }
 

@@ -1,0 +1,41 @@
+// The servers a bench loads, started the same way by `npm run bench` (run.mjs) and
+// `npm run bench:compare` (compare-builds.mjs).
+import * as path from 'node:path';
+import {
+  appDefaults,
+  appOverrides,
+  BARE_PATH,
+  BENCH_DIR,
+  childEnvironment,
+  READY_PATH,
+} from './config.mjs';
+import { freePort, startServer } from './processes.mjs';
+
+/**
+ * A build of the app (`entry`: its dist/src/main.js) on `database`, with production settings and
+ * every other variable at the app's own default (config.mjs); ready when its readiness probe
+ * answers 200.
+ */
+export async function startApp(settings, { entry, database, label = 'app' }) {
+  const port = await freePort();
+  const env = childEnvironment(settings, {
+    ...appDefaults(),
+    ...appOverrides({ port, database, redisUrl: settings.redisUrl }),
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startServer(label, [entry], env, `${baseUrl}${READY_PATH}`);
+  return { ...server, baseUrl };
+}
+
+/** Baseline (a): the bare Nest app in its own process, and the request it is loaded with. */
+export async function startBareApp(settings) {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startServer(
+    'bare Nest app',
+    [path.join(BENCH_DIR, 'bare-nest-app.mjs')],
+    childEnvironment(settings, { NODE_ENV: 'production', PORT: String(port) }),
+    `${baseUrl}${BARE_PATH}`,
+  );
+  return { ...server, baseUrl, request: { requests: [{ method: 'GET', path: BARE_PATH }] } };
+}
