@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { In } from 'typeorm';
+import { AuditEvent } from '../src/audit/audit-event.entity';
 import { RefreshToken } from '../src/auth/sessions/refresh-token.entity';
 import { Session } from '../src/auth/sessions/session.entity';
 import { Role, RoleName } from '../src/users/entities/role.entity';
@@ -301,6 +303,42 @@ describe('user administration', () => {
         ).status,
         404,
       );
+    });
+
+    it('stays idempotent under 200 parallel grants and revokes: 200 every time, an honest audit trail', async () => {
+      const target = await createUser(t);
+      const path = `/api/v1/users/${target.user.id}/roles/ROLE_MODERATOR`;
+      const burst = await Promise.all(
+        Array.from({ length: 200 }, (_, index) =>
+          index % 2 === 0 ? as(admin.token).put(path) : as(admin.token).delete(path),
+        ),
+      );
+      const statuses = burst.map((response) => response.status);
+      assert.deepEqual(
+        [...new Set(statuses)],
+        [200],
+        `statuses: ${JSON.stringify(statuses.filter((status) => status !== 200))}`,
+      );
+      // The last writer wins once the requests are sequential again.
+      const granted = await as(admin.token).put(path).expect(200);
+      assert.deepEqual((granted.body as UserBody).roles, ['ROLE_MODERATOR', 'ROLE_USER']);
+      assert.equal(
+        await t.dataSource.getRepository(UserRole).countBy({ userId: target.user.id }),
+        2,
+      );
+      const revoked = await as(admin.token).delete(path).expect(200);
+      assert.deepEqual((revoked.body as UserBody).roles, ['ROLE_USER']);
+      // Only real changes are recorded: grants and revocations alternate, starting with a grant
+      // (the user had no moderator role) and ending with the final revocation.
+      const events = await t.dataSource.getRepository(AuditEvent).find({
+        where: { subjectUserId: target.user.id, type: In(['role.granted', 'role.revoked']) },
+        order: { sequence: 'ASC' },
+      });
+      assert.ok(events.length >= 2);
+      events.forEach((event, index) =>
+        assert.equal(event.type, index % 2 === 0 ? 'role.granted' : 'role.revoked', `#${index}`),
+      );
+      assert.equal(events.at(-1)?.type, 'role.revoked');
     });
 
     it("refuses a demoted admin's existing token on admin routes on the next request", async () => {

@@ -5,6 +5,7 @@ import { AuditService, NewAuditEvent } from '../audit/audit.service';
 import { SessionsService } from '../auth/sessions/sessions.service';
 import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
+import { runStatement, type Statement } from '../database/statements';
 import { emailTaken, translateAccountConflict, usernameTaken } from './account-conflict';
 import type { ListUsersQueryDto } from './dto/list-users.dto';
 import { Role, RoleName } from './entities/role.entity';
@@ -18,6 +19,12 @@ export interface UserPage {
   page: number;
   limit: number;
 }
+
+// ON CONFLICT DO NOTHING: SQLite and PostgreSQL both take it; the row count says whether it granted.
+const GRANT_ROLE: Statement = {
+  name: 'user_management_grant_role',
+  sql: 'INSERT INTO users_to_roles (user_id, role_id) VALUES (:userId, :roleId) ON CONFLICT DO NOTHING',
+};
 
 const SORT_COLUMNS = {
   createdAt: 'user.createdAt',
@@ -170,8 +177,14 @@ export class UserManagementService {
       const role = await this.findRole(manager, roleName);
       const current = await this.load(manager, id);
       if (current.roles.includes(role.name)) return current;
-      await manager.insert(UserRole, { userId: id, roleId: role.id });
+      // A concurrent grant may have inserted the row since the read: then this one is a no-op
+      // (no unique violation, no event), as if it had come second.
+      const { affected } = await runStatement(this.dataSource, manager, GRANT_ROLE, {
+        userId: id,
+        roleId: role.id,
+      });
       const updated = await this.load(manager, id);
+      if (affected === 0) return updated;
       await this.audit.record(
         manager,
         {
@@ -202,8 +215,10 @@ export class UserManagementService {
       const current = await this.load(manager, id);
       if (!current.roles.includes(role.name)) return current;
       if (role.name === RoleName.Admin) await this.assertNotLastAdmin(manager, id);
-      await manager.delete(UserRole, { userId: id, roleId: role.id });
+      // A concurrent revocation may have deleted the row since the read: nothing changed here.
+      const { affected } = await manager.delete(UserRole, { userId: id, roleId: role.id });
       const updated = await this.load(manager, id);
+      if (affected === 0) return updated;
       await this.audit.record(
         manager,
         {
