@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { loadAppConfig } from './app-config';
 import { ConfigurationError } from './environment';
 
-const SECRET = 'a'.repeat(32);
+const SECRET = randomBytes(32).toString('base64url');
 
 function problemsOf(env: Record<string, string>): string[] {
   try {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './environment';
+import { productionPolicy } from './production-policy';
 import { loadSigningKeys, SigningKeys } from './signing-keys';
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
@@ -50,6 +51,8 @@ export class AppConfig {
   readonly redisUrl: string | undefined;
   readonly argon2: { memoryKib: number; timeCost: number; parallelism: number };
   readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
+  /** Accepted but insecure settings (production's opt-outs), logged at every boot. */
+  readonly warnings: readonly string[];
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -74,6 +77,8 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
     production: isProduction,
   });
   problems.push(...keyProblems);
+  const policy = productionPolicy(env);
+  problems.push(...policy.problems);
 
   const corsOrigins = env.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
@@ -101,7 +106,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       trustProxy: parseTrustProxy(env.TRUST_PROXY),
       corsOrigins,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
-      swaggerEnabled: env.SWAGGER_ENABLED,
+      swaggerEnabled: env.SWAGGER_ENABLED ?? !isProduction,
     },
     database:
       env.DATABASE_URL !== undefined
@@ -141,6 +146,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       parallelism: env.ARGON2_PARALLELISM,
     },
     logLevel: env.LOG_LEVEL,
+    warnings: policy.warnings,
   });
 }
 

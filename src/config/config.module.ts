@@ -1,8 +1,20 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { AppConfig, configFromEnvironment } from './app-config';
 
 const APP_CONFIG_NAMESPACE = 'app';
+
+/** Says at every boot which insecure settings production was told to accept. */
+@Injectable()
+export class ConfigurationWarnings implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Configuration');
+
+  constructor(private readonly config: AppConfig) {}
+
+  onApplicationBootstrap(): void {
+    for (const warning of this.config.warnings) this.logger.warn(warning);
+  }
+}
 
 /**
  * Loads `.env` (variables already in the environment win), validates everything once and
@@ -17,6 +29,7 @@ const APP_CONFIG_NAMESPACE = 'app';
     }),
   ],
   providers: [
+    ConfigurationWarnings,
     {
       provide: AppConfig,
       inject: [ConfigService],

@@ -210,9 +210,18 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
 
-  @Transform(toBoolean)
+  /** Unset: on outside production, off in production. */
+  @Transform((params) => toBoolean({ value: emptyToUndefined(params) }))
+  @IsOptional()
   @IsBoolean()
-  SWAGGER_ENABLED = true;
+  SWAGGER_ENABLED?: boolean;
+
+  /**
+   * Comma-separated names of settings production would refuse that this deployment accepts
+   * (each then warned about at every boot); see production-policy.ts.
+   */
+  @IsString()
+  PRODUCTION_ALLOW_INSECURE = '';
 }
 
 export class ConfigurationError extends Error {
@@ -234,6 +243,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     'JWT_PRIVATE_KEY',
     'JWT_PRIVATE_KEY_FILE',
     'JWT_PREVIOUS_PUBLIC_KEYS',
+    'SWAGGER_ENABLED',
   ]) {
     if (raw[key] !== undefined) relevant[key] = raw[key];
   }

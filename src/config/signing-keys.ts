@@ -9,10 +9,11 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { MIN_SECRET_BYTES, secretProblem } from './secret-strength';
 
 export type JwtAlgorithm = 'HS256' | 'EdDSA' | 'ES256' | 'RS256';
 
-export const MIN_JWT_SECRET_BYTES = 32;
+export const MIN_JWT_SECRET_BYTES = MIN_SECRET_BYTES;
 const MIN_RSA_BITS = 2048;
 
 export interface PublicJwk extends JsonWebKey {
@@ -68,6 +69,9 @@ function hmacKeys(settings: SigningKeySettings): { keys?: SigningKeys; problems:
   if (secret.length < MIN_JWT_SECRET_BYTES) {
     return { problems: [`JWT_SECRET: must be at least ${MIN_JWT_SECRET_BYTES} bytes`] };
   }
+  // Production also refuses a guessable one ('changeme' x 4); elsewhere any 32 bytes will do.
+  const weakness = settings.production ? secretProblem('JWT_SECRET', settings.secret) : undefined;
+  if (weakness !== undefined) return { problems: [weakness] };
   return { keys: hmac(createSecretKey(secret), false), problems: [] };
 }
 

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { describe, it } from 'node:test';
+import { AppConfig, loadAppConfig } from './app-config';
+import { ConfigurationError } from './environment';
+
+const STRONG = { NODE_ENV: 'production', JWT_SECRET: randomBytes(48).toString('base64url') };
+
+function refusal(env: Record<string, string>): string[] {
+  try {
+    loadAppConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigurationError);
+    return error.problems;
+  }
+  assert.fail('the configuration was accepted');
+}
+
+function refusedFor(env: Record<string, string>, variable: string): string {
+  const problems = refusal(env);
+  const problem = problems.find((entry) => entry.startsWith(`${variable}`));
+  assert.ok(problem !== undefined, `${variable} not named in: ${problems.join(' | ')}`);
+  return problem;
+}
+
+describe('production configuration', () => {
+  it('boots with a strong JWT_SECRET and nothing else: the defaults are the safe values', () => {
+    const config = loadAppConfig(STRONG);
+    assert.equal(config.isProduction, true);
+    assert.deepEqual(config.warnings, []);
+    assert.equal(config.rateLimit.enabled, true);
+    assert.equal(config.http.trustProxy, false);
+    // Swagger follows NODE_ENV when SWAGGER_ENABLED is unset.
+    assert.equal(config.http.swaggerEnabled, false);
+    assert.equal(loadAppConfig({}).http.swaggerEnabled, true);
+  });
+
+  it('boots from .env.example with only NODE_ENV and JWT_SECRET changed, without a warning', () => {
+    const example = parseEnv(readFileSync('.env.example', 'utf8'));
+    const config = loadAppConfig({ ...example, ...STRONG });
+    assert.deepEqual(config.warnings, []);
+    assert.equal(config.http.swaggerEnabled, false);
+  });
+
+  it('refuses a guessable JWT_SECRET, without echoing it; development still accepts it', () => {
+    for (const secret of ['a'.repeat(32), 'changeme'.repeat(4), 'password'.repeat(4) + '1']) {
+      const problem = refusedFor({ ...STRONG, JWT_SECRET: secret }, 'JWT_SECRET');
+      assert.match(problem, /too predictable/);
+      assert.ok(!problem.includes(secret.slice(0, 8)), problem);
+      assert.ok(loadAppConfig({ JWT_SECRET: secret }) instanceof AppConfig);
+    }
+  });
+
+  it('refuses argon2 below the OWASP minimum, accepts every point on it', () => {
+    for (const [memory, time] of [
+      [1024, 1],
+      [47103, 1],
+      [19455, 2],
+      [19456, 1],
+      [12287, 3],
+      [9215, 4],
+      [7167, 64],
+    ]) {
+      const problem = refusedFor(
+        { ...STRONG, ARGON2_MEMORY_KIB: String(memory), ARGON2_TIME_COST: String(time) },
+        'ARGON2_MEMORY_KIB, ARGON2_TIME_COST',
+      );
+      assert.match(problem, /OWASP/);
+    }
+    for (const [memory, time] of [
+      [47104, 1],
+      [19456, 2],
+      [12288, 3],
+      [9216, 4],
+      [7168, 5],
+      [65536, 3],
+    ]) {
+      const config = loadAppConfig({
+        ...STRONG,
+        ARGON2_MEMORY_KIB: String(memory),
+        ARGON2_TIME_COST: String(time),
+      });
+      assert.deepEqual(config.argon2, { memoryKib: memory, timeCost: time, parallelism: 1 });
+    }
+  });
+
+  const optOuts: Array<[string, Record<string, string>]> = [
+    ['RATE_LIMIT_ENABLED', { RATE_LIMIT_ENABLED: 'false' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'true' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/8, 0.0.0.0/0' }],
+    ['AUTH_CACHE_TTL', { AUTH_CACHE_TTL: '3600' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://app.example.com,http://app.example.com' }],
+  ];
+  for (const [variable, setting] of optOuts) {
+    it(`refuses ${JSON.stringify(setting)}, and accepts it with a warning when PRODUCTION_ALLOW_INSECURE names ${variable}`, () => {
+      const problem = refusedFor({ ...STRONG, ...setting }, variable);
+      assert.match(problem, new RegExp(`PRODUCTION_ALLOW_INSECURE=${variable}`));
+      const config = loadAppConfig({
+        ...STRONG,
+        ...setting,
+        PRODUCTION_ALLOW_INSECURE: ` ${variable} ,`,
+      });
+      assert.equal(config.warnings.length, 1);
+      assert.match(config.warnings[0] ?? '', new RegExp(`^${variable}: insecure value accepted`));
+      // Outside production the same setting is fine and quiet.
+      assert.deepEqual(loadAppConfig(setting).warnings, []);
+    });
+  }
+
+  it('accepts the safe forms of those settings without a warning', () => {
+    const config = loadAppConfig({
+      ...STRONG,
+      TRUST_PROXY: '1',
+      AUTH_CACHE_TTL: '300',
+      CORS_ORIGINS: 'https://app.example.com',
+    });
+    assert.deepEqual(config.warnings, []);
+    assert.deepEqual(loadAppConfig({ ...STRONG, TRUST_PROXY: '10.0.0.0/8' }).warnings, []);
+  });
+
+  it('names every refused setting at once, and refuses an unknown name in the opt-out list', () => {
+    const problems = refusal({
+      ...STRONG,
+      JWT_SECRET: 'changeme'.repeat(4),
+      ARGON2_MEMORY_KIB: '1024',
+      ARGON2_TIME_COST: '1',
+      RATE_LIMIT_ENABLED: 'false',
+      TRUST_PROXY: 'true',
+      AUTH_CACHE_TTL: '3600',
+      PRODUCTION_ALLOW_INSECURE: 'RATE_LIMITS',
+    });
+    for (const variable of [
+      'JWT_SECRET',
+      'ARGON2_MEMORY_KIB',
+      'RATE_LIMIT_ENABLED',
+      'TRUST_PROXY',
+      'AUTH_CACHE_TTL',
+      'PRODUCTION_ALLOW_INSECURE',
+    ]) {
+      assert.ok(
+        problems.some((problem) => problem.startsWith(variable)),
+        `${variable}: ${problems.join(' | ')}`,
+      );
+    }
+  });
+
+  it('serves Swagger in production only when asked, and warns about it at every boot', () => {
+    const config = loadAppConfig({ ...STRONG, SWAGGER_ENABLED: 'true' });
+    assert.equal(config.http.swaggerEnabled, true);
+    assert.equal(config.warnings.length, 1);
+    assert.match(config.warnings[0] ?? '', /^SWAGGER_ENABLED:/);
+    assert.equal(loadAppConfig({ ...STRONG, SWAGGER_ENABLED: 'false' }).http.swaggerEnabled, false);
+    assert.equal(loadAppConfig({ SWAGGER_ENABLED: 'false' }).http.swaggerEnabled, false);
+  });
+});
