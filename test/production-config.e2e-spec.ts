@@ -70,9 +70,9 @@ describe('the built server with NODE_ENV=production', () => {
             child.once('exit', () => resolve({ ...run, result }));
             child.kill('SIGTERM');
           },
-          (error: unknown) => {
+          (error: Error) => {
             child.kill('SIGKILL');
-            reject(error as Error);
+            reject(error);
           },
         );
       });
