@@ -718,6 +718,9 @@ describe('headers on every answer', () => {
       assertNoStore(label, response);
       assertSecurityHeaders(response);
     }
+    // The one answer meant to be cached: public keys, by its own route.
+    const jwks = await t.http().get('/.well-known/jwks.json').expect(200);
+    assert.equal(jwks.headers['cache-control'], 'public, max-age=300');
   });
 
   it('puts the same security headers and no-store on the errors Fastify and Node make', async () => {
