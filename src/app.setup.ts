@@ -2,7 +2,12 @@ import { RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { clientErrorHandler, frameworkErrors } from './common/http/early-errors';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  MAX_URL_LENGTH,
+  sendEarlyProblem,
+} from './common/http/early-errors';
 import { depthLimitedJsonParser } from './common/http/json-body';
 import { acceptFormBodiesOnlyWhereDocumented } from './common/http/media-types';
 import { requestLogEntry } from './common/http/request-log';
@@ -63,7 +68,11 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   const cors = corsPolicy(config.http.corsOrigins);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.headers(responseHeaders(request.url)).header('x-request-id', request.id);
-    if (!cors(request, reply)) done();
+    if (cors(request, reply)) return;
+    // Node takes up to 16 KB of request line and headers; a URL needs far less (RFC 9110
+    // §4.1 asks for 8000 octets).
+    if (request.url.length > MAX_URL_LENGTH) sendEarlyProblem(request, reply, 414);
+    else done();
   });
   // Bodies are JSON (depth-limited) or, where documented, form-encoded; Fastify's text/plain
   // parser goes, so anything else is a 415 before it reaches a handler.

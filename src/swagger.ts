@@ -2,6 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { BEARER_SCHEME, OAUTH2_SCHEME } from './auth/decorators/authenticated.decorator';
 import { API_PREFIX } from './app.setup';
+import { documentFrameworkErrors } from './common/http/documented-errors';
+import { ProblemDto } from './common/http/problem.dto';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -20,7 +22,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       OAUTH2_SCHEME,
     )
     .build();
-  return SwaggerModule.createDocument(app, config);
+  // What the controllers declare, completed with what every route can answer besides
+  // (src/common/http/documented-errors.ts): the document lists every status the service returns.
+  return documentFrameworkErrors(
+    SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] }),
+  );
 }
 
 /** Where Swagger UI is served (`/docs`); its routes get their own Content-Security-Policy. */

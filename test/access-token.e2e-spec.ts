@@ -1,6 +1,6 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { User } from '../src/users/entities/user.entity';
 import { createUserWithToken } from './helpers/factories';
@@ -195,6 +195,202 @@ describe('access tokens and the global JWT guard', () => {
       .get('/api/v1/users/me')
       .set('Authorization', 'Basic YWxpY2U6cGFzcw==');
     assert.equal(basic.status, 401);
+  });
+
+  describe('strict token form (SPEC §4)', () => {
+    const b64 = (text: string): string => Buffer.from(text).toString('base64url');
+
+    /**
+     * A token from raw segment texts, HMAC-signed with the service's own key over exactly the
+     * segments given, so only the flaw put into them can make it fail.
+     */
+    function signRaw(encodedHeader: string, encodedPayload: string): string {
+      const input = `${encodedHeader}.${encodedPayload}`;
+      const signature = createHmac('sha256', t.config.jwt.signingKey)
+        .update(input)
+        .digest('base64url');
+      return `${input}.${signature}`;
+    }
+
+    const HEADER = JSON.stringify({ alg: 'HS256', typ: 'at+jwt' });
+
+    /** The claims of a real session, as the service writes them, with `overrides`. */
+    async function sessionClaims(
+      overrides: Record<string, unknown> = {},
+    ): Promise<Record<string, unknown>> {
+      const { user, token } = await createUserWithToken(t);
+      const now = t.clock.nowSeconds();
+      return {
+        iss: t.config.jwt.issuer,
+        aud: t.config.jwt.audience,
+        sub: user.id,
+        sid: sidOf(token),
+        roles: ['ROLE_USER'],
+        iat: now,
+        exp: now + 900,
+        jti: randomUUID(),
+        ...overrides,
+      };
+    }
+
+    const signClaims = (claims: Record<string, unknown>, header = HEADER): string =>
+      signRaw(b64(header), b64(JSON.stringify(claims)));
+
+    /** Another spelling of the same bytes: the last character with other unused low bits. */
+    function otherUnusedBits(segment: string): string {
+      const unusedBits = { 2: 4, 3: 2 }[segment.length % 4];
+      assert.ok(unusedBits !== undefined, `no unused bits in a segment of ${segment.length}`);
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const last = alphabet.indexOf(segment.slice(-1));
+      return segment.slice(0, -1) + alphabet.charAt(last | 1);
+    }
+
+    /** `value` with a filler member, as JSON text whose base64url satisfies `wanted`. */
+    function textWhere(
+      value: Record<string, unknown>,
+      filler: string,
+      wanted: (encoded: string) => boolean,
+      fill = 'x',
+    ): string {
+      for (let length = 1; length < 100; length += 1) {
+        const text = JSON.stringify({ ...value, [filler]: fill.repeat(length) });
+        if (wanted(b64(text))) return text;
+      }
+      throw new Error('no such filler');
+    }
+
+    /** JSON text whose base64url has unused bits (its length is not a multiple of 4). */
+    const withUnusedBits = (value: Record<string, unknown>, filler: string): string =>
+      textWhere(value, filler, (encoded) => encoded.length % 4 !== 0);
+
+    it('accepts a hand-signed token written as the service writes it, so the cases below fail only on their flaw', async () => {
+      await me(signClaims(await sessionClaims())).expect(200);
+      const claims = await sessionClaims({ nbf: t.clock.nowSeconds() + 30 });
+      // nbf and iat may be ahead by the clock skew between instances (60 s).
+      await me(signClaims({ ...claims, iat: t.clock.nowSeconds() + 30 })).expect(200);
+      await me(signClaims(JSON.parse(withUnusedBits(await sessionClaims(), 'x')))).expect(200);
+      await me(
+        signRaw(
+          b64(withUnusedBits({ alg: 'HS256', typ: 'at+jwt' }, 'kid')),
+          b64(JSON.stringify(await sessionClaims())),
+        ),
+      ).expect(200);
+    });
+
+    it('refuses an nbf in the future beyond the clock skew, and one that is not a number', async () => {
+      const now = t.clock.nowSeconds();
+      for (const nbf of [now + 61, now + 3600, String(now), null]) {
+        assertInvalidToken(await me(signClaims(await sessionClaims({ nbf }))));
+      }
+      // A token remembered as verified is not let through once the clock is back before nbf.
+      const later = signClaims(await sessionClaims({ nbf: now + 60 }));
+      await me(later).expect(200);
+      t.clock.advance(-1);
+      try {
+        assertInvalidToken(await me(later));
+      } finally {
+        t.clock.advance(1);
+      }
+    });
+
+    it('refuses an exp or iat that is not a finite integer', async () => {
+      const claims = await sessionClaims();
+      const text = JSON.stringify(claims);
+      // 1e999 parses to Infinity; the signature covers the text as written.
+      assertInvalidToken(
+        await me(signRaw(b64(HEADER), b64(text.replace(/"exp":\d+/, '"exp":1e999')))),
+      );
+      const now = t.clock.nowSeconds();
+      for (const overrides of [
+        { exp: now + 300.5 },
+        { exp: String(now + 300) },
+        { iat: now - 0.5 },
+        { iat: null },
+      ]) {
+        assertInvalidToken(await me(signClaims({ ...claims, ...overrides })));
+      }
+    });
+
+    it('refuses a lifetime (exp - iat) longer than ACCESS_TOKEN_TTL', async () => {
+      const now = t.clock.nowSeconds();
+      assert.equal(t.config.jwt.accessTokenTtlSeconds, 900);
+      await me(signClaims(await sessionClaims({ iat: now - 100, exp: now + 800 }))).expect(200);
+      for (const overrides of [
+        { exp: now + 901 },
+        { iat: now - 100, exp: now + 801 },
+        { exp: now + 10 * 365 * 86400 },
+        { iat: now + 30, exp: now + 20 },
+      ]) {
+        assertInvalidToken(await me(signClaims(await sessionClaims(overrides))));
+      }
+    });
+
+    it('refuses duplicate member names in the payload and in the header', async () => {
+      const claims = await sessionClaims();
+      const text = JSON.stringify(claims);
+      // JSON.parse keeps the last of two names, so the real value goes last.
+      const payloads = [
+        text.replace('{', '{"sub":"00000000-0000-4000-8000-000000000000",'),
+        text.replace('{', '{"roles":["ROLE_ADMIN"],'),
+        text.replace('{', `{"exp":${t.clock.nowSeconds() + 86400},`),
+      ];
+      for (const payload of payloads) {
+        assertInvalidToken(await me(signRaw(b64(HEADER), b64(payload))));
+      }
+      const headers = [
+        '{"alg":"none","alg":"HS256","typ":"at+jwt"}',
+        '{"alg":"HS256","typ":"JWT","typ":"at+jwt"}',
+      ];
+      for (const header of headers) {
+        assertInvalidToken(await me(signRaw(b64(header), b64(text))));
+      }
+    });
+
+    it('refuses JSON the service would not write: whitespace, other escapes or number forms', async () => {
+      const claims = await sessionClaims();
+      const text = JSON.stringify(claims);
+      for (const payload of [
+        ` ${text}`,
+        text.replace('"sub"', '"\\u0073ub"'),
+        text.replace(/"iat":(\d+)/, '"iat":$1.0'),
+        // Not UTF-8: a decoder would make it U+FFFD.
+        Buffer.concat([Buffer.from(text.slice(0, -1)), Buffer.from(',"x":"\xff"}', 'latin1')]),
+      ]) {
+        const encoded = Buffer.from(payload).toString('base64url');
+        assertInvalidToken(await me(signRaw(b64(HEADER), encoded)));
+      }
+    });
+
+    it('refuses non-canonical base64url in the header, the payload and the signature', async () => {
+      const payload = b64(withUnusedBits(await sessionClaims(), 'x'));
+      const header = b64(withUnusedBits({ alg: 'HS256', typ: 'at+jwt' }, 'kid'));
+      await me(signRaw(header, payload)).expect(200);
+      assertInvalidToken(await me(signRaw(otherUnusedBits(header), payload)));
+      assertInvalidToken(await me(signRaw(header, otherUnusedBits(payload))));
+      // Padding, and a character the decoder drops (a length of 4n + 1), each signed as written.
+      const claims = await sessionClaims();
+      const whole = b64(textWhere(claims, 'x', (encoded) => encoded.length % 4 === 0));
+      for (const [h, p] of [
+        [`${header}=`, payload],
+        [header, `${payload}==`],
+        [b64(HEADER), `${whole}A`],
+      ] as const) {
+        assertInvalidToken(await me(signRaw(h, p)));
+      }
+      // The standard alphabet's '+' and '/' for '-' and '_': the same bytes to a lenient decoder.
+      // ('~' is 0x7e: its low six bits are '-' or '_' in one of the three positions.)
+      const urlSafe = b64(textWhere(claims, 'y', (encoded) => /[-_]/.test(encoded), '~'));
+      await me(signRaw(b64(HEADER), urlSafe)).expect(200);
+      const standard = urlSafe.replace(/-/g, '+').replace(/_/g, '/');
+      assertInvalidToken(await me(signRaw(b64(HEADER), standard)));
+      // The signature with other unused low bits, right after the real token was remembered.
+      const { token } = await createUserWithToken(t);
+      await me(token).expect(200);
+      const [h, p, signature] = token.split('.') as [string, string, string];
+      assertInvalidToken(await me(`${h}.${p}.${otherUnusedBits(signature)}`));
+      assertInvalidToken(await me(`${h}.${p}.${signature}=`));
+      await me(token).expect(200);
+    });
   });
 
   it('ignores a token in the query string', async () => {

@@ -3,11 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { chromium } from 'playwright-core';
 import type { Test } from 'supertest';
+import { AuditEvent } from '../src/audit/audit-event.entity';
 import { RoleName } from '../src/users/entities/role.entity';
-import { createUser, createUserWithToken } from './helpers/factories';
+import { createUser, createUserWithToken, loginToken } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 
 const PASSWORD = 'plum-tree-harbor-47';
@@ -25,7 +26,11 @@ function nestedObject(depth: number): string {
   return '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
 }
 
-function cspDirectives(response: Response): Map<string, string[]> {
+interface WithHeaders {
+  headers: Record<string, string>;
+}
+
+function cspDirectives(response: WithHeaders): Map<string, string[]> {
   const header = response.headers['content-security-policy'];
   assert.ok(header !== undefined, 'Content-Security-Policy is missing');
   return new Map(
@@ -37,7 +42,7 @@ function cspDirectives(response: Response): Map<string, string[]> {
   );
 }
 
-function assertSecurityHeaders(response: Response): void {
+function assertSecurityHeaders(response: WithHeaders): void {
   const headers = response.headers;
   assert.equal(headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
   assert.equal(headers['x-content-type-options'], 'nosniff');
@@ -424,6 +429,40 @@ function assertNoLeak(label: string, text: string): void {
   for (const leak of LEAKS) assert.doesNotMatch(text, leak, `${label}: ${text}`);
 }
 
+/** The port `t` listens on (after `t.app.listen`). */
+function portOf(t: TestApp): number {
+  return (t.app.getHttpServer() as { address(): AddressInfo }).address().port;
+}
+
+/**
+ * Bytes no HTTP client would send (a bare CR in a header, UTF-8 in a header, a malformed
+ * request line), written to a socket as given; the answer's status and headers.
+ */
+function rawSocketRequest(
+  t: TestApp,
+  bytes: Buffer | string,
+): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(portOf(t), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head = '', ...body] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, text: body.join('\r\n\r\n') });
+    });
+    // Not end(): the server would take the half-close for a client that left.
+    socket.write(bytes);
+  });
+}
+
 /** A request supertest cannot make: raw bytes, e.g. a body without a Content-Type. */
 function rawRequest(
   t: TestApp,
@@ -602,6 +641,276 @@ describe('error responses', () => {
     assert.equal(response.status, 400);
     assert.match(response.headers['content-type'] ?? '', /^application\/json/);
     assertNoLeak('token', response.text);
+  });
+});
+
+describe('headers on every answer', () => {
+  let t: TestApp;
+  let adminToken: string;
+  before(async () => {
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    adminToken = (await createUserWithToken(t, { roles: [RoleName.User, RoleName.Admin] })).token;
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  function assertNoStore(label: string, response: WithHeaders): void {
+    assert.equal(response.headers['cache-control'], 'no-store', label);
+  }
+
+  it('puts Cache-Control: no-store on answers with personal data or tokens', async () => {
+    const admin = (test: Test): Test => test.set('Authorization', `Bearer ${adminToken}`);
+    const user = await createUser(t);
+    const login = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ username: user.username, password: user.password })
+      .expect(200);
+    const { access_token: token, refresh_token: refreshToken } = login.body as {
+      access_token: string;
+      refresh_token: string;
+    };
+    const bearer = (test: Test): Test => test.set('Authorization', `Bearer ${token}`);
+    const answers: [string, Response][] = [
+      ['login', login],
+      [
+        'register',
+        await t
+          .http()
+          .post('/api/v1/auth/register')
+          .send({ username: 'cached', email: 'cached@example.com', password: PASSWORD })
+          .expect(201),
+      ],
+      [
+        'token endpoint',
+        await t
+          .http()
+          .post('/api/v1/auth/token')
+          .type('form')
+          .send({ grant_type: 'password', username: user.username, password: user.password })
+          .expect(200),
+      ],
+      [
+        'refresh',
+        await t
+          .http()
+          .post('/api/v1/auth/refresh')
+          .send({ refresh_token: refreshToken })
+          .expect(200),
+      ],
+      ['users/me', await bearer(t.http().get('/api/v1/users/me')).expect(200)],
+      [
+        'PATCH users/me',
+        await bearer(t.http().patch('/api/v1/users/me'))
+          .send({ username: `${user.username}x`.slice(0, 32) })
+          .expect(200),
+      ],
+      ['sessions', await bearer(t.http().get('/api/v1/auth/sessions')).expect(200)],
+      ['users', await admin(t.http().get('/api/v1/users')).expect(200)],
+      ['users/:id', await admin(t.http().get(`/api/v1/users/${user.user.id}`)).expect(200)],
+      ['audit events', await admin(t.http().get('/api/v1/audit-events')).expect(200)],
+      ['health', await t.http().get('/api/v1/health/live').expect(200)],
+      ['OpenAPI document', await t.http().get('/docs-json').expect(200)],
+    ];
+    for (const [label, response] of answers) {
+      assertNoStore(label, response);
+      assertSecurityHeaders(response);
+    }
+    // The one answer meant to be cached: public keys, by its own route.
+    const jwks = await t.http().get('/.well-known/jwks.json').expect(200);
+    assert.equal(jwks.headers['cache-control'], 'public, max-age=300');
+  });
+
+  it('puts the same security headers and no-store on the errors Fastify and Node make', async () => {
+    const userToken = await loginToken(t, (await createUser(t)).username);
+    const answers: [string, Response][] = [
+      ['unknown route', await t.http().get('/api/v1/nothing-here').expect(404)],
+      ['unknown method', await t.http().patch('/api/v1/auth/register').send({}).expect(404)],
+      [
+        'body too large',
+        await t
+          .http()
+          .post('/api/v1/auth/register')
+          .send({ password: 'x'.repeat(200_000) })
+          .expect(413),
+      ],
+      [
+        'media type',
+        await t
+          .http()
+          .post('/api/v1/auth/register')
+          .set('Content-Type', 'text/plain')
+          .send('x')
+          .expect(415),
+      ],
+      [
+        'invalid JSON',
+        await t
+          .http()
+          .post('/api/v1/auth/login')
+          .set('Content-Type', 'application/json')
+          .send('{')
+          .expect(400),
+      ],
+      [
+        'nested JSON',
+        await t
+          .http()
+          .post('/api/v1/auth/login')
+          .set('Content-Type', 'application/json')
+          .send(nestedObject(100))
+          .expect(400),
+      ],
+      ['bad percent-encoding', await t.http().get('/api/v1/users/%E0%A4%A').expect(400)],
+      [
+        'long path parameter',
+        await t
+          .http()
+          .get(`/api/v1/users/${'a'.repeat(200)}`)
+          .expect(414),
+      ],
+      [
+        'long URL',
+        await t
+          .http()
+          .get(`/api/v1/health/live?${'a'.repeat(9000)}`)
+          .expect(414),
+      ],
+      ['no token', await t.http().get('/api/v1/users/me').expect(401)],
+      [
+        'not an admin',
+        await t
+          .http()
+          .get('/api/v1/content/admin')
+          .set('Authorization', `Bearer ${userToken}`)
+          .expect(403),
+      ],
+      [
+        'malformed id',
+        await t
+          .http()
+          .get('/api/v1/users/not-a-uuid')
+          .set('Authorization', `Bearer ${adminToken}`)
+          .expect(400),
+      ],
+    ];
+    for (const [label, response] of answers) {
+      assertSecurityHeaders(response);
+      assertNoStore(label, response);
+      assert.match(response.headers['x-request-id'] ?? '', /^[0-9a-f-]{36}$/, label);
+    }
+    // Refused by Node's HTTP parser, before Fastify: oversized headers, a malformed request.
+    const raw = [
+      await rawSocketRequest(
+        t,
+        `GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`,
+      ),
+      await rawSocketRequest(t, 'GET /api/v1/health/live HTTP/1.1\r\nHost x\r\n\r\n'),
+    ];
+    assert.deepEqual(
+      raw.map((response) => response.status),
+      [431, 400],
+    );
+    for (const response of raw) {
+      assertSecurityHeaders(response);
+      assertNoStore(String(response.status), response);
+    }
+  });
+});
+
+describe('request ids', () => {
+  const SAFE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  /** A login through a raw socket, with `requestIdLine` sent as the request id header line. */
+  async function loginWithRawRequestId(
+    username: string,
+    requestIdLine: Buffer,
+  ): Promise<{ status: number; headers: Record<string, string> }> {
+    const body = JSON.stringify({ username, password: PASSWORD });
+    return rawSocketRequest(
+      t,
+      Buffer.concat([
+        Buffer.from(
+          'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n`,
+        ),
+        requestIdLine,
+        Buffer.from(`\r\n\r\n${body}`),
+      ]),
+    );
+  }
+
+  /** The request ids stored with `user`'s audit events. */
+  async function storedRequestIds(userId: string): Promise<(string | null)[]> {
+    const events = await t.dataSource
+      .getRepository(AuditEvent)
+      .find({ where: { subjectUserId: userId } });
+    return events.map((event) => event.requestId);
+  }
+
+  it('keeps a plain caller id in the response and the audit log', async () => {
+    const user = await createUser(t);
+    const response = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('X-Request-Id', 'trace-1.2:3_x')
+      .send({ username: user.username, password: user.password })
+      .expect(200);
+    assert.equal(response.headers['x-request-id'], 'trace-1.2:3_x');
+    assert.ok((await storedRequestIds(user.user.id)).includes('trace-1.2:3_x'));
+  });
+
+  it('replaces a 10 kB, tabbed, unicode, repeated or control-character id with its own', async () => {
+    const user = await createUser(t);
+    const hostile: Buffer[] = [
+      Buffer.from(`X-Request-Id: ${'a'.repeat(10_240)}`),
+      Buffer.from('X-Request-Id: a'.padEnd(14 + 65, 'b')),
+      Buffer.from('X-Request-Id: trace\tone'),
+      Buffer.from('X-Request-Id: trace one'),
+      Buffer.from('X-Request-Id: trace-é-✓-\u202e', 'utf8'),
+      Buffer.from('X-Request-Id: trace-\xe9', 'latin1'),
+      Buffer.from('X-Request-Id: <script>'),
+      Buffer.from('X-Request-Id: one\r\nX-Request-Id: two'),
+      Buffer.from('X-Request-Id: '),
+    ];
+    const ids: string[] = [];
+    for (const line of hostile) {
+      const response = await loginWithRawRequestId(user.username, line);
+      assert.equal(response.status, 200, line.toString('latin1').slice(0, 80));
+      const id = response.headers['x-request-id'] ?? '';
+      assert.match(id, UUID, line.toString('latin1').slice(0, 80));
+      ids.push(id);
+    }
+    const stored = await storedRequestIds(user.user.id);
+    for (const id of ids) assert.ok(stored.includes(id), `audit event with request id ${id}`);
+    for (const id of stored) assert.match(id ?? '', SAFE_ID);
+  });
+
+  it('never echoes a CR or LF a header tried to carry', async () => {
+    const user = await createUser(t);
+    for (const line of [
+      Buffer.from('X-Request-Id: abc\rSet-Cookie: x=1'),
+      Buffer.from('X-Request-Id: abc\nSet-Cookie: x=1'),
+      Buffer.from('X-Request-Id: abc\r\n Set-Cookie: x=1'),
+    ]) {
+      const response = await loginWithRawRequestId(user.username, line);
+      // Node's parser refuses a bare CR or LF and a folded line (400); nothing else may pass.
+      assert.equal(response.status, 400, line.toString('latin1'));
+      assert.equal(response.headers['set-cookie'], undefined);
+      assert.doesNotMatch(response.headers['x-request-id'] ?? '', /abc|cookie/i);
+    }
+    for (const id of await storedRequestIds(user.user.id)) assert.match(id ?? '', SAFE_ID);
   });
 });
 

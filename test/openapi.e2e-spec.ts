@@ -1,16 +1,41 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { RoleName } from '../src/users/entities/role.entity';
+import { createUserWithToken } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 
+interface DocumentedResponse {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema?: { $ref?: string } }>;
+}
 interface Operation {
   security?: Array<Record<string, string[]>>;
-  responses: Record<string, unknown>;
+  responses: Record<string, DocumentedResponse>;
   requestBody?: unknown;
 }
 type OpenApi = {
   paths: Record<string, Record<string, Operation>>;
-  components: { securitySchemes: Record<string, Record<string, unknown>> };
+  components: {
+    securitySchemes: Record<string, Record<string, unknown>>;
+    schemas: Record<string, unknown>;
+  };
 };
+
+type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+const PROBLEM = 'application/problem+json';
+const PROBLEM_REF = '#/components/schemas/ProblemDto';
+// Fastify reads a body on these methods (and answers 400, 413, 415) before any route code.
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+/** What every operation can answer besides what its controller says, from what it is. */
+function requiredStatuses(method: string, path: string, operation: Operation): string[] {
+  const statuses = new Set(['414', '431', '500', '503']);
+  if (BODY_METHODS.has(method)) for (const status of ['400', '413', '415']) statuses.add(status);
+  if (path.includes('{')) statuses.add('400');
+  if ((operation.security ?? []).length > 0) statuses.add('401');
+  return [...statuses];
+}
 
 // Every route the service serves; the document must list each one.
 const EXPECTED_OPERATIONS = [
@@ -108,6 +133,78 @@ describe('Swagger UI and the OpenAPI document', () => {
     }
     const register = doc.paths['/api/v1/auth/register']?.post;
     assert.ok(register?.responses['201'] && register.responses['400'] && register.responses['409']);
+  });
+
+  it('documents every status the framework and the infrastructure answer, as problem+json', () => {
+    assert.ok(doc.components.schemas.ProblemDto, 'ProblemDto schema');
+    for (const { path, method, operation } of operations()) {
+      const label = `${method} ${path}`;
+      for (const status of requiredStatuses(method, path, operation)) {
+        const response = operation.responses[status];
+        assert.ok(response, `${label} documents ${status}`);
+        assert.equal(response.content?.[PROBLEM]?.schema?.$ref, PROBLEM_REF, `${label} ${status}`);
+      }
+      for (const [status, response] of Object.entries(operation.responses)) {
+        // The service answers problems as application/problem+json, never application/json.
+        assert.notEqual(
+          response.content?.['application/json']?.schema?.$ref,
+          PROBLEM_REF,
+          `${label} ${status} is documented as application/json`,
+        );
+        if (status === '429' || status === '503') {
+          assert.ok(response.headers?.['Retry-After'], `${label} ${status} Retry-After`);
+        }
+        if (status === '401' && response.content?.[PROBLEM] !== undefined) {
+          assert.ok(response.headers?.['WWW-Authenticate'], `${label} 401 WWW-Authenticate`);
+        }
+      }
+    }
+  });
+
+  it('answers malformed requests to every operation only with statuses it documents', async () => {
+    // An admin's token, so that requests get as far as they can; rate limits are off.
+    const { token } = await createUserWithToken(t, { roles: [RoleName.User, RoleName.Admin] });
+    const someId = '0b6e5d1c-6a34-4a44-9b7e-3c1f2f5e8a11';
+    const concrete = (path: string, id: string): string =>
+      path.replace('{role}', RoleName.User).replace(/\{[^}]+\}/g, id);
+    let probes = 0;
+    for (const { path, method, operation } of operations()) {
+      const send = (url: string) =>
+        t.http()[method as Method](url).set('Authorization', `Bearer ${token}`);
+      const cases: [string, number, () => Promise<{ status: number; headers: object }>][] = [
+        ['huge URL', 414, () => send(`${concrete(path, someId)}?pad=${'a'.repeat(9000)}`)],
+      ];
+      if (BODY_METHODS.has(method)) {
+        const url = concrete(path, someId);
+        const oversized = JSON.stringify({ pad: 'x'.repeat(t.config.http.bodyLimitBytes) });
+        cases.push(
+          [
+            'oversized body',
+            413,
+            () => send(url).set('Content-Type', 'application/json').send(oversized),
+          ],
+          ['wrong media type', 415, () => send(url).set('Content-Type', 'text/plain').send('x')],
+          ['invalid JSON', 400, () => send(url).set('Content-Type', 'application/json').send('{')],
+        );
+      }
+      if (path.includes('{')) {
+        cases.push(
+          ['malformed id', 400, () => send(concrete(path, 'not-a-uuid'))],
+          ['over-long id', 414, () => send(concrete(path, 'a'.repeat(101)))],
+        );
+      }
+      for (const [probe, expected, run] of cases) {
+        const response = (await run()) as { status: number; headers: Record<string, string> };
+        const label = `${method} ${path}, ${probe}`;
+        assert.equal(response.status, expected, label);
+        const documented = operation.responses[String(response.status)];
+        assert.ok(documented, `${label}: ${response.status} is not documented`);
+        const mediaType = (response.headers['content-type'] ?? '').split(';')[0] ?? '';
+        assert.ok(documented.content?.[mediaType], `${label}: ${mediaType} is not documented`);
+        probes += 1;
+      }
+    }
+    assert.ok(probes > 60, `${probes} probes`);
   });
 
   it('gives request examples for the auth endpoints', () => {

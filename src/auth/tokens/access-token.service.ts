@@ -9,7 +9,7 @@ import { JwsHeader, signJws, verifyJws } from './jws';
 /** Header `typ` of our access tokens (RFC 9068), so no other JWT can stand in for one. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
-// Tolerated clock difference between instances for `iat` in the future.
+// Tolerated clock difference between instances for `iat` (and `nbf`) in the future.
 const CLOCK_SKEW_SECONDS = 60;
 
 export interface AccessTokenClaims {
@@ -82,27 +82,36 @@ export class AccessTokenService {
     const known = this.verified.get(key);
     if (known?.token === token) {
       const { claims } = known;
-      if (claims.exp > nowSeconds && claims.iat <= nowSeconds + CLOCK_SKEW_SECONDS) return claims;
+      if (claims.exp > nowSeconds && known.notBefore <= nowSeconds + CLOCK_SKEW_SECONDS) {
+        return claims;
+      }
       this.verified.delete(key);
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
-    const claims = this.verifyJws(token, nowSeconds);
-    this.remember(key, token, claims);
+    const { claims, notBefore } = this.verifyJws(token, nowSeconds);
+    this.remember(key, { token, claims, notBefore });
     return claims;
   }
 
-  private remember(key: string, token: string, claims: AccessTokenClaims): void {
+  private remember(key: string, entry: VerifiedToken): void {
     const { ttlSeconds, maxEntries } = this.config.authCache;
     if (ttlSeconds === 0) return;
-    Object.freeze(claims.roles);
-    this.verified.set(key, { token, claims: Object.freeze(claims) });
+    Object.freeze(entry.claims.roles);
+    Object.freeze(entry.claims);
+    this.verified.set(key, entry);
     for (const oldest of this.verified.keys()) {
       if (this.verified.size <= maxEntries) break;
       this.verified.delete(oldest);
     }
   }
 
-  private verifyJws(token: string, now: number): AccessTokenClaims {
+  /**
+   * The full check of a token not seen before. `iat`, `exp` and `nbf` must be integers (JSON
+   * can spell numbers that are not: `1e999` is Infinity), the lifetime `exp - iat` at most
+   * ACCESS_TOKEN_TTL (both come from the issuer's one clock, so no skew), and neither `iat`
+   * nor `nbf` more than the clock skew in the future.
+   */
+  private verifyJws(token: string, now: number): { claims: AccessTokenClaims; notBefore: number } {
     const { jwt } = this.config;
     const verified = verifyJws(token, jwt.algorithm, (header) =>
       jwt.verificationKeys.get(jwt.algorithm === 'HS256' ? '' : (header.kid ?? '\0')),
@@ -118,20 +127,32 @@ export class AccessTokenService {
       typeof claims.sid !== 'string' ||
       typeof claims.jti !== 'string' ||
       !Array.isArray(claims.roles) ||
-      typeof claims.iat !== 'number' ||
-      typeof claims.exp !== 'number' ||
-      claims.exp <= now ||
-      claims.iat > now + CLOCK_SKEW_SECONDS
+      !Number.isSafeInteger(claims.iat) ||
+      !Number.isSafeInteger(claims.exp) ||
+      (claims.nbf !== undefined && !Number.isSafeInteger(claims.nbf))
     ) {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
-    return claims as unknown as AccessTokenClaims;
+    const iat = claims.iat as number;
+    const exp = claims.exp as number;
+    const notBefore = Math.max(iat, (claims.nbf as number | undefined) ?? iat);
+    if (
+      exp <= now ||
+      exp <= iat ||
+      exp - iat > jwt.accessTokenTtlSeconds ||
+      notBefore > now + CLOCK_SKEW_SECONDS
+    ) {
+      throw new DomainError('invalid_token', 'The access token is invalid or expired');
+    }
+    return { claims: claims as unknown as AccessTokenClaims, notBefore };
   }
 }
 
 interface VerifiedToken {
   token: string;
   claims: AccessTokenClaims;
+  /** The later of `iat` and `nbf`: the token is refused while it is in the future. */
+  notBefore: number;
 }
 
 /** The last segment of a compact JWS (the whole string if it has no dot). */

@@ -15,7 +15,6 @@ export interface JwsHeader {
 
 /** Tokens longer than this are refused unparsed. */
 export const MAX_TOKEN_LENGTH = 8192;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export function signJws(
   header: JwsHeader,
@@ -30,6 +29,13 @@ export function signJws(
 /**
  * Verifies the signature with the pinned algorithm and the key `resolveKey` picks from the
  * header. Returns undefined for anything malformed, unsigned, differently signed or unknown.
+ *
+ * Every segment must be written exactly as `signJws` writes it: the signature in canonical
+ * base64url (no padding, nothing outside the alphabet, zero unused low bits), the header and
+ * payload as the base64url of `JSON.stringify` of their own parsed value. So one token has
+ * one spelling: no duplicate member names (JSON.parse would keep the last), no numbers that
+ * parse to something else (`1e999` is Infinity), no invalid UTF-8, no other bits that a
+ * decoder drops but the signature covers.
  */
 export function verifyJws(
   token: string,
@@ -38,19 +44,19 @@ export function verifyJws(
 ): { header: JwsHeader; payload: Record<string, unknown> } | undefined {
   if (token.length > MAX_TOKEN_LENGTH) return undefined;
   const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) return undefined;
+  if (parts.length !== 3) return undefined;
   const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  const header = decodeObject(encodedHeader);
+  const signature = Buffer.from(encodedSignature, 'base64url');
+  if (signature.toString('base64url') !== encodedSignature) return undefined;
+  const header = decodeCanonicalObject(encodedHeader);
   // The algorithm is pinned by configuration: `none`, another algorithm or extensions we do not
   // understand (`crit`) are refused before any key is chosen.
   if (header === undefined || header.alg !== algorithm || 'crit' in header) return undefined;
   const key = resolveKey(header as JwsHeader);
   if (key === undefined) return undefined;
   const input = `${encodedHeader}.${encodedPayload}`;
-  if (!checkSignature(input, Buffer.from(encodedSignature, 'base64url'), algorithm, key)) {
-    return undefined;
-  }
-  const payload = decodeObject(encodedPayload);
+  if (!checkSignature(input, signature, algorithm, key)) return undefined;
+  const payload = decodeCanonicalObject(encodedPayload);
   return payload === undefined ? undefined : { header: header as JwsHeader, payload };
 }
 
@@ -104,10 +110,14 @@ function encode(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-function decodeObject(part: string): Record<string, unknown> | undefined {
+/** The JSON object `part` encodes, if `part` is exactly how {@link encode} writes it. */
+function decodeCanonicalObject(part: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
+    return typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      encode(value) === part
       ? (value as Record<string, unknown>)
       : undefined;
   } catch {

@@ -2,20 +2,15 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { instanceOf, problem, PROBLEM_CONTENT_TYPE, safeJsonStringify } from './problem';
-import { API_CSP_HEADER } from './security-headers';
+import { API_RESPONSE_HEADERS } from './security-headers';
 
-// Answers given before any hook runs carry these instead of helmet's full set.
-const HEADERS = {
-  'Cache-Control': 'no-store',
-  'Content-Security-Policy': API_CSP_HEADER,
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-};
+// Answers given before any hook runs carry the same security headers as every other answer.
+const HEADERS = { ...API_RESPONSE_HEADERS, vary: 'Origin' };
 
 const DETAIL: Record<number, string> = {
   400: 'The request could not be understood',
   408: 'The request took too long to arrive',
-  414: 'The request path is too long',
+  414: 'The request URL is too long',
   431: 'The request headers are too large',
 };
 
@@ -33,11 +28,26 @@ export function frameworkErrors(
     typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500
       ? error.statusCode
       : 500;
+  sendEarlyProblem(request, reply, status);
+}
+
+/** Request URLs (path and query) longer than this are answered 414 before routing work. */
+export const MAX_URL_LENGTH = 8192;
+
+/**
+ * A problem answered by a hook or by the router, before Nest: the request's URL stands in
+ * `instance` only as far as the bound allows.
+ */
+export function sendEarlyProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+): void {
   const body = problem(status, { detail: DETAIL[status] ?? 'An unexpected error occurred' });
-  body.instance = instanceOf(request.url);
+  body.instance = instanceOf(request.url.slice(0, 512));
   void reply
     .code(status)
-    .headers({ ...HEADERS, 'X-Request-Id': request.id })
+    .headers({ ...HEADERS, 'x-request-id': request.id })
     .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
     .send(safeJsonStringify(body));
 }

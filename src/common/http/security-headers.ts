@@ -3,7 +3,6 @@ import helmet, { type HelmetOptions } from 'helmet';
 type ContentSecurityPolicy = Exclude<HelmetOptions['contentSecurityPolicy'], boolean | undefined>;
 
 /** The API answers JSON only: nothing in a response may load anything or be framed. */
-export const API_CSP_HEADER = "default-src 'none'; frame-ancestors 'none'";
 const API_CSP: ContentSecurityPolicy = {
   useDefaults: false,
   directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
@@ -70,15 +69,31 @@ export function helmetHeaders(options: HelmetOptions): Readonly<Record<string, s
 }
 
 /**
- * The headers of every response (routes, 404s and errors) for a request URL: helmet's, computed
- * once at boot, with the Swagger UI's own CSP on the routes under `docsPath`, and `common` (the
- * same on every response) added to both.
+ * Nothing the API answers may be kept by a browser or a shared cache: most answers carry
+ * personal data or tokens (RFC 6749 §5.1 asks `no-store` of token responses), and the rest
+ * (health, the key set, errors) must be fresh. Swagger UI's files are the only exception.
+ */
+const NO_STORE = { 'cache-control': 'no-store' };
+
+/**
+ * The security headers of every API response, computed once at boot: also written by the
+ * answers Fastify and Node give before any hook runs (early-errors.ts).
+ */
+export const API_RESPONSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  ...helmetHeaders(HELMET_OPTIONS),
+  ...NO_STORE,
+});
+
+/**
+ * The headers of every response (routes, 404s and errors) for a request URL: helmet's and
+ * `no-store`, with the Swagger UI's own CSP (and no `no-store`) on the routes under `docsPath`,
+ * and `common` (the same on every response) added to both.
  */
 export function responseHeadersFor(
   docsPath: string,
   common: Readonly<Record<string, string>>,
 ): (url: string) => Readonly<Record<string, string>> {
-  const apiHeaders = Object.freeze({ ...helmetHeaders(HELMET_OPTIONS), ...common });
+  const apiHeaders = Object.freeze({ ...API_RESPONSE_HEADERS, ...common });
   const docsHeaders = Object.freeze({
     ...helmetHeaders({ ...HELMET_OPTIONS, contentSecurityPolicy: DOCS_CSP }),
     ...common,
