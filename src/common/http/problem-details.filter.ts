@@ -91,10 +91,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
    */
   private unavailableIfInfrastructure(exception: unknown, request: FastifyRequest): unknown {
     if (exception instanceof DomainError || !isInfrastructureFailure(exception)) return exception;
-    const cause = exception instanceof QueryFailedError ? exception.driverError : exception;
+    const cause: unknown =
+      exception instanceof QueryFailedError ? exception.driverError : exception;
     const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
+    const text = [code, message].filter((part) => typeof part === 'string').join(' ');
     this.logger.warn(
-      `Infrastructure failure on ${request.method} ${instanceOf(request.url)} (request ${request.id}): ${String(code ?? '')} ${String(message ?? '')}`.trim(),
+      `Infrastructure failure on ${request.method} ${instanceOf(request.url)} (request ${request.id}): ${text}`,
     );
     return new DomainError(
       'service_unavailable',
