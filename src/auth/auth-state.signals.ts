@@ -281,12 +281,13 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
       this.inFlight.set(payload, { sentAt, arrived: resolve });
     });
     try {
-      await this.dataSource.query('SELECT pg_notify($1, $2)', [AUTH_STATE_CHANNEL, payload]);
-      await arrived;
+      // Also when the pool never answers: the deadline ends the wait.
+      await Promise.all([
+        this.dataSource.query('SELECT pg_notify($1, $2)', [AUTH_STATE_CHANNEL, payload]),
+        arrived,
+      ]);
     } catch (error) {
       this.inFlight.delete(payload);
-      // Whoever waits is told; the promise of `arrived` is not left unhandled.
-      arrived.catch(() => undefined);
       throw error;
     } finally {
       clearTimeout(timer);
