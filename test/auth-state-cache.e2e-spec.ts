@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { AuthStateCache } from '../src/auth/auth-state.cache';
-import { AuthStateSignals, AuthStateSignalStatus } from '../src/auth/auth-state.signals';
+import {
+  AuthStateSignals,
+  AuthStateSignalStatus,
+  LISTENER_APPLICATION_NAME,
+} from '../src/auth/auth-state.signals';
+import { Session } from '../src/auth/sessions/session.entity';
 import { RoleName } from '../src/users/entities/role.entity';
 import { User } from '../src/users/entities/user.entity';
-import { createUser, createUserWithToken, TEST_PASSWORD } from './helpers/factories';
+import { createUser, createUserWithToken, loginToken, TEST_PASSWORD } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
+import { createTestDatabase, TestDatabase } from './helpers/test-database';
+import { TcpProxy, targetOf, throughProxy } from './helpers/tcp-proxy';
 
 /**
  * The auth state of a token (user, roles, session) is kept in memory between requests. Two
@@ -291,9 +299,29 @@ describe('auth-state cache without its triggers', () => {
   });
 });
 
+/** Waits for `status`, through a bounded number of changes. */
 async function statusOf(signals: AuthStateSignals, status: AuthStateSignalStatus): Promise<void> {
-  while (signals.status !== status) await signals.nextStatusChange();
+  for (let changes = 0; signals.status !== status; changes += 1) {
+    assert.ok(changes < 50, `auth-state status stays ${signals.status}, expected ${status}`);
+    await signals.nextStatusChange();
+  }
 }
+
+function claimsOfToken(token: string): { sub: string; sid: string } {
+  const payload = token.split('.')[1] ?? '';
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+    sub: string;
+    sid: string;
+  };
+}
+
+function cachedIn(t: TestApp, token: string): boolean {
+  const { sub, sid } = claimsOfToken(token);
+  return t.app.get(AuthStateCache).lookup(sub, sid, t.clock.now().getTime()) !== undefined;
+}
+
+const meOn = (t: TestApp, token: string) =>
+  t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${token}`);
 
 describe("auth-state cache and this instance's own writes (PostgreSQL)", () => {
   let t: TestApp;
@@ -322,5 +350,238 @@ describe("auth-state cache and this instance's own writes (PostgreSQL)", () => {
     assert.equal((await me()).status, 401);
     await t.dataSource.getRepository(User).update({ id: user.id }, { isActive: true });
     await me().expect(200);
+  });
+});
+
+// Small values so that the tests wait little; production defaults are 1000 and 2500 ms.
+const HEARTBEAT_MS = 100;
+const DEADLINE_MS = 500;
+const heartbeatEnv = {
+  AUTH_STATE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+  AUTH_STATE_HEARTBEAT_DEADLINE_MS: String(DEADLINE_MS),
+};
+
+/**
+ * Polls `token` on `t` until it is refused; returns the milliseconds since `since`. Bounded by
+ * a number of requests, not by time.
+ */
+async function refusedAfter(t: TestApp, token: string, since: number): Promise<number> {
+  for (let attempt = 0; attempt < 5000; attempt += 1) {
+    const response = await meOn(t, token);
+    if (response.status === 401) return performance.now() - since;
+    assert.equal(response.status, 200);
+  }
+  assert.fail('the token was never refused');
+}
+
+describe('auth-state cache with a half-open listener (PostgreSQL)', () => {
+  // A reaches PostgreSQL directly, B through a proxy that can silently drop B's listener.
+  let real: TestDatabase | undefined;
+  let proxy: TcpProxy | undefined;
+  let a: TestApp | undefined;
+  let b: TestApp | undefined;
+  before(async () => {
+    if (process.env.DATABASE_URL === undefined || process.env.DATABASE_URL === '') return;
+    real = await createTestDatabase();
+    const url = real.env.DATABASE_URL ?? '';
+    proxy = await TcpProxy.start(targetOf(url));
+    const env = { ...heartbeatEnv, JWT_SECRET: randomBytes(48).toString('base64url') };
+    a = await createTestApp({ env, database: real });
+    b = await createTestApp({
+      env,
+      database: { ...real, env: { DATABASE_URL: throughProxy(url, proxy) } },
+    });
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+    await proxy?.close();
+    await real?.drop();
+  });
+
+  it(
+    'stops trusting memory within the deadline, is not ready, and recovers',
+    { timeout: 60_000 },
+    async (context) => {
+      if (a === undefined || b === undefined || proxy === undefined) {
+        context.skip('PostgreSQL only: SQLite checks a version row on every request');
+        return;
+      }
+      const [first, second] = [a, b];
+      const signals = second.app.get(AuthStateSignals);
+      const admin = await createUserWithToken(first, { roles: [RoleName.Admin] });
+      const loggedOut = await createUserWithToken(first);
+      const deactivated = await createUserWithToken(first);
+      await meOn(second, loggedOut.token).expect(200);
+      await meOn(second, deactivated.token).expect(200);
+      assert.ok(cachedIn(second, loggedOut.token) && cachedIn(second, deactivated.token));
+      assert.equal(proxy.connectionsWith(LISTENER_APPLICATION_NAME), 1);
+
+      // From now on nothing reaches B's listener, and nothing tells it so.
+      proxy.blackholeWhere(LISTENER_APPLICATION_NAME);
+      const blackholedAt = performance.now();
+      await first
+        .http()
+        .post('/api/v1/auth/logout')
+        .set('Authorization', `Bearer ${loggedOut.token}`)
+        .expect(204);
+      const changedAt = performance.now();
+      await first
+        .http()
+        .patch(`/api/v1/users/${deactivated.user.id}`)
+        .set('Authorization', `Bearer ${admin.token}`)
+        .send({ isActive: false })
+        .expect(200);
+
+      // Refused on B at the latest once the last heartbeat that came back is D old (D after
+      // the blackhole began), with some room for a busy test machine.
+      const delay = await refusedAfter(second, loggedOut.token, changedAt);
+      assert.ok(delay <= DEADLINE_MS + 250, `refused after ${delay} ms`);
+      context.diagnostic(`refused on B ${delay.toFixed(0)} ms after the logout on A`);
+      assert.equal((await meOn(second, deactivated.token)).status, 401);
+      await statusOf(signals, 'interrupted');
+      // Told so by its own deadline timer, not by the kernel (which has nothing to report).
+      const noticedAfter = performance.now() - blackholedAt;
+      assert.ok(noticedAfter < DEADLINE_MS + 1000, `interrupted after ${noticedAfter} ms`);
+
+      const ready = await second.http().get('/api/v1/health/ready');
+      assert.equal(ready.status, 503);
+      assert.match(ready.headers['content-type'] ?? '', /^application\/problem\+json/);
+      const body = ready.body as {
+        detail: string;
+        checks: { authState: string; database: string };
+      };
+      assert.match(body.detail, /auth-state listener/);
+      assert.equal(body.checks.authState, 'interrupted');
+      assert.equal(body.checks.database, 'up');
+      // Not trusted, so not used: a token B serves now is read from the database each time.
+      const fresh = await createUserWithToken(first);
+      await meOn(second, fresh.token).expect(200);
+      assert.equal(cachedIn(second, fresh.token), false);
+
+      proxy.blackholeWhere(undefined);
+      await statusOf(signals, 'listening');
+      await meOn(second, fresh.token).expect(200);
+      assert.equal(cachedIn(second, fresh.token), true);
+      await second.http().get('/api/v1/health/ready').expect(200);
+      // And notifications arrive again.
+      await first
+        .http()
+        .post('/api/v1/auth/logout')
+        .set('Authorization', `Bearer ${fresh.token}`)
+        .expect(204);
+      await first.app.get(AuthStateSignals).settle();
+      await signals.settle();
+      assert.equal((await meOn(second, fresh.token)).status, 401);
+    },
+  );
+});
+
+describe('auth-state cache: how late another instance may see a logout', () => {
+  let first: TestApp;
+  let second: TestApp;
+  before(async () => {
+    const env = { ...heartbeatEnv, JWT_SECRET: randomBytes(48).toString('base64url') };
+    first = await createTestApp({ env });
+    second = await createTestApp({ env, database: first.database });
+  });
+  after(async () => {
+    await second.close();
+    await first.close();
+  });
+
+  it(
+    'refuses on the other instance within the deadline, every time',
+    { timeout: 60_000 },
+    async (context) => {
+      const user = await createUser(first);
+      const trials = 100;
+      const delays: number[] = [];
+      let firstRequest = 0;
+      for (let trial = 0; trial < trials; trial += 1) {
+        const token = await loginToken(first, user.username);
+        await meOn(second, token).expect(200);
+        await first
+          .http()
+          .post('/api/v1/auth/logout')
+          .set('Authorization', `Bearer ${token}`)
+          .expect(204);
+        const loggedOutAt = performance.now();
+        const response = await meOn(second, token);
+        if (response.status === 401) {
+          firstRequest += 1;
+          delays.push(0);
+          continue;
+        }
+        delays.push(await refusedAfter(second, token, loggedOutAt));
+      }
+      const worst = Math.max(...delays);
+      const sorted = [...delays].sort((x, y) => x - y);
+      context.diagnostic(
+        `${first.database.kind}: refused on the first request ${firstRequest}/${trials}, median ${sorted[trials >> 1]?.toFixed(1)} ms, max ${worst.toFixed(1)} ms`,
+      );
+      assert.ok(worst < DEADLINE_MS, `worst delay ${worst} ms, deadline ${DEADLINE_MS} ms`);
+      if (first.database.kind === 'sqlite') {
+        // The version row is read on every request: the very next one.
+        assert.equal(firstRequest, trials);
+      }
+    },
+  );
+});
+
+describe('auth-state cache and changes no earlier trigger announced', () => {
+  let first: TestApp;
+  let second: TestApp;
+  before(async () => {
+    const env = { JWT_SECRET: randomBytes(48).toString('base64url') };
+    first = await createTestApp({ env });
+    second = await createTestApp({ env, database: first.database });
+  });
+  after(async () => {
+    await second.close();
+    await first.close();
+  });
+
+  async function settled(): Promise<void> {
+    await first.app.get(AuthStateSignals).settle();
+    await second.app.get(AuthStateSignals).settle();
+  }
+
+  it("sees an operator's SQL shortening a session's idle expiry, on both instances", async () => {
+    const { token } = await createUserWithToken(first);
+    await meOn(first, token).expect(200);
+    await meOn(second, token).expect(200);
+    const { sid } = claimsOfToken(token);
+    // Plain SQL through the query builder, without TypeORM's listeners: nothing but the
+    // database's trigger can announce it.
+    await first.dataSource
+      .createQueryBuilder()
+      .update(Session)
+      .set({ idleExpiresAt: new Date(first.clock.now().getTime() - 1000) })
+      .where('id = :id', { id: sid })
+      .callListeners(false)
+      .execute();
+    await settled();
+    assert.equal((await meOn(first, token)).status, 401);
+    assert.equal((await meOn(second, token)).status, 401);
+  });
+
+  it('sees a TRUNCATE of role grants and of sessions, on both instances', async (context) => {
+    if (first.database.kind !== 'postgres') {
+      context.skip('PostgreSQL only: SQLite has no TRUNCATE (DELETE fires the row triggers)');
+      return;
+    }
+    const { token } = await createUserWithToken(first);
+    const roles = async (t: TestApp) => ((await meOn(t, token)).body as { roles: string[] }).roles;
+    assert.deepEqual(await roles(first), [RoleName.User]);
+    assert.deepEqual(await roles(second), [RoleName.User]);
+    await first.dataSource.query('TRUNCATE users_to_roles');
+    await settled();
+    assert.deepEqual(await roles(first), []);
+    assert.deepEqual(await roles(second), []);
+    await first.dataSource.query('TRUNCATE sessions CASCADE');
+    await settled();
+    assert.equal((await meOn(first, token)).status, 401);
+    assert.equal((await meOn(second, token)).status, 401);
   });
 });

@@ -1,6 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Client, type Notification } from 'pg';
 import type {
   DataSource,
@@ -22,7 +24,13 @@ import { Session } from './sessions/session.entity';
 /** The channel migration 1764000000006 notifies on (PostgreSQL). */
 export const AUTH_STATE_CHANNEL = 'identity_auth_state';
 
-/** The triggers migration 1764000000006 creates; without all of them nothing may be cached. */
+/** The application name of the listening connection (pg_stat_activity shows it). */
+export const LISTENER_APPLICATION_NAME = 'identity-auth-state-listener';
+
+/**
+ * The triggers migrations 1764000000006 and 1764000000009 create; without all of them nothing
+ * may be cached.
+ */
 const POSTGRES_TRIGGERS = [
   'TRG_users_auth_state_update',
   'TRG_users_auth_state_delete',
@@ -30,6 +38,11 @@ const POSTGRES_TRIGGERS = [
   'TRG_sessions_auth_state_delete',
   'TRG_users_to_roles_auth_state',
   'TRG_roles_auth_state',
+  'TRG_sessions_auth_state_idle',
+  'TRG_users_auth_state_truncate',
+  'TRG_sessions_auth_state_truncate',
+  'TRG_users_to_roles_auth_state_truncate',
+  'TRG_roles_auth_state_truncate',
 ];
 const SQLITE_TRIGGERS = [
   'TRG_users_auth_state_update',
@@ -41,6 +54,7 @@ const SQLITE_TRIGGERS = [
   'TRG_users_to_roles_auth_state_delete',
   'TRG_roles_auth_state_update',
   'TRG_roles_auth_state_delete',
+  'TRG_sessions_auth_state_idle',
 ];
 
 const UNTRUSTED = Promise.resolve(false);
@@ -48,13 +62,15 @@ const UNTRUSTED = Promise.resolve(false);
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 30_000;
 const SETTLE_TIMEOUT_MS = 5_000;
+// The kernel's own probe of an idle listening socket; the heartbeat notices much sooner.
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 
 /**
  * - `off`: nothing is cached (AUTH_CACHE_TTL=0, or the triggers are missing);
  * - `version`: SQLite, the cache is checked against the version row on every request;
- * - `listening`: PostgreSQL, notifications arrive;
- * - `interrupted`: PostgreSQL, the listening connection is down: nothing is trusted until it
- *   is back.
+ * - `listening`: PostgreSQL, notifications arrive: a heartbeat came back within the deadline;
+ * - `interrupted`: PostgreSQL, the listening connection is down or its heartbeat is late:
+ *   nothing is trusted until it listens again.
  */
 export type AuthStateSignalStatus = 'off' | 'version' | 'listening' | 'interrupted';
 
@@ -76,6 +92,11 @@ interface SqliteStatement {
  *   drop what they touch right after their commit (a TypeORM subscriber), so its next request
  *   never waits for the notification. While the listening connection is down, nothing is
  *   trusted: every request reads the database until it is back.
+ * - PostgreSQL heartbeat: a connection can also die silently (a half-open TCP link: no reset,
+ *   nothing arrives). Every `heartbeatMs` the instance notifies `hb:<nonce>` through the pool
+ *   and waits for it on the listener: memory is trusted only while a heartbeat sent less than
+ *   `deadlineMs` ago has come back, which proves that every change committed before it was
+ *   sent has arrived. Past the deadline the listener is torn down and reconnected.
  */
 @Injectable()
 export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
@@ -84,12 +105,21 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
   private sqliteVersion?: SqliteStatement;
   private lastVersion: unknown = undefined;
   private client?: Client;
+  private socket?: Socket;
   private listening = false;
   private stopping = false;
   private reconnectDelayMs = RECONNECT_MIN_MS;
   private interrupted = false;
   private reconnectTimer?: NodeJS.Timeout;
-  private readonly settling = new Map<string, () => void>();
+  private heartbeatTimer?: NodeJS.Timeout;
+  private deadlineTimer?: NodeJS.Timeout;
+  private heartbeatInFlight = false;
+  /** performance.now() when the newest heartbeat that came back was sent. */
+  private confirmedSentAt = Number.NEGATIVE_INFINITY;
+  private readonly heartbeatPrefix = `hb:${randomBytes(6).toString('hex')}:`;
+  private heartbeatSequence = 0;
+  /** Heartbeats in flight: payload → when it was sent, and who waits for it. */
+  private readonly inFlight = new Map<string, { sentAt: number; arrived: () => void }>();
   private statusWaiters: Array<() => void> = [];
   private pendingCheck?: Promise<boolean>;
 
@@ -104,7 +134,7 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     this.triggersPresent = await this.checkTriggers();
     if (!this.triggersPresent) {
       this.logger.error(
-        'Auth-state triggers are missing (migration 1764000000006): the auth-state cache is off, every request reads the database',
+        'Auth-state triggers are missing (migrations 1764000000006, 1764000000009): the auth-state cache is off, every request reads the database',
       );
       return;
     }
@@ -126,16 +156,25 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat();
     this.listening = false;
     const client = this.client;
+    const socket = this.socket;
     this.client = undefined;
+    this.socket = undefined;
     await client?.end().catch(() => undefined);
+    socket?.destroy();
   }
 
   get status(): AuthStateSignalStatus {
     if (!this.triggersPresent) return 'off';
     if (this.sqliteVersion !== undefined) return 'version';
-    return this.listening ? 'listening' : 'interrupted';
+    return this.fresh() ? 'listening' : 'interrupted';
+  }
+
+  /** Whether the auth-state cache needs a listener and has none it can trust (readiness). */
+  get unhealthy(): boolean {
+    return this.status === 'interrupted';
   }
 
   /** Resolves at the next change of `status` (for health reporting and tests). */
@@ -152,7 +191,9 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
    *   cache. The version row is read once for all of them, so a busy instance reads it once
    *   per loop turn instead of once per request; each request still gets a read made after it
    *   asked, so any change committed before it arrived is seen.
-   * - PostgreSQL: whether notifications arrive, at the time of the check.
+   * - PostgreSQL: whether notifications arrive, at the time of the check: the listener is
+   *   connected and a heartbeat sent less than the deadline ago has come back (a comparison of
+   *   two numbers; no database work).
    *
    * Answering together also batches the responses: they are written one after the other at the
    * end of the turn instead of one between each two reads, which cost a third less CPU per
@@ -164,9 +205,7 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     this.pendingCheck ??= new Promise((resolve) => {
       setImmediate(() => {
         this.pendingCheck = undefined;
-        resolve(
-          this.sqliteVersion === undefined ? this.listening : this.versionUnchangedOrCleared(),
-        );
+        resolve(this.sqliteVersion === undefined ? this.fresh() : this.versionUnchangedOrCleared());
       });
     });
     return this.pendingCheck;
@@ -179,7 +218,19 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
    */
   mayStore(): boolean {
     if (!this.triggersPresent) return false;
-    return this.sqliteVersion !== undefined || this.listening;
+    return this.sqliteVersion !== undefined || this.fresh();
+  }
+
+  /**
+   * PostgreSQL: the listener is connected and the newest heartbeat that came back was sent
+   * less than the deadline ago. Monotonic real time, not the injectable Clock: this measures
+   * the network, not the time tokens are judged at.
+   */
+  private fresh(): boolean {
+    return (
+      this.listening &&
+      performance.now() - this.confirmedSentAt < this.config.authCache.heartbeatDeadlineMs
+    );
   }
 
   /** SQLite: reads the version; empties the cache when it moved. False if it cannot be read. */
@@ -204,25 +255,85 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Resolves once every change committed before the call has reached this instance (PostgreSQL:
-   * a notification of our own, sent now, comes back after all earlier ones). For changes made
-   * behind the service's back, e.g. in SQL. Immediate on SQLite, where nothing is in flight.
+   * a heartbeat sent now comes back after all earlier notifications). For changes made behind
+   * the service's back, e.g. in SQL. Immediate on SQLite, where nothing is in flight.
    */
   async settle(): Promise<void> {
-    const client = this.client;
-    if (client === undefined || !this.listening) return;
-    const nonce = `sync:${randomUUID()}`;
+    if (this.client === undefined || !this.listening) return;
+    await this.roundTrip(SETTLE_TIMEOUT_MS);
+  }
+
+  /**
+   * Notifies a heartbeat through the pool (the path every change takes) and resolves when the
+   * listener has it back, which also moves `confirmedSentAt`; rejects after `timeoutMs`.
+   */
+  private async roundTrip(timeoutMs: number): Promise<void> {
+    this.heartbeatSequence += 1;
+    const payload = `${this.heartbeatPrefix}${this.heartbeatSequence}`;
+    const sentAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
     const arrived = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.settling.delete(nonce);
-        reject(new Error('auth-state notification did not come back in time'));
-      }, SETTLE_TIMEOUT_MS);
-      this.settling.set(nonce, () => {
-        clearTimeout(timer);
-        resolve();
-      });
+      timer = setTimeout(() => {
+        this.inFlight.delete(payload);
+        reject(new Error(`the auth-state heartbeat did not come back within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      this.inFlight.set(payload, { sentAt, arrived: resolve });
     });
-    await client.query('SELECT pg_notify($1, $2)', [AUTH_STATE_CHANNEL, nonce]);
-    await arrived;
+    try {
+      // Also when the pool never answers: the deadline ends the wait.
+      await Promise.all([
+        this.dataSource.query('SELECT pg_notify($1, $2)', [AUTH_STATE_CHANNEL, payload]),
+        arrived,
+      ]);
+    } catch (error) {
+      this.inFlight.delete(payload);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private startHeartbeat(client: Client): void {
+    this.stopHeartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      if (this.client !== client || this.heartbeatInFlight) return;
+      this.heartbeatInFlight = true;
+      this.roundTrip(this.config.authCache.heartbeatDeadlineMs)
+        .catch(() => undefined)
+        .finally(() => {
+          this.heartbeatInFlight = false;
+        });
+    }, this.config.authCache.heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.armDeadline(client);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.deadlineTimer);
+    this.heartbeatTimer = undefined;
+    this.deadlineTimer = undefined;
+    this.heartbeatInFlight = false;
+  }
+
+  /** When no newer heartbeat has come back by the deadline, the listener is given up. */
+  private armDeadline(client: Client): void {
+    clearTimeout(this.deadlineTimer);
+    const deadlineMs = this.config.authCache.heartbeatDeadlineMs;
+    const remaining = this.confirmedSentAt + deadlineMs - performance.now();
+    this.deadlineTimer = setTimeout(
+      () => {
+        if (this.client !== client) return;
+        if (performance.now() - this.confirmedSentAt < deadlineMs) {
+          this.armDeadline(client);
+          return;
+        }
+        this.lost(client, new Error(`no heartbeat came back within ${deadlineMs} ms`));
+      },
+      Math.max(0, remaining),
+    );
+    this.deadlineTimer.unref();
   }
 
   private async checkTriggers(): Promise<boolean> {
@@ -241,17 +352,29 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
 
   private async listen(): Promise<void> {
     if (this.config.database.kind !== 'postgres') return;
+    const deadlineMs = this.config.authCache.heartbeatDeadlineMs;
+    // Our own socket, so that a connection that went silent can be destroyed at once (a polite
+    // end would wait for an answer that never comes).
+    const socket = new Socket();
     const client = new Client({
       connectionString: this.config.database.url,
-      application_name: 'identity-auth-state-listener',
+      application_name: LISTENER_APPLICATION_NAME,
+      stream: () => socket,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+      connectionTimeoutMillis: deadlineMs,
+      query_timeout: deadlineMs,
     });
     client.on('notification', (message: Notification) => this.onNotification(message.payload));
     client.on('error', (error: Error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
     this.client = client;
+    this.socket = socket;
     try {
       await client.connect();
       await client.query(`LISTEN ${AUTH_STATE_CHANNEL}`);
+      // Listening is not enough: the whole path, commit to this connection, must work.
+      await this.roundTrip(deadlineMs);
     } catch (error) {
       this.lost(client, error instanceof Error ? error : new Error(String(error)));
       return;
@@ -259,6 +382,7 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     if (this.client !== client) return;
     // Anything may have changed while nobody listened.
     this.cache.invalidateAll();
+    this.startHeartbeat(client);
     this.setListening(true);
     if (this.interrupted) {
       this.logger.log('Auth-state notifications are back: the auth-state cache is in use again');
@@ -269,15 +393,23 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
 
   private lost(client: Client, error?: Error): void {
     if (this.client !== client) return;
+    const socket = this.socket;
     this.client = undefined;
+    this.socket = undefined;
+    this.stopHeartbeat();
+    this.confirmedSentAt = Number.NEGATIVE_INFINITY;
     this.setListening(false);
     this.cache.invalidateAll();
+    socket?.destroy();
     void client.end().catch(() => undefined);
     if (this.stopping) return;
+    if (!this.interrupted) {
+      // Once per interruption, not once per failed reconnection.
+      this.logger.warn(
+        `Auth-state notifications interrupted${error ? ` (${error.message})` : ''}: every request reads the database until they are back`,
+      );
+    }
     this.interrupted = true;
-    this.logger.warn(
-      `Auth-state notifications interrupted${error ? ` (${error.message})` : ''}: every request reads the database until they are back`,
-    );
     const delay = this.reconnectDelayMs;
     this.reconnectDelayMs = Math.min(RECONNECT_MAX_MS, delay * 2);
     this.reconnectTimer = setTimeout(() => void this.listen(), delay);
@@ -302,9 +434,22 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     const id = payload.slice(separator + 1);
     if (kind === 'u') this.cache.invalidateUser(id);
     else if (kind === 's') this.cache.invalidateSession(id);
-    else if (kind === 'sync') this.settling.get(payload)?.();
+    else if (kind === 'hb') this.heartbeatArrived(payload);
     else this.cache.invalidateAll();
-    if (kind === 'sync') this.settling.delete(payload);
+  }
+
+  /** Ours moves the proof of freshness; another instance's heartbeat means nothing here. */
+  private heartbeatArrived(payload: string): void {
+    const pending = this.inFlight.get(payload);
+    if (pending === undefined) return;
+    this.inFlight.delete(payload);
+    if (pending.sentAt > this.confirmedSentAt) {
+      this.confirmedSentAt = pending.sentAt;
+      if (this.client !== undefined && this.heartbeatTimer !== undefined) {
+        this.armDeadline(this.client);
+      }
+    }
+    pending.arrived();
   }
 }
 

@@ -39,6 +39,9 @@ export class AppConfig {
     /** 0: every request reads the database. */
     ttlSeconds: number;
     maxEntries: number;
+    /** PostgreSQL: heartbeat interval of the listener and the deadline for its return. */
+    heartbeatMs: number;
+    heartbeatDeadlineMs: number;
   };
   readonly rateLimit: {
     enabled: boolean;
@@ -95,6 +98,10 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   if (env.REFRESH_IDLE_TTL > env.REFRESH_ABSOLUTE_TTL) {
     problems.push('REFRESH_IDLE_TTL: must not exceed REFRESH_ABSOLUTE_TTL');
   }
+  if (env.AUTH_STATE_HEARTBEAT_DEADLINE_MS <= env.AUTH_STATE_HEARTBEAT_MS) {
+    // Otherwise memory would lapse between two heartbeats on a healthy connection.
+    problems.push('AUTH_STATE_HEARTBEAT_DEADLINE_MS: must exceed AUTH_STATE_HEARTBEAT_MS');
+  }
   if (problems.length > 0 || keys === undefined) throw new ConfigurationError(problems);
 
   return new AppConfig({
@@ -127,6 +134,8 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
     authCache: {
       ttlSeconds: env.AUTH_CACHE_TTL,
       maxEntries: env.AUTH_CACHE_MAX_ENTRIES,
+      heartbeatMs: env.AUTH_STATE_HEARTBEAT_MS,
+      heartbeatDeadlineMs: env.AUTH_STATE_HEARTBEAT_DEADLINE_MS,
     },
     rateLimit: {
       enabled: env.RATE_LIMIT_ENABLED,

@@ -129,6 +129,23 @@ export class EnvironmentVariables {
   @Max(1_000_000)
   AUTH_CACHE_MAX_ENTRIES = 10_000;
 
+  /** PostgreSQL: milliseconds between two heartbeats of the auth-state listener. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  AUTH_STATE_HEARTBEAT_MS = 1000;
+
+  /**
+   * PostgreSQL: memory is trusted only while a heartbeat sent less than this many milliseconds
+   * ago has come back; the bound on how late another instance may see a revocation.
+   */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(20)
+  @Max(120_000)
+  AUTH_STATE_HEARTBEAT_DEADLINE_MS = 2500;
+
   @Transform(toBoolean)
   @IsBoolean()
   REFRESH_TOKEN_COOKIE = false;

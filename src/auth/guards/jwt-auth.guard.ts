@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '../../common/errors/domain-error';
+import { isInfrastructureFailure } from '../../common/errors/infrastructure-failure';
 import { RouteMetadata } from '../../common/route-metadata';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
@@ -28,7 +29,9 @@ export class JwtAuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<{ user?: AuthenticatedUser }>();
     const { error, user, info } = await runStrategy(this.strategy, request);
-    if (error instanceof DomainError) throw error;
+    // The database could not say whether the token is still good: a 503 the client retries
+    // with the same token, never a 401 that makes it throw a valid token away.
+    if (error instanceof DomainError || isInfrastructureFailure(error)) throw error;
     if (error === null && user) {
       request.user = user as AuthenticatedUser;
       return true;

@@ -16,7 +16,8 @@ export type DomainErrorCode =
   | 'role_not_found'
   | 'last_admin'
   | 'weak_password'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'service_unavailable';
 
 export interface FieldError {
   field: string;
@@ -50,4 +51,5 @@ export const PROBLEM_TYPES: Record<DomainErrorCode, { status: number; title: str
   last_admin: { status: 409, title: 'Last active administrator' },
   weak_password: { status: 400, title: 'Password rejected' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
 };

@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { QueryFailedError } from 'typeorm';
 import { DomainError, PROBLEM_TYPES } from '../errors/domain-error';
+import { isInfrastructureFailure, RETRY_AFTER_SECONDS } from '../errors/infrastructure-failure';
 import { OAuthError } from '../errors/oauth-error';
 import { uniqueViolation } from '../errors/unique-violation';
 import { ValidationFailedError } from '../errors/validation-failed.error';
@@ -41,10 +43,11 @@ const FASTIFY_DETAIL = new Map<unknown, string>([
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ExceptionFilter');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    const exception = this.unavailableIfInfrastructure(thrown, request);
 
     if (exception instanceof OAuthError) {
       void reply
@@ -79,6 +82,28 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .header('cache-control', 'no-store')
       .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
       .send(safeJsonStringify(body));
+  }
+
+  /**
+   * The database or Redis could not serve: a 503 the client may retry, whatever the path was
+   * doing (a token check, a login, a logout). Logged with the driver's code and message only:
+   * a QueryFailedError also carries the SQL and its parameters.
+   */
+  private unavailableIfInfrastructure(exception: unknown, request: FastifyRequest): unknown {
+    if (exception instanceof DomainError || !isInfrastructureFailure(exception)) return exception;
+    const cause: unknown =
+      exception instanceof QueryFailedError ? exception.driverError : exception;
+    const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
+    const text = [code, message].filter((part) => typeof part === 'string').join(' ');
+    this.logger.warn(
+      `Infrastructure failure on ${request.method} ${instanceOf(request.url)} (request ${request.id}): ${text}`,
+    );
+    return new DomainError(
+      'service_unavailable',
+      'The service is temporarily unavailable; retry later',
+      undefined,
+      { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    );
   }
 
   private toProblem(exception: unknown, request: FastifyRequest): Problem {
