@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RoleName } from '../src/users/entities/role.entity';
 import { createUserWithToken } from './helpers/factories';
@@ -205,6 +206,45 @@ describe('Swagger UI and the OpenAPI document', () => {
       }
     }
     assert.ok(probes > 60, `${probes} probes`);
+  });
+
+  it('answers repeated requests, rate limits on, only with statuses each operation documents', async () => {
+    const limited = await createTestApp({
+      env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_IP_PER_MINUTE: '2' },
+    });
+    try {
+      const limitedOperations: string[] = [];
+      for (const { path, method, operation } of operations()) {
+        const label = `${method} ${path}`;
+        const url = path.replace('{role}', RoleName.User).replace(/\{[^}]+\}/g, randomUUID());
+        let refused = false;
+        for (let attempt = 0; attempt < 4; attempt += 1) {
+          const request = limited.http()[method as Method](url);
+          const response = await (path.endsWith('/auth/token')
+            ? request.type('form').send({ grant_type: 'password', username: 'x', password: 'y' })
+            : BODY_METHODS.has(method)
+              ? request.send({ username: 'x', password: 'y' })
+              : request);
+          const documented = operation.responses[String(response.status)];
+          assert.ok(documented, `${label}: ${response.status} is not documented`);
+          if (response.status === 429) {
+            refused = true;
+            assert.match(response.headers['retry-after'] ?? '', /^[1-9]\d*$/, label);
+            assert.ok(documented.headers?.['Retry-After'], `${label}: Retry-After`);
+          }
+        }
+        if (refused) limitedOperations.push(label);
+      }
+      // Every rate-limited route was reached; the others never answer 429.
+      assert.deepEqual(limitedOperations.sort(), [
+        'post /api/v1/auth/login',
+        'post /api/v1/auth/refresh',
+        'post /api/v1/auth/register',
+        'post /api/v1/auth/token',
+      ]);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('gives request examples for the auth endpoints', () => {

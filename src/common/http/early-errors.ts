@@ -2,10 +2,11 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { instanceOf, problem, PROBLEM_CONTENT_TYPE, safeJsonStringify } from './problem';
+import { CORS_VARY_HEADERS } from './cors';
 import { API_RESPONSE_HEADERS } from './security-headers';
 
 // Answers given before any hook runs carry the same security headers as every other answer.
-const HEADERS = { ...API_RESPONSE_HEADERS, vary: 'Origin' };
+const HEADERS = { ...API_RESPONSE_HEADERS, ...CORS_VARY_HEADERS };
 
 const DETAIL: Record<number, string> = {
   400: 'The request could not be understood',
