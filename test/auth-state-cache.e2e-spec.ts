@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
+import { Logger } from '@nestjs/common';
 import { AuthStateCache } from '../src/auth/auth-state.cache';
 import {
   AuthStateSignals,
@@ -417,6 +418,15 @@ describe('auth-state cache with a half-open listener (PostgreSQL)', () => {
       assert.ok(cachedIn(second, loggedOut.token) && cachedIn(second, deactivated.token));
       assert.equal(proxy.connectionsWith(LISTENER_APPLICATION_NAME), 1);
 
+      const warnings = mock.method(Logger.prototype, 'warn');
+      const notices = mock.method(Logger.prototype, 'log');
+      context.after(() => {
+        warnings.mock.restore();
+        notices.mock.restore();
+      });
+      const count = (calls: typeof warnings.mock.calls, text: string) =>
+        calls.filter((call) => String(call.arguments[0]).includes(text)).length;
+
       // From now on nothing reaches B's listener, and nothing tells it so.
       proxy.blackholeWhere(LISTENER_APPLICATION_NAME);
       const blackholedAt = performance.now();
@@ -459,8 +469,19 @@ describe('auth-state cache with a half-open listener (PostgreSQL)', () => {
       await meOn(second, fresh.token).expect(200);
       assert.equal(cachedIn(second, fresh.token), false);
 
+      // Reconnections fail too (they are blackholed as well) without another warning.
+      const listenerConnections = proxy.connectionsEverWith(LISTENER_APPLICATION_NAME);
+      for (let attempt = 0; attempt < 10; attempt += 1) {
+        if (proxy.connectionsEverWith(LISTENER_APPLICATION_NAME) >= listenerConnections + 2) break;
+        await proxy.nextGreeting();
+      }
+      assert.ok(proxy.connectionsEverWith(LISTENER_APPLICATION_NAME) >= listenerConnections + 2);
+      assert.equal(signals.status, 'interrupted');
+
       proxy.blackholeWhere(undefined);
       await statusOf(signals, 'listening');
+      assert.equal(count(warnings.mock.calls, 'Auth-state notifications interrupted'), 1);
+      assert.equal(count(notices.mock.calls, 'Auth-state notifications are back'), 1);
       await meOn(second, fresh.token).expect(200);
       assert.equal(cachedIn(second, fresh.token), true);
       await second.http().get('/api/v1/health/ready').expect(200);

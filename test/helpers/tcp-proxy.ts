@@ -25,6 +25,9 @@ export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   private modeValue: ProxyMode = 'pass';
   private blackhole?: (greeting: string) => boolean;
+  /** The first packet of every connection so far, open or not. */
+  private readonly greetings: string[] = [];
+  private greetingWaiters: Array<() => void> = [];
 
   private constructor(
     private readonly server: Server,
@@ -71,6 +74,16 @@ export class TcpProxy {
     return count;
   }
 
+  /** How many connections so far (open or closed) had `marker` in their first packet. */
+  connectionsEverWith(marker: string): number {
+    return this.greetings.filter((greeting) => greeting.includes(marker)).length;
+  }
+
+  /** Resolves when the next connection has sent its first packet. */
+  nextGreeting(): Promise<void> {
+    return new Promise((resolve) => this.greetingWaiters.push(resolve));
+  }
+
   async close(): Promise<void> {
     for (const pair of this.pairs) this.destroy(pair);
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -90,6 +103,10 @@ export class TcpProxy {
         first = false;
         pair.greeting = chunk.toString('latin1');
         if (this.blackhole?.(pair.greeting) === true) pair.blackholed = true;
+        this.greetings.push(pair.greeting);
+        const waiters = this.greetingWaiters;
+        this.greetingWaiters = [];
+        for (const resolve of waiters) resolve();
       }
       if (!pair.blackholed) upstream.write(chunk);
     });
