@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type supertest from 'supertest';
 import { AuthStateSignals, AuthStateSignalStatus } from '../src/auth/auth-state.signals';
@@ -52,7 +53,7 @@ describe('a PostgreSQL outage', () => {
     { timeout: 60_000 },
     async (context) => {
       if (t === undefined || proxy === undefined) {
-        context.skip('PostgreSQL only: set DATABASE_URL (SQLite: see infrastructure-failure.spec)');
+        context.skip('PostgreSQL only: set DATABASE_URL (SQLite: the busy-lock test below)');
         return;
       }
       const app = t;
@@ -114,6 +115,58 @@ describe('a PostgreSQL outage', () => {
     },
   );
 });
+
+describe('a SQLite database locked by another process past the busy timeout', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('answers a login with 503 and Retry-After, and works once the lock is gone', async (context) => {
+    const path = t.database.env.SQLITE_PATH;
+    if (t.database.kind !== 'sqlite' || path === undefined) {
+      context.skip('SQLite only');
+      return;
+    }
+    const user = await createUser(t);
+    const login = () =>
+      t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ username: user.username, password: TEST_PASSWORD });
+    // Another process (here: another connection) holds the write lock for longer than the
+    // service's 5 s busy timeout.
+    const other = openSqlite(path);
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      const locked = await login();
+      assert.equal(locked.status, 503, locked.text);
+      assert.match(locked.headers['content-type'] ?? '', /^application\/problem\+json/);
+      assert.match(locked.headers['retry-after'] ?? '', /^[1-9][0-9]*$/);
+      assert.doesNotMatch(locked.text, /SQLITE|locked|INSERT/i);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await login().expect(200);
+  });
+});
+
+interface SqliteDatabase {
+  exec(sql: string): void;
+  close(): void;
+}
+
+/** A second connection to the file, as another process would have (better-sqlite3 has no types). */
+function openSqlite(file: string): SqliteDatabase {
+  const Database = createRequire(__filename)('better-sqlite3') as new (
+    file: string,
+  ) => SqliteDatabase;
+  return new Database(file);
+}
 
 /** Waits for `status`, at most a bounded number of changes. */
 async function statusOf(signals: AuthStateSignals, status: AuthStateSignalStatus): Promise<void> {

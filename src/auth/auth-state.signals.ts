@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type Notification } from 'pg';
 import type {
   DataSource,
@@ -162,7 +163,13 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     const socket = this.socket;
     this.client = undefined;
     this.socket = undefined;
-    await client?.end().catch(() => undefined);
+    if (client !== undefined) {
+      // A polite goodbye, without waiting on a link that went silent.
+      await Promise.race([
+        client.end().catch(() => undefined),
+        sleep(this.config.authCache.heartbeatDeadlineMs, undefined, { ref: false }),
+      ]);
+    }
     socket?.destroy();
   }
 
@@ -170,11 +177,6 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     if (!this.triggersPresent) return 'off';
     if (this.sqliteVersion !== undefined) return 'version';
     return this.fresh() ? 'listening' : 'interrupted';
-  }
-
-  /** Whether the auth-state cache needs a listener and has none it can trust (readiness). */
-  get unhealthy(): boolean {
-    return this.status === 'interrupted';
   }
 
   /** Resolves at the next change of `status` (for health reporting and tests). */

@@ -92,4 +92,16 @@ describe('configuration', () => {
     assert.equal(loadAppConfig({ TRUST_PROXY: 'true' }).http.trustProxy, true);
     assert.match(problemsOf({ TRUST_PROXY: 'maybe' }).join(), /TRUST_PROXY/);
   });
+
+  it('takes the auth-state heartbeat (1 s, deadline 2.5 s) and refuses a deadline within it', () => {
+    const { heartbeatMs, heartbeatDeadlineMs } = loadAppConfig({}).authCache;
+    assert.deepEqual([heartbeatMs, heartbeatDeadlineMs], [1000, 2500]);
+    assert.match(
+      problemsOf({
+        AUTH_STATE_HEARTBEAT_MS: '2000',
+        AUTH_STATE_HEARTBEAT_DEADLINE_MS: '2000',
+      }).join(),
+      /AUTH_STATE_HEARTBEAT_DEADLINE_MS/,
+    );
+  });
 });
