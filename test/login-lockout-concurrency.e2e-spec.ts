@@ -115,13 +115,16 @@ for (const instances of [1, 2]) {
     before(async () => {
       const first = await createTestApp({ env: LOCKOUT });
       apps.push(first);
-      if (instances === 2)
-        apps.push(await createTestApp({ env: LOCKOUT, database: first.database }));
+      if (instances === 2) {
+        const second = await createTestApp({ env: LOCKOUT, database: first.database });
+        // Each instance has its own injected clock: they show the same time and move together.
+        second.clock.set(first.clock.now());
+        apps.push(second);
+      }
     });
     after(async () => {
       for (const t of apps.reverse()) await t.close();
     });
-    // Each instance has its own injected clock: they move together.
     const advance = (seconds: number) => {
       for (const t of apps) t.clock.advance(seconds);
     };
