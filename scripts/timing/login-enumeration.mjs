@@ -43,7 +43,7 @@ watchdog.unref();
 
 async function post(baseUrl, path, body) {
   const started = performance.now();
-  const response = await fetch(`${baseUrl}${API}${path}`, {
+  const response = await globalThis.fetch(`${baseUrl}${API}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
