@@ -257,6 +257,7 @@ describe('user administration', () => {
       const response = await as(me.token).patch('/api/v1/users/me', {
         username,
         email: `${username}@Example.org`,
+        currentPassword: TEST_PASSWORD,
       });
       assert.equal(response.status, 200);
       assert.equal((response.body as UserBody).email, `${username}@example.org`);

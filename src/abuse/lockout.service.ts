@@ -6,22 +6,98 @@ import { Clock } from '../common/clock/clock';
 import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
+import { runStatement, type Statement } from '../database/statements';
 import { User } from '../users/entities/user.entity';
+
+/** Why a login (or a re-authentication) failed, as its `auth.login_failed` event says. */
+export type LoginFailureReason =
+  'unknown_account' | 'wrong_password' | 'wrong_current_password' | 'inactive' | 'locked';
+
+/** One attempt counted against an account before its password is verified. */
+export interface Reservation {
+  userId: string;
+  /** The failure count this attempt made (it counts as a failure until it is resolved). */
+  rank: number;
+}
+
+// Reserves one attempt: only while the account is not locked at :now, adds one failure and, when
+// the new count reaches the threshold, locks the account in the same statement. Atomic on both
+// databases (PostgreSQL re-checks the WHERE on the row a concurrent reservation committed; SQLite
+// has one writer), so concurrent attempts can never reserve more than the lock allows.
+// Lock length: min(max, base * 2^(count - threshold)), as lockSeconds() computes it.
+const RESERVE: Record<'postgres' | 'sqlite', Statement> = {
+  postgres: {
+    name: 'identity_lockout_reserve',
+    sql: `
+      UPDATE users SET
+        failed_login_count = failed_login_count + 1,
+        locked_until = CASE WHEN failed_login_count + 1 >= :threshold
+          THEN CAST(:now AS timestamptz) + CAST(LEAST(CAST(:maxSeconds AS bigint),
+            CAST(:baseSeconds AS bigint) << LEAST(failed_login_count + 1 - :threshold, 30))
+            AS double precision) * INTERVAL '1 second'
+          ELSE locked_until END
+      WHERE id = :id AND (locked_until IS NULL OR locked_until <= :now)
+      RETURNING failed_login_count AS rank`,
+  },
+  sqlite: {
+    name: 'identity_lockout_reserve',
+    sql: `
+      UPDATE users SET
+        failed_login_count = failed_login_count + 1,
+        locked_until = CASE WHEN failed_login_count + 1 >= :threshold
+          THEN strftime('%Y-%m-%d %H:%M:%f', :now, '+' || MIN(CAST(:maxSeconds AS INTEGER),
+            CAST(:baseSeconds AS INTEGER) << MIN(failed_login_count + 1 - :threshold, 30))
+            || ' seconds')
+          ELSE locked_until END
+      WHERE id = :id AND (locked_until IS NULL OR locked_until <= :now)
+      RETURNING failed_login_count AS rank`,
+  },
+};
+
+// A verified password resolves its own reservation and the failures before it. The lock goes only
+// if no later attempt was reserved meanwhile (the count reaches 0): a lock those set stays.
+const RELEASE: Record<'postgres' | 'sqlite', Statement> = {
+  postgres: {
+    name: 'identity_lockout_release',
+    sql: `
+      UPDATE users SET
+        failed_login_count = GREATEST(failed_login_count - :rank, 0),
+        locked_until = CASE WHEN failed_login_count <= :rank THEN NULL ELSE locked_until END
+      WHERE id = :id`,
+  },
+  sqlite: {
+    name: 'identity_lockout_release',
+    sql: `
+      UPDATE users SET
+        failed_login_count = MAX(failed_login_count - :rank, 0),
+        locked_until = CASE WHEN failed_login_count <= :rank THEN NULL ELSE locked_until END
+      WHERE id = :id`,
+  },
+};
+
+// No account has this id: an unknown name runs the reservation against it, so the unknown path
+// does the database work of the known one (docs/decisions.md, "Login").
+const NO_ACCOUNT_ID = '00000000-0000-0000-0000-000000000000';
 
 /**
  * Account lockout: after LOCKOUT_THRESHOLD consecutive failed logins an account is locked for
- * LOCKOUT_BASE_SECONDS, doubling with every further failure up to LOCKOUT_MAX_SECONDS. While
- * locked every login fails exactly like a wrong password, and attempts do not extend the lock.
- * A successful login or an admin unlock resets the count. Unknown names touch no rows.
+ * LOCKOUT_BASE_SECONDS, doubling with every further failure after a lock expired, up to
+ * LOCKOUT_MAX_SECONDS. An attempt is counted (reserved) before its password is verified; while
+ * locked no password is verified and every login fails exactly like a wrong password, without
+ * extending the lock. A verified password resolves its reservation; an admin unlock resets all.
  */
 @Injectable()
 export class LockoutService {
+  private readonly dialect: 'postgres' | 'sqlite';
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
 
   isLocked(user: Pick<User, 'lockedUntil'>): boolean {
     return user.lockedUntil !== null && user.lockedUntil > this.clock.now();
@@ -35,66 +111,83 @@ export class LockoutService {
   }
 
   /**
-   * Records a failed login of an existing account: the audit event and, when `counts`, one more
-   * consecutive failure (locking the account when it reaches the threshold).
+   * Counts one attempt on `userId` (null: the name matched no account) before its password is
+   * verified. Null when nothing was reserved: the account is locked (or does not exist), and no
+   * password may be checked. The reservation that locks the account writes its `user.locked`.
    */
-  async recordFailure(
-    user: Pick<User, 'id' | 'lockedUntil'>,
-    loginName: string,
-    reason: 'wrong_password' | 'wrong_current_password' | 'inactive' | 'locked',
-    context: RequestContext,
-  ): Promise<void> {
-    const counts = reason === 'wrong_password' || reason === 'wrong_current_password';
-    await this.dataSource.transaction(async (manager) => {
-      let lockedFor = 0;
-      if (counts && !this.isLocked(user)) {
-        // Incremented in SQL so concurrent failures all count.
-        await manager
-          .createQueryBuilder()
-          .update(User)
-          .set({ failedLoginCount: () => 'failed_login_count + 1' })
-          .where('id = :id', { id: user.id })
-          .execute();
-        const { failedLoginCount } = await manager
-          .getRepository(User)
-          .findOneOrFail({ where: { id: user.id }, select: { id: true, failedLoginCount: true } });
-        lockedFor = this.lockSeconds(failedLoginCount);
-        if (lockedFor > 0) {
-          const lockedUntil = new Date(this.clock.now().getTime() + lockedFor * 1000);
-          await manager.update(User, { id: user.id }, { lockedUntil });
-        }
-      }
-      await this.audit.record(
+  async reserve(userId: string | null, context: RequestContext): Promise<Reservation | null> {
+    const { threshold, baseSeconds, maxSeconds } = this.config.lockout;
+    return this.dataSource.transaction(async (manager) => {
+      const { rows } = await runStatement<{ rank: number | string }>(
+        this.dataSource,
         manager,
-        {
-          type: 'auth.login_failed',
-          actorId: null,
-          subjectUserId: user.id,
-          details: { loginName: loginName.slice(0, 254), reason },
-        },
-        context,
+        RESERVE[this.dialect],
+        { id: userId ?? NO_ACCOUNT_ID, now: this.clock.now(), threshold, baseSeconds, maxSeconds },
       );
+      const [row] = rows;
+      if (row === undefined || userId === null) return null;
+      const rank = Number(row.rank);
+      const lockedFor = this.lockSeconds(rank);
       if (lockedFor > 0) {
         await this.audit.record(
           manager,
           {
             type: 'user.locked',
             actorId: null,
-            subjectUserId: user.id,
+            subjectUserId: userId,
             details: { seconds: lockedFor },
           },
           context,
         );
       }
+      return { userId, rank };
     });
   }
 
-  /** A successful login clears the failure count. */
-  async recordSuccess(user: Pick<User, 'id' | 'failedLoginCount' | 'lockedUntil'>): Promise<void> {
-    if (user.failedLoginCount === 0 && user.lockedUntil === null) return;
+  /** The password of a reserved attempt was right: it, and the failures before it, are undone. */
+  async release(reservation: Reservation): Promise<void> {
+    const parameters = { id: reservation.userId, rank: reservation.rank };
+    if (this.dialect === 'postgres') {
+      // One statement on its own is atomic: no transaction's round trips on every login.
+      await runStatement(this.dataSource, undefined, RELEASE.postgres, parameters);
+      return;
+    }
+    // SQLite: in a transaction so it queues behind others instead of joining one.
     await this.dataSource.transaction((manager) =>
-      manager.update(User, { id: user.id }, { failedLoginCount: 0, lockedUntil: null }),
+      runStatement(this.dataSource, manager, RELEASE.sqlite, parameters),
     );
+  }
+
+  /**
+   * Records a failed login: its `auth.login_failed` event (with no subject for an unknown name).
+   * A counted failure was already counted by its reservation. An inactive account's right
+   * password releases its reservation in the same transaction.
+   */
+  async recordFailure(
+    subjectUserId: string | null,
+    loginName: string,
+    reason: LoginFailureReason,
+    context: RequestContext,
+    release?: Reservation,
+  ): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      if (release !== undefined) {
+        await runStatement(this.dataSource, manager, RELEASE[this.dialect], {
+          id: release.userId,
+          rank: release.rank,
+        });
+      }
+      await this.audit.record(
+        manager,
+        {
+          type: 'auth.login_failed',
+          actorId: null,
+          subjectUserId,
+          details: { loginName: loginName.slice(0, 254), reason },
+        },
+        context,
+      );
+    });
   }
 
   /** An administrator lifts a lock (and clears the failure count). */

@@ -5,8 +5,13 @@ import { ProblemDto } from '../common/http/problem.dto';
 export const RATE_LIMIT_KEY = 'abuse:rateLimit';
 
 export interface RateLimitOptions {
-  /** Also count against the account name in the body's `username` (login, token, register). */
-  perAccount: boolean;
+  /**
+   * Also count against an account. `true`: the guard counts the body's `username` (register).
+   * `'login'`: the route checks a password for a login name, and AuthService.authenticate counts
+   * the bucket of the account it names after looking it up and before hashing, so its username
+   * and email share one bucket (SPEC §6).
+   */
+  perAccount: boolean | 'login';
 }
 
 /** Limits a route per client IP (and per account name); documents the 429. */

@@ -7,7 +7,8 @@ import { RateLimiterService } from './rate-limiter.service';
 
 /**
  * Global, first of the guards: counts requests to `@RateLimit` routes before anything costly
- * (a password hash) happens. The client IP is Fastify's `request.ip`, which believes
+ * (a password hash) happens. Login routes' account buckets are counted by AuthService, which
+ * knows which account a name belongs to (still before any hash). The client IP is Fastify's `request.ip`, which believes
  * X-Forwarded-For only as far as TRUST_PROXY says.
  */
 @Injectable()
@@ -33,8 +34,8 @@ export class RateLimitGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     await this.limiter.consumeIp(request.ip);
     const body = request.body as { username?: unknown } | undefined;
-    if (options.perAccount && typeof body?.username === 'string' && body.username !== '') {
-      await this.limiter.consumeAccount(body.username);
+    if (options.perAccount === true && typeof body?.username === 'string' && body.username !== '') {
+      await this.limiter.consumeAccount({ loginName: body.username });
     }
     return true;
   }

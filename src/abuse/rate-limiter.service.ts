@@ -12,8 +12,12 @@ import { RedisConnection } from './redis.provider';
 
 export type RateLimitBucket = 'ip' | 'account';
 
+/** Whose account bucket an attempt counts against. */
+export type AccountKey = { userId: string } | { loginName: string };
+
 /**
- * Fixed-window counters per client IP and per account name (in its canonical form, so `Alice`,
+ * Fixed-window counters per client IP and per account: an existing account by its id (so its
+ * username and email share one bucket), any other name in its canonical form (so `Alice`,
  * `alice` and `ａｌｉｃｅ` share one). In Redis when REDIS_URL is set, so every instance counts
  * together; in memory otherwise (and as the fallback while Redis is unreachable).
  */
@@ -47,9 +51,14 @@ export class RateLimiterService {
     await this.consume('ip', ip);
   }
 
-  /** Counts one login attempt against an account name; throws 429 when over the limit. */
-  async consumeAccount(loginName: string): Promise<void> {
-    await this.consume('account', canonicalLoginName(loginName).value);
+  /** Counts one attempt against an account (or a name no account has); 429 when over the limit. */
+  async consumeAccount(account: AccountKey): Promise<void> {
+    // Prefixed: a name typed into a login form can never share the bucket of an account's id.
+    const key =
+      'userId' in account
+        ? `id:${account.userId}`
+        : `name:${canonicalLoginName(account.loginName).value}`;
+    await this.consume('account', key);
   }
 
   private async consume(bucket: RateLimitBucket, key: string): Promise<void> {

@@ -75,7 +75,7 @@ export class AuthController {
 
   @Post('login')
   @Public()
-  @RateLimit({ perAccount: true })
+  @RateLimit({ perAccount: 'login' })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @UseGuards(LocalAuthGuard)
@@ -97,7 +97,7 @@ export class AuthController {
 
   @Post('token')
   @Public()
-  @RateLimit({ perAccount: true })
+  @RateLimit({ perAccount: 'login' })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')

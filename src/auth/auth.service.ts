@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { LockoutService } from '../abuse/lockout.service';
+import { RateLimiterService } from '../abuse/rate-limiter.service';
 import { AuditService } from '../audit/audit.service';
 import type { RequestContext } from '../common/request-context';
 import { Clock } from '../common/clock/clock';
@@ -13,18 +13,12 @@ import { UsersService, UserWithRoles } from '../users/users.service';
 import type { AuthenticatedUser } from './authenticated-user';
 import type { RegisterDto } from './dto/register.dto';
 import type { TokenPairDto } from './dto/token-pair.dto';
+import { INVALID_CREDENTIALS_MESSAGE, PasswordCheck } from './passwords/password-check.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
-import {
-  PASSWORD_MAX_LENGTH,
-  passwordLength,
-  passwordPolicyViolations,
-} from './passwords/password-policy';
+import { passwordPolicyViolations, withinMaximumLength } from './passwords/password-policy';
 import type { Session } from './sessions/session.entity';
 import { IssuedSession, SessionsService } from './sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
-
-// One message for every failed login: unknown name, wrong password, inactive account.
-export const INVALID_CREDENTIALS_MESSAGE = 'Invalid username or password';
 
 /** A token pair with the refresh token always present (the controller may move it to a cookie). */
 export type IssuedTokenPair = TokenPairDto & { refresh_token: string };
@@ -41,7 +35,8 @@ export class AuthService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly audit: AuditService,
-    private readonly lockout: LockoutService,
+    private readonly passwords: PasswordCheck,
+    private readonly limiter: RateLimiterService,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
@@ -72,36 +67,30 @@ export class AuthService implements OnModuleInit {
   }
 
   /**
-   * Checks a login name and password. Every failure costs one argon2 verification and ends in
-   * the same error, so neither the answer nor its timing tells whether the account exists.
+   * Checks a login name and password. Every failure costs one argon2 verification, the same
+   * database work and ends in the same error, so neither the answer nor its timing tells whether
+   * the account exists. The account's rate limit and its lockout are counted before the hash.
    */
   async authenticate(
     loginName: string,
     password: string,
     context: RequestContext,
   ): Promise<UserWithRoles> {
-    if (passwordLength(password) > PASSWORD_MAX_LENGTH) {
+    if (!withinMaximumLength(password)) {
       // No stored password can be this long; refuse before hashing (same answer for everyone).
       throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
     }
     const found = await this.users.findLoginAccount(loginName);
-    if (found === null) {
-      await this.hasher.verifyDummy(password);
-      throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
-    }
-    const { account, passwordHash, lockout } = found;
-    // Verified even when locked or inactive: every failure costs the same time.
-    const passwordMatches = await this.hasher.verify(passwordHash, password);
-    if (this.lockout.isLocked(lockout) || !passwordMatches || !account.user.isActive) {
-      const reason = this.lockout.isLocked(lockout)
-        ? 'locked'
-        : passwordMatches
-          ? 'inactive'
-          : 'wrong_password';
-      await this.lockout.recordFailure(lockout, loginName, reason, context);
-      throw new DomainError('invalid_credentials', INVALID_CREDENTIALS_MESSAGE);
-    }
-    await this.lockout.recordSuccess(lockout);
+    // One bucket per account whichever of its names was typed; other names by canonical form.
+    await this.limiter.consumeAccount(
+      found === null ? { loginName } : { userId: found.account.user.id },
+    );
+    const { account, passwordHash } = await this.passwords.check(
+      found,
+      password,
+      { loginName, wrongPassword: 'wrong_password', message: INVALID_CREDENTIALS_MESSAGE },
+      context,
+    );
     if (this.hasher.needsRehash(passwordHash)) {
       // Hashes made with older cost parameters are upgraded while the password is at hand.
       await this.users.updatePasswordHash(account.user.id, await this.hasher.hash(password));
@@ -141,21 +130,10 @@ export class AuthService implements OnModuleInit {
     passwords: { currentPassword: string; newPassword: string },
     context: RequestContext,
   ): Promise<IssuedTokenPair> {
-    const found = await this.users.findLoginAccount(current.username);
-    if (found === null || found.account.user.id !== current.id) {
-      throw new DomainError('invalid_token', 'The access token is invalid or expired');
-    }
-    const { user } = found.account;
-    if (!(await this.hasher.verify(found.passwordHash, passwords.currentPassword))) {
-      // A wrong current password is a failed login: it is how a stolen access token would guess.
-      await this.lockout.recordFailure(
-        found.lockout,
-        user.username,
-        'wrong_current_password',
-        context,
-      );
-      throw new DomainError('invalid_credentials', 'The current password is incorrect');
-    }
+    // A wrong current password is a failed login: it is how a stolen access token would guess.
+    const { user } = (
+      await this.passwords.reauthenticate(current, passwords.currentPassword, context)
+    ).account;
     const violations = passwordPolicyViolations(passwords.newPassword, {
       username: user.username,
       email: user.email,

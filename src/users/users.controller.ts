@@ -20,8 +20,10 @@ import {
   ApiOperation,
   ApiParam,
   ApiTags,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { LockoutService } from '../abuse/lockout.service';
+import { PasswordCheck } from '../auth/passwords/password-check.service';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { Authenticated } from '../auth/decorators/authenticated.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
@@ -42,6 +44,7 @@ export class UsersController {
   constructor(
     private readonly management: UserManagementService,
     private readonly lockout: LockoutService,
+    private readonly passwords: PasswordCheck,
   ) {}
 
   @Get('me')
@@ -57,10 +60,18 @@ export class UsersController {
   @Authenticated()
   @ApiOperation({
     summary: 'Change your own username or email (roles and activation are not yours to change)',
+    description:
+      'Changing `email` needs `currentPassword` (re-authentication: the email can recover the ' +
+      'account, so a stolen access token alone must not move it).',
   })
   @ApiOkResponse({ type: UserResponseDto })
   @ApiBadRequestResponse({
-    description: 'Invalid value, or a field that may not be changed here',
+    description:
+      'Invalid value, a field that may not be changed here, or `email` without `currentPassword`',
+    type: ProblemDto,
+  })
+  @ApiUnauthorizedResponse({
+    description: 'Wrong current password (counts as a failed login), or no valid access token',
     type: ProblemDto,
   })
   @ApiConflictResponse({ description: 'Username or email already taken', type: ProblemDto })
@@ -69,7 +80,12 @@ export class UsersController {
     @CurrentRequest() context: RequestContext,
     @Body() body: UpdateProfileDto,
   ): Promise<UserResponseDto> {
-    return toUserResponse(await this.management.update(current.id, current.id, body, context));
+    if (body.email !== undefined) {
+      // The DTO requires currentPassword with email.
+      await this.passwords.reauthenticate(current, body.currentPassword ?? '', context);
+    }
+    const changes = { username: body.username, email: body.email };
+    return toUserResponse(await this.management.update(current.id, current.id, changes, context));
   }
 
   @Get()

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AbuseModule } from '../abuse/abuse.module';
 import { AuditModule } from '../audit/audit.module';
+import { PasswordCheck } from '../auth/passwords/password-check.service';
 import { PasswordsModule } from '../auth/passwords/passwords.module';
 import { SessionsModule } from '../auth/sessions/sessions.module';
 import { Role } from './entities/role.entity';
@@ -20,7 +21,8 @@ import { UsersService } from './users.service';
     AbuseModule,
   ],
   controllers: [UsersController],
-  providers: [UsersService, UserManagementService],
-  exports: [UsersService],
+  // PasswordCheck reads accounts through UsersService: provided here, used by AuthModule too.
+  providers: [UsersService, UserManagementService, PasswordCheck],
+  exports: [UsersService, PasswordCheck],
 })
 export class UsersModule {}

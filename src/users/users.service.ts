@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { type AccountRow, accountFromRows, toDateOrNull } from '../auth/auth-state.reader';
+import { type AccountRow, accountFromRows } from '../auth/auth-state.reader';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { passwordPolicyViolations } from '../auth/passwords/password-policy';
 import { DomainError } from '../common/errors/domain-error';
@@ -26,25 +26,22 @@ export interface UserWithRoles {
 
 /**
  * What a password check reads: the account, and apart from it (never handed further) the
- * password hash and the lockout state LockoutService works with.
+ * password hash. The lockout state is not read: LockoutService.reserve decides on it atomically.
  */
 export interface LoginAccount {
   account: UserWithRoles;
   passwordHash: string;
-  lockout: Pick<User, 'id' | 'failedLoginCount' | 'lockedUntil'>;
 }
 
 interface LoginRow extends AccountRow {
   password_hash: string;
-  failed_login_count: number | string;
-  locked_until: Date | string | null;
 }
 
 // One parameterised query for everything a login reads: TypeORM's query building and entity
 // hydration, and a second round trip for the roles, cost more than the query (docs/benchmarks.md).
 const LOGIN_ACCOUNT_SELECT = `
   SELECT u.id, u.username, u.email, u.is_active, u.password_changed_at, u.created_at, u.updated_at,
-         u.password_hash, u.failed_login_count, u.locked_until, r.name AS role
+         u.password_hash, r.name AS role
   FROM users u
   LEFT JOIN users_to_roles ur ON ur.user_id = u.id
   LEFT JOIN roles r ON r.id = ur.role_id`;
@@ -103,8 +100,8 @@ export class UsersService {
   }
 
   /**
-   * The account a login form names (username or email, as typed), with its roles, password hash
-   * and lockout state, in one query; null if there is none.
+   * The account a login form names (username or email, as typed), with its roles and password
+   * hash, in one query; null if there is none.
    */
   async findLoginAccount(loginName: string): Promise<LoginAccount | null> {
     const { kind, value } = canonicalLoginName(loginName);
@@ -113,15 +110,7 @@ export class UsersService {
     });
     const [first] = rows;
     if (first === undefined) return null;
-    return {
-      account: accountFromRows(rows, first),
-      passwordHash: first.password_hash,
-      lockout: {
-        id: first.id,
-        failedLoginCount: Number(first.failed_login_count),
-        lockedUntil: toDateOrNull(first.locked_until),
-      },
-    };
+    return { account: accountFromRows(rows, first), passwordHash: first.password_hash };
   }
 
   async findWithRoles(id: string): Promise<UserWithRoles | null> {
@@ -144,14 +133,30 @@ export class UsersService {
     await this.dataSource.transaction((manager) => manager.update(User, { id }, { passwordHash }));
   }
 
-  /** A password change: tokens issued before `changedAt` stop working. */
+  /**
+   * A password change: tokens issued before it stop working. Tokens carry whole seconds and one
+   * issued after a change has `iat` past the change's second (AccessTokenService.issue), so each
+   * change moves `password_changed_at` at least one second past the previous change: a token
+   * issued between two changes within one second dies with the second.
+   */
   async setPassword(
     manager: EntityManager,
     id: string,
     passwordHash: string,
     changedAt: Date,
   ): Promise<void> {
-    await manager.update(User, { id }, { passwordHash, passwordChangedAt: changedAt });
+    // One statement: concurrent changes each move past the one committed before them.
+    const later =
+      this.dataSource.options.type === 'postgres'
+        ? "GREATEST(CAST(:changedAt AS timestamptz), password_changed_at + INTERVAL '1 second')"
+        : "MAX(:changedAt, COALESCE(strftime('%Y-%m-%d %H:%M:%f', password_changed_at, '+1 seconds'), :changedAt))";
+    await manager
+      .createQueryBuilder()
+      .update(User)
+      .set({ passwordHash, passwordChangedAt: () => later })
+      .setParameters({ changedAt })
+      .where('id = :id', { id })
+      .execute();
   }
 
   private async assertNamesAvailable(

@@ -20,6 +20,14 @@ export function passwordLength(password: string): number {
 }
 
 /**
+ * Whether a typed password can be a stored one: the length rule applies to the normalised form,
+ * the form that is hashed, on every path (a password that shrinks under NFKC logs in).
+ */
+export function withinMaximumLength(password: string): boolean {
+  return passwordLength(normalizePassword(password)) <= PASSWORD_MAX_LENGTH;
+}
+
+/**
  * Why a new password is refused (empty when it is acceptable). No composition rules: only
  * length, the common-password list and equality with the account's own names.
  */

@@ -1,5 +1,9 @@
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
-import { PASSWORD_MAX_LENGTH, passwordLength, passwordPolicyViolations } from './password-policy';
+import {
+  PASSWORD_MAX_LENGTH,
+  passwordPolicyViolations,
+  withinMaximumLength,
+} from './password-policy';
 
 /**
  * A new password that satisfies the policy; compared against the `username` and `email`
@@ -34,7 +38,7 @@ export function IsAcceptablePassword(options?: ValidationOptions): PropertyDecor
   };
 }
 
-/** A password as typed at login: a string of at most the policy's maximum length. */
+/** A password as typed at login: a string of at most the policy's maximum length once normalised. */
 export function IsPasswordCandidate(options?: ValidationOptions): PropertyDecorator {
   return (target: object, propertyName: string | symbol) => {
     registerDecorator({
@@ -47,11 +51,7 @@ export function IsPasswordCandidate(options?: ValidationOptions): PropertyDecora
       },
       validator: {
         validate(value: unknown): boolean {
-          return (
-            typeof value === 'string' &&
-            value.length > 0 &&
-            passwordLength(value) <= PASSWORD_MAX_LENGTH
-          );
+          return typeof value === 'string' && value.length > 0 && withinMaximumLength(value);
         },
       },
     });

@@ -1,9 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional } from 'class-validator';
+import { IsBoolean, IsOptional, ValidateIf } from 'class-validator';
+import { IsPasswordCandidate } from '../../auth/passwords/password.validators';
 import { IsCanonicalEmail, IsCanonicalUsername } from './account-name.validators';
 
-/** What a user may change about themselves. Roles and activation are not among them. */
-export class UpdateProfileDto {
+/** The names of an account, as its owner or an administrator may change them. */
+class AccountNamesDto {
   @ApiPropertyOptional({ example: 'alice.smith', description: 'Unique; lower-cased' })
   @IsOptional()
   @IsCanonicalUsername()
@@ -15,8 +16,23 @@ export class UpdateProfileDto {
   email?: string;
 }
 
+/** What a user may change about themselves. Roles and activation are not among them. */
+export class UpdateProfileDto extends AccountNamesDto {
+  @ApiPropertyOptional({
+    example: 'correct horse battery staple',
+    description:
+      'Your current password: required to change `email` (the address that can recover the ' +
+      'account); a wrong one is 401 and counts as a failed login. Not needed for `username`.',
+  })
+  @ValidateIf(
+    (dto: UpdateProfileDto) => dto.email !== undefined || dto.currentPassword !== undefined,
+  )
+  @IsPasswordCandidate()
+  currentPassword?: string;
+}
+
 /** What an administrator may change about a user (roles have their own routes). */
-export class AdminUpdateUserDto extends UpdateProfileDto {
+export class AdminUpdateUserDto extends AccountNamesDto {
   @ApiPropertyOptional({
     example: false,
     description: 'false deactivates the account and ends all its sessions at once',

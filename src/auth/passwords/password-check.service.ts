@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import {
+  LockoutService,
+  type LoginFailureReason,
+  type Reservation,
+} from '../../abuse/lockout.service';
+import { DomainError } from '../../common/errors/domain-error';
+import type { RequestContext } from '../../common/request-context';
+import { LoginAccount, UsersService } from '../../users/users.service';
+import { PasswordHasher } from './password-hasher.service';
+
+// One message for every failed login: unknown name, wrong password, inactive or locked account.
+export const INVALID_CREDENTIALS_MESSAGE = 'Invalid username or password';
+
+/**
+ * The one place a password is checked against an account, for a login and for a
+ * re-authentication alike. The attempt is counted (LockoutService.reserve) before the hash is
+ * verified, so concurrent attempts never get more verifications than the lockout allows. Every
+ * failure, an unknown name included, costs one argon2 verification and the same database work.
+ */
+@Injectable()
+export class PasswordCheck {
+  constructor(
+    private readonly users: UsersService,
+    private readonly hasher: PasswordHasher,
+    private readonly lockout: LockoutService,
+  ) {}
+
+  /**
+   * Checks `password` for `found` (null: the name matched no account) and returns the account;
+   * throws `invalid_credentials` with `attempt.message` on any failure.
+   */
+  async check(
+    found: LoginAccount | null,
+    password: string,
+    attempt: { loginName: string; wrongPassword: LoginFailureReason; message: string },
+    context: RequestContext,
+  ): Promise<LoginAccount> {
+    const userId = found?.account.user.id ?? null;
+    const reservation = await this.lockout.reserve(userId, context);
+    const fail = async (reason: LoginFailureReason, release?: Reservation): Promise<never> => {
+      await this.lockout.recordFailure(userId, attempt.loginName, reason, context, release);
+      throw new DomainError('invalid_credentials', attempt.message);
+    };
+    if (found === null || reservation === null) {
+      // Unknown or locked: no password is checked, but it takes the time of one check.
+      await this.hasher.verifyDummy(password);
+      return fail(found === null ? 'unknown_account' : 'locked');
+    }
+    if (!(await this.hasher.verify(found.passwordHash, password))) {
+      // Counted already: the reservation stays as this failure.
+      return fail(attempt.wrongPassword);
+    }
+    // The right password resolves the reservation, also when the account is then refused.
+    if (!found.account.user.isActive) return fail('inactive', reservation);
+    await this.lockout.release(reservation);
+    return found;
+  }
+
+  /**
+   * SPEC §8 re-authentication of the signed-in user (password change, email change): a wrong
+   * current password is a failed login for lockout, answered 401.
+   */
+  async reauthenticate(
+    current: { id: string; username: string },
+    password: string,
+    context: RequestContext,
+  ): Promise<LoginAccount> {
+    const found = await this.users.findLoginAccount(current.username);
+    if (found === null || found.account.user.id !== current.id) {
+      throw new DomainError('invalid_token', 'The access token is invalid or expired');
+    }
+    return this.check(
+      found,
+      password,
+      {
+        loginName: current.username,
+        wrongPassword: 'wrong_current_password',
+        message: 'The current password is incorrect',
+      },
+      context,
+    );
+  }
+}
