@@ -7,6 +7,7 @@ import { AddUserListIndexes1764000000004 } from './1764000000004-AddUserListInde
 import { AddAccountLockout1764000000005 } from './1764000000005-AddAccountLockout';
 import { AddAuthStateSignals1764000000006 } from './1764000000006-AddAuthStateSignals';
 import { AddAuditChainHead1764000000007 } from './1764000000007-AddAuditChainHead';
+import { AddAuditKeysAndCheckpoints1764000000010 } from './1764000000010-AddAuditKeysAndCheckpoints';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -21,4 +22,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AddAccountLockout1764000000005,
   AddAuthStateSignals1764000000006,
   AddAuditChainHead1764000000007,
+  AddAuditKeysAndCheckpoints1764000000010,
 ];

@@ -4,6 +4,7 @@ import { loadAppConfig } from './app-config';
 import { ConfigurationError } from './environment';
 
 const SECRET = 'a'.repeat(32);
+const AUDIT_KEY = 'k9Q2vX7mT4bN8cR1zL6wY3hJ5pF0sD2g';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -68,7 +69,11 @@ describe('configuration', () => {
       problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' }).join(),
       /at least 32 bytes/,
     );
-    const config = loadAppConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+    const config = loadAppConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      AUDIT_KEY: AUDIT_KEY,
+    });
     assert.equal(config.jwt.generated, false);
     assert.equal(config.isProduction, true);
   });

@@ -50,6 +50,16 @@ export class AppConfig {
   readonly redisUrl: string | undefined;
   readonly argon2: { memoryKib: number; timeCost: number; parallelism: number };
   readonly logLevel: EnvironmentVariables['LOG_LEVEL'];
+  /** The audit chain's MAC keys and head anchoring (src/audit/audit-key.ts). */
+  readonly audit: {
+    /** AUDIT_KEY as bytes; undefined: generated (test) or kept in `keyFile` (development). */
+    key: Buffer | undefined;
+    previousKeys: Buffer[];
+    keyFile: string;
+    headLogSeconds: number;
+  };
+  /** Pruning (src/retention): how long dead rows are kept, and how often a pass runs. */
+  readonly retention: { sessionDays: number; auditDays: number; intervalSeconds: number };
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -89,6 +99,21 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   }
   if (env.REFRESH_IDLE_TTL > env.REFRESH_ABSOLUTE_TTL) {
     problems.push('REFRESH_IDLE_TTL: must not exceed REFRESH_ABSOLUTE_TTL');
+  }
+  const auditKey = env.AUDIT_KEY === '' ? undefined : Buffer.from(env.AUDIT_KEY, 'utf8');
+  const previousAuditKeys = env.AUDIT_PREVIOUS_KEYS.split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry) => Buffer.from(entry, 'utf8'));
+  if (auditKey === undefined && isProduction) {
+    problems.push(
+      `AUDIT_KEY: required when NODE_ENV=production (at least ${MIN_AUDIT_KEY_BYTES} bytes)`,
+    );
+  }
+  if (auditKey !== undefined && weakAuditKey(env.AUDIT_KEY)) {
+    problems.push(
+      `AUDIT_KEY: must be at least ${MIN_AUDIT_KEY_BYTES} bytes of random text (not a repeated pattern)`,
+    );
   }
   if (problems.length > 0 || keys === undefined) throw new ConfigurationError(problems);
 
@@ -141,7 +166,30 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       parallelism: env.ARGON2_PARALLELISM,
     },
     logLevel: env.LOG_LEVEL,
+    audit: {
+      key: auditKey,
+      previousKeys: previousAuditKeys,
+      keyFile: path.resolve(env.AUDIT_KEY_FILE),
+      headLogSeconds: env.AUDIT_HEAD_LOG_SECONDS,
+    },
+    retention: {
+      sessionDays: env.SESSION_RETENTION_DAYS,
+      auditDays: env.AUDIT_RETENTION_DAYS,
+      intervalSeconds: env.RETENTION_INTERVAL_SECONDS,
+    },
   });
+}
+
+export const MIN_AUDIT_KEY_BYTES = 32;
+
+/**
+ * A minimal strength check of the audit key: long enough, not one short unit repeated
+ * (`changeme` x 4, 32 x `a`), and at least 12 distinct characters (a hex key has 16).
+ */
+export function weakAuditKey(value: string): boolean {
+  if (Buffer.byteLength(value, 'utf8') < MIN_AUDIT_KEY_BYTES) return true;
+  if (/^([\s\S]{1,16})\1+$/.test(value)) return true;
+  return new Set(value).size < 12;
 }
 
 function parseTrustProxy(value: string): AppConfig['http']['trustProxy'] {
