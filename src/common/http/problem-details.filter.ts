@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { auditRefusal } from '../../audit/refusal-audit';
 import { DomainError, PROBLEM_TYPES } from '../errors/domain-error';
 import { OAuthError } from '../errors/oauth-error';
 import { uniqueViolation } from '../errors/unique-violation';
@@ -45,6 +46,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    // 401, 403 and 429 are counted for the audit log (aggregated, written off the request path).
+    auditRefusal(request, exception);
 
     if (exception instanceof OAuthError) {
       void reply
