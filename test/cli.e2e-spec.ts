@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -182,6 +183,8 @@ describe('npm run cli -- create-admin', () => {
 });
 
 describe('npm run cli -- audit:verify', () => {
+  // Every CLI run of these tests is a new process: they share one audit key, as a deployment does.
+  const AUDIT_KEY = randomBytes(32).toString('base64url');
   let database: TestDatabase;
   before(async () => {
     database = await createTestDatabase();
@@ -190,7 +193,7 @@ describe('npm run cli -- audit:verify', () => {
     await database.drop();
   });
 
-  function cli(args: string[]) {
+  function cli(args: string[], env: Record<string, string> = {}) {
     return spawnSync(process.execPath, [CLI, ...args], {
       cwd: process.cwd(),
       env: {
@@ -198,10 +201,14 @@ describe('npm run cli -- audit:verify', () => {
         DATABASE_URL: '',
         ...testEnvironment(database),
         ADMIN_PASSWORD: TEST_PASSWORD,
+        AUDIT_KEY,
+        ...env,
       },
       encoding: 'utf8',
     });
   }
+
+  const HEAD_LINE = /^(\d+):([0-9a-f]{64}) (\d{4}-\d{2}-\d{2}T[\d:.]+Z)$/;
 
   /** The CLI's database, opened the way the migrations test opens one. */
   async function withDataSource<T>(use: (dataSource: DataSource) => Promise<T>): Promise<T> {
@@ -256,7 +263,10 @@ describe('npm run cli -- audit:verify', () => {
 
     const result = cli(['audit:verify']);
     assert.equal(result.status, 0, result.stderr);
-    assert.equal(result.stdout, 'Audit log OK: 1 event\n');
+    const [summary, head, ...rest] = result.stdout.split('\n');
+    assert.equal(summary, 'Audit log OK: 1 event');
+    assert.match(head ?? '', /^Head: 1:[0-9a-f]{64} /);
+    assert.deepEqual(rest, ['']);
   });
 
   it('records nothing when create-admin refuses', async () => {
@@ -271,7 +281,40 @@ describe('npm run cli -- audit:verify', () => {
       dataSource.getRepository(AuditEvent).count(),
     );
     assert.equal(count, 2);
-    assert.equal(cli(['audit:verify']).stdout, 'Audit log OK: 2 events\n');
+    assert.match(cli(['audit:verify']).stdout, /^Audit log OK: 2 events\n/);
+  });
+
+  // Few CLI runs: each is a process that loads Nest (the file has a time limit on a busy machine).
+  it('prints the head, and verifies against it until the newest events are removed', async () => {
+    const printed = cli(['audit:head']);
+    assert.equal(printed.status, 0, printed.stderr);
+    const line = printed.stdout.trim();
+    const match = HEAD_LINE.exec(line);
+    assert.ok(match, line);
+    const [, sequence, hash] = match;
+    const anchored = cli(['audit:verify', '--head', line]);
+    assert.equal(anchored.status, 0, anchored.stderr);
+    assert.match(anchored.stdout, new RegExp(`head ${sequence} matches`));
+    // Deleting the newest event leaves a shorter chain that verifies on its own (the
+    // in-process tests show that), not against the head kept elsewhere.
+    await withDataSource(async (dataSource) => {
+      await dataSource.getRepository(AuditEvent).delete({ sequence: Number(sequence) });
+    });
+    const truncated = cli(['audit:verify', '--head', `${sequence}:${hash}`]);
+    assert.equal(truncated.status, 1);
+    assert.match(truncated.stderr, /^Audit log BROKEN: .*the newest events were removed/m);
+  });
+
+  it('exits 1 with another AUDIT_KEY', () => {
+    const wrong = cli(['audit:verify'], { AUDIT_KEY: randomBytes(32).toString('base64url') });
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /neither AUDIT_KEY nor in AUDIT_PREVIOUS_KEYS/);
+  });
+
+  it('runs one retention pass with prune', () => {
+    const pruned = cli(['prune']);
+    assert.equal(pruned.status, 0, pruned.stderr);
+    assert.equal(pruned.stdout, 'Pruned 0 sessions, 0 refresh tokens, 0 audit events\n');
   });
 
   it('exits 1 and names the event when a row was edited in the database', async () => {
