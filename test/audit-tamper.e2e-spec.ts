@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import { auditEventHash, GENESIS_HASH } from '../src/audit/audit-hash';
+import { AuditHeadLogger } from '../src/audit/audit-head-logger';
 import { AuditService, NewAuditEvent } from '../src/audit/audit.service';
 import { NO_REQUEST_CONTEXT } from '../src/common/request-context';
 import { RoleName } from '../src/users/entities/role.entity';
@@ -92,6 +93,17 @@ describe('audit chain against a database writer (keyed MAC, anchored head)', () 
       (await audit.verifyChain({ sequence: older.sequence, hash: older.hash })).ok,
       true,
     );
+  });
+
+  it('logs the head as audit:head prints it, once per change', async () => {
+    const head = await audit.head();
+    assert.ok(head !== null);
+    const logger = t.app.get(AuditHeadLogger);
+    assert.equal(
+      await logger.logHead(),
+      `${head.sequence}:${head.hash} ${head.occurredAt.toISOString()}`,
+    );
+    assert.equal(await logger.logHead(), undefined);
   });
 
   it('detects a rewritten login-failure reason even with the SHA-256 chain recomputed', async () => {
