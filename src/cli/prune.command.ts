@@ -15,16 +15,13 @@ export async function prune(): Promise<void> {
   });
   try {
     const result = await app.get(RetentionService).prune();
-    if (result.skipped) {
-      console.log('Another instance is pruning right now; nothing done');
-      return;
-    }
     console.log(
       `Pruned ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ` +
         `${result.auditEvents} audit events` +
         (result.auditCheckpoint === null
           ? ''
-          : ` (checkpoint at sequence ${result.auditCheckpoint})`),
+          : ` (checkpoint at sequence ${result.auditCheckpoint})`) +
+        (result.skipped ? '; stopped there: another instance is pruning' : ''),
     );
     if (result.auditProblem !== null) {
       throw new CliError(`Error: audit events were not pruned: ${result.auditProblem}`, 1);

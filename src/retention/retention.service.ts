@@ -131,9 +131,11 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       auditProblem: null,
     };
 
-    const steps: Array<() => Promise<Batch>> = [
-      () =>
-        this.batch(async (manager) => {
+    // Each step repeats while its batches come back full.
+    const steps: Array<{ full: number; batch: (manager: EntityManager) => Promise<number> }> = [
+      {
+        full: ROW_BATCH,
+        batch: async (manager) => {
           const tokens = await this.run(manager, DELETE_TOKENS_OF_DEAD_SESSIONS, {
             cutoff: sessionCutoff,
             batch: ROW_BATCH,
@@ -145,28 +147,30 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
           result.refreshTokens += tokens;
           result.sessions += sessions;
           return sessions;
-        }),
-      () =>
-        this.batch(async (manager) => {
+        },
+      },
+      {
+        full: ROW_BATCH,
+        batch: async (manager) => {
           const tokens = await this.run(manager, DELETE_ROTATED_TOKENS, {
             cutoff: tokenCutoff,
             batch: ROW_BATCH,
           });
           result.refreshTokens += tokens;
           return tokens;
-        }),
+        },
+      },
+      { full: AUDIT_BATCH, batch: (manager) => this.pruneAudit(manager, auditCutoff, result) },
     ];
     for (const step of steps) {
-      for (;;) {
-        const deleted = await step();
-        if (deleted === 'locked') return { ...result, skipped: true };
-        if (deleted < ROW_BATCH) break;
+      let deleted: Batch;
+      do deleted = await this.batch(step.batch);
+      while (deleted !== 'locked' && deleted >= step.full);
+      // Another instance is pruning and carries on; what this pass deleted is still audited.
+      if (deleted === 'locked') {
+        result.skipped = true;
+        break;
       }
-    }
-    for (;;) {
-      const deleted = await this.batch((manager) => this.pruneAudit(manager, auditCutoff, result));
-      if (deleted === 'locked') return { ...result, skipped: true };
-      if (deleted < AUDIT_BATCH) break;
     }
 
     if (result.sessions + result.refreshTokens + result.auditEvents > 0) {
