@@ -9,6 +9,8 @@ import { AddAuthStateSignals1764000000006 } from './1764000000006-AddAuthStateSi
 import { AddAuditChainHead1764000000007 } from './1764000000007-AddAuditChainHead';
 import { AddAuthStateIdleAndTruncateSignals1764000000009 } from './1764000000009-AddAuthStateIdleAndTruncateSignals';
 
+import { AddAuditKeysAndCheckpoints1764000000010 } from './1764000000010-AddAuditKeysAndCheckpoints';
+
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
  * and list it here (`npm run migration:generate -- migrations/<Name>` writes the file).
@@ -23,4 +25,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AddAuthStateSignals1764000000006,
   AddAuditChainHead1764000000007,
   AddAuthStateIdleAndTruncateSignals1764000000009,
+
+  AddAuditKeysAndCheckpoints1764000000010,
 ];

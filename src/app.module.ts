@@ -2,6 +2,7 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AbuseModule } from './abuse/abuse.module';
 import { RateLimitGuard } from './abuse/rate-limit.guard';
+import { AuditJobsModule } from './audit/audit-jobs.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/guards/jwt-auth.guard';
@@ -13,6 +14,7 @@ import { AppConfigModule } from './config/config.module';
 import { ContentModule } from './content/content.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { RetentionModule } from './retention/retention.module';
 import { UsersModule } from './users/users.module';
 
 @Module({
@@ -26,6 +28,8 @@ import { UsersModule } from './users/users.module';
     HealthModule,
     AuditModule,
     AbuseModule,
+    AuditJobsModule,
+    RetentionModule,
   ],
   providers: [
     {

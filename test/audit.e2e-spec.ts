@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import type { AuditEventType } from '../src/audit/audit-event-type';
-import { auditEventHash, GENESIS_HASH } from '../src/audit/audit-hash';
+import { auditEventHash, auditEventMac, GENESIS_HASH } from '../src/audit/audit-hash';
+import { AuditKeyring } from '../src/audit/audit-key';
 import { AuditService, NewAuditEvent } from '../src/audit/audit.service';
 import type { AuditEventPageDto } from '../src/audit/dto/audit-event.dto';
 import { NO_REQUEST_CONTEXT, RequestContext } from '../src/common/request-context';
@@ -116,8 +117,12 @@ describe('audit log', () => {
       assert.equal(second.details, '{}');
       assert.equal(second.sequence, first.sequence + 1);
       assert.equal(second.prevHash, first.hash);
-      assert.equal(first.hash, auditEventHash(first));
-      assert.equal(second.hash, auditEventHash(second));
+      // An HMAC with this app's AUDIT_KEY, named by its key id: not the plain SHA-256.
+      const { id, key } = t.app.get(AuditKeyring).current;
+      assert.deepEqual([first.keyId, second.keyId], [id, id]);
+      assert.equal(first.hash, auditEventMac(key, { ...first, keyId: id }));
+      assert.equal(second.hash, auditEventMac(key, { ...second, keyId: id }));
+      assert.notEqual(first.hash, auditEventHash(first));
       assert.match(second.hash, /^[0-9a-f]{64}$/);
       const predecessor = await events().findOneByOrFail({ sequence: first.sequence - 1 });
       assert.equal(first.prevHash, predecessor.hash);
@@ -224,7 +229,11 @@ describe('audit log', () => {
 
     it('accepts the untouched chain and counts every event', async () => {
       const result = await audit.verifyChain();
-      assert.deepEqual(result, { ok: true, count: await events().count() });
+      assert.ok(result.ok, JSON.stringify(result));
+      assert.equal(result.count, await events().count());
+      assert.equal(result.legacy, 0);
+      assert.equal(result.checkpoint, null);
+      assert.equal(result.head?.sequence, result.count);
     });
 
     it('names an event whose details were edited in the database', async () => {
@@ -270,8 +279,8 @@ describe('audit log', () => {
       await assertChainIntact();
     });
 
-    it('names the event after one whose hash was recomputed to cover an edit', async () => {
-      const { event, next } = await middleEvent();
+    it('names an event whose hash was recomputed with the old SHA-256 rule to cover an edit', async () => {
+      const { event } = await middleEvent();
       const forged = { ...event, details: '{"index":1,"role":"ROLE_ADMIN"}' };
       await events().update(
         { id: event.id },
@@ -280,8 +289,8 @@ describe('audit log', () => {
       try {
         const result = await audit.verifyChain();
         assert.ok(!result.ok);
-        assert.equal(result.brokenEventId, next.id);
-        assert.match(result.reason, /prev_hash/);
+        assert.equal(result.brokenEventId, event.id);
+        assert.match(result.reason, /MAC/);
       } finally {
         await events().update({ id: event.id }, { details: event.details, hash: event.hash });
       }
@@ -517,6 +526,8 @@ describe('audit log under concurrent transactions', () => {
     assert.equal(written.length, 50);
     assert.equal(new Set(written.map((event) => event.sequence)).size, 50);
     assert.equal(new Set(written.map((event) => event.prevHash)).size, 50);
-    assert.deepEqual(await audit.verifyChain(), { ok: true, count: 50 });
+    const verified = await audit.verifyChain();
+    assert.ok(verified.ok, JSON.stringify(verified));
+    assert.equal(verified.count, 50);
   });
 });

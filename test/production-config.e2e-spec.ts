@@ -33,6 +33,7 @@ describe('the built server with NODE_ENV=production', () => {
       DATABASE_URL: '',
       ...testEnvironment(database),
       NODE_ENV: 'production',
+      AUDIT_KEY: randomBytes(32).toString('base64url'),
       ARGON2_MEMORY_KIB: '19456',
       ARGON2_TIME_COST: '2',
       RATE_LIMIT_ENABLED: 'true',

@@ -17,6 +17,13 @@ export const AUDIT_EVENT_TYPES = [
   'user.updated',
   'user.deleted',
   'admin.created',
+  // Refused requests, aggregated per minute (RefusalAudit): 401, 403, 429, and what overflowed.
+  'access.unauthenticated',
+  'access.forbidden',
+  'access.rate_limited',
+  'access.refusals_dropped',
+  // One retention pass that deleted something (RetentionService).
+  'retention.pruned',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -9,8 +9,8 @@ const bigintAsNumber: ValueTransformer = {
 };
 
 /**
- * One entry of the append-only audit log. Each row's `hash` covers its content and the previous
- * row's hash, so editing or removing a row breaks the chain (see AuditService.verifyChain).
+ * One entry of the append-only audit log. Each row's `hash` is a keyed MAC of its content and the
+ * previous row's hash, so editing or removing a row breaks the chain (see AuditService.verifyChain).
  * Actor and subject are plain ids, not foreign keys: events outlive the users they name.
  */
 @Entity({ name: 'audit_events' })
@@ -58,6 +58,14 @@ export class AuditEvent {
   @Column({ name: 'prev_hash', type: 'varchar', length: 64 })
   prevHash: string;
 
+  /**
+   * HMAC-SHA256 with the audit key `keyId` over the content and prev_hash; for events from
+   * before keyed chaining (keyId null), the plain SHA-256 of the same fields.
+   */
   @Column({ type: 'varchar', length: 64 })
   hash: string;
+
+  /** Which AUDIT_KEY made `hash` (see auditKeyId); null: a legacy, unkeyed event. */
+  @Column({ name: 'key_id', type: 'varchar', length: 16, nullable: true })
+  keyId: string | null;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** The `prev_hash` of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -82,4 +82,77 @@ export function withoutSecrets(value: unknown, dropped: string[] = [], path = ''
     else kept.push([key, withoutSecrets(member, dropped, memberPath)]);
   }
   return Object.fromEntries(kept);
+}
+
+/** What a keyed link covers: the fields of {@link auditEventHash} and the id of the key. */
+export interface MacAuditFields extends HashedAuditFields {
+  keyId: string;
+}
+
+/**
+ * HMAC-SHA256 (hex) with the audit key over the same JSON array as {@link auditEventHash}, with
+ * the key id appended. Without the key (never stored in the database) nobody can recompute it,
+ * so a writer of the table can no longer rewrite a row and re-chain everything after it.
+ */
+export function auditEventMac(key: Buffer, event: MacAuditFields): string {
+  const canonical = JSON.stringify([
+    event.sequence,
+    event.id,
+    event.occurredAt.toISOString(),
+    event.type,
+    event.actorId,
+    event.subjectUserId,
+    event.ip,
+    event.userAgent,
+    event.requestId,
+    event.details,
+    event.prevHash,
+    event.keyId,
+  ]);
+  return createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
+}
+
+/** What a retention checkpoint states: the pruned prefix ends at `throughSequence`. */
+export interface CheckpointFields {
+  throughSequence: number;
+  /** The hash (MAC) of the last pruned event: the next event's prev_hash. */
+  throughHash: string;
+  /** The key id of the last pruned event; null when it was a legacy (unkeyed) event. */
+  throughKeyId: string | null;
+  /** Events pruned so far, over every pass. */
+  prunedCount: number;
+  createdAt: Date;
+  keyId: string;
+}
+
+/** HMAC-SHA256 (hex) of a checkpoint; a distinct first member keeps it apart from event MACs. */
+export function checkpointMac(key: Buffer, checkpoint: CheckpointFields): string {
+  const canonical = JSON.stringify([
+    'audit.checkpoint',
+    checkpoint.throughSequence,
+    checkpoint.throughHash,
+    checkpoint.throughKeyId,
+    checkpoint.prunedCount,
+    checkpoint.createdAt.toISOString(),
+    checkpoint.keyId,
+  ]);
+  return createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
+}
+
+/**
+ * A short public name of a key (16 hex digits of an HMAC of a fixed text), stored with each
+ * event so verification picks the right key after a rotation. It reveals nothing of the key.
+ */
+export function auditKeyId(key: Buffer): string {
+  return createHmac('sha256', key)
+    .update('identity-audit-key-id', 'utf8')
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Constant-time comparison of two hex MACs. */
+export function sameMac(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  return left.length === right.length && timingSafeEqual(left, right);
 }

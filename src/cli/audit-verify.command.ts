@@ -1,51 +1,81 @@
 import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditEvent } from '../audit/audit-event.entity';
-import { AuditService } from '../audit/audit.service';
+import { AuditService, ExpectedHead } from '../audit/audit.service';
 import { configFromEnvironment } from '../config/app-config';
 import { CliError } from './cli-error';
 import { ReadOnlyCliModule } from './read-only-cli.module';
 
-/** Checks the audit log's hash chain; exits 1 naming the first broken event. */
-export async function auditVerify(): Promise<void> {
-  configFromEnvironment();
-  const app = await NestFactory.createApplicationContext(ReadOnlyCliModule, {
-    logger: ['error', 'warn'],
-    abortOnError: false,
-  }).catch((error: unknown) => {
-    throw new CliError(`Error: the service could not start (${String(error)})`, 1);
-  });
-  try {
-    const dataSource = app.get(DataSource);
-    if (!(await hasAuditTable(dataSource))) {
+/**
+ * Checks the audit log's keyed chain (from the retention checkpoint, if any); with `expected`,
+ * also that the chain still holds that head. Exits 1 naming the first broken event.
+ */
+export async function auditVerify(expected?: ExpectedHead): Promise<void> {
+  await withReadOnlyAudit(async (audit) => {
+    const result = await audit.verifyChain(expected);
+    if (!result.ok) {
+      const where =
+        result.brokenEventId === null
+          ? ''
+          : ` at event ${result.brokenEventId} (sequence ${result.brokenSequence ?? '?'})`;
       throw new CliError(
-        'Error: the database has no audit_events table; start the service (or run ' +
-          '`npm run migration:run`) to apply the migrations first',
+        `Audit log BROKEN${where}: ${result.reason}; the ${result.count} events before it are intact`,
         1,
       );
     }
-    const result = await app.get(AuditService).verifyChain();
-    if (result.ok) {
-      console.log(`Audit log OK: ${result.count} ${result.count === 1 ? 'event' : 'events'}`);
-      return;
+    const parts = [`${result.count} ${result.count === 1 ? 'event' : 'events'}`];
+    if (result.checkpoint !== null) {
+      parts.push(
+        `after the checkpoint at sequence ${result.checkpoint.throughSequence} ` +
+          `(${result.checkpoint.prunedCount} pruned)`,
+      );
     }
-    const broken = await dataSource
-      .getRepository(AuditEvent)
-      .findOne({ where: { id: result.brokenEventId }, select: { id: true, sequence: true } });
-    throw new CliError(
-      `Audit log BROKEN at event ${result.brokenEventId} (sequence ${broken?.sequence ?? '?'}): ` +
-        `${result.reason}; the ${result.count} events before it are intact`,
-      1,
-    );
+    if (result.legacy > 0) parts.push(`${result.legacy} of them unkeyed (before keyed chaining)`);
+    if (expected !== undefined) parts.push(`head ${expected.sequence} matches`);
+    console.log(`Audit log OK: ${parts.join('; ')}`);
+    if (result.head !== null) console.log(`Head: ${formatHead(result.head)}`);
+  });
+}
+
+/** Prints the chain's newest event, `<sequence>:<hash> <time>`, to be kept outside the database. */
+export async function auditHead(): Promise<void> {
+  await withReadOnlyAudit(async (audit) => {
+    const head = await audit.head();
+    if (head === null) throw new CliError('Error: the audit log is empty', 1);
+    console.log(formatHead(head));
+  });
+}
+
+function formatHead(head: { sequence: number; hash: string; occurredAt: Date }): string {
+  return `${head.sequence}:${head.hash} ${head.occurredAt.toISOString()}`;
+}
+
+async function withReadOnlyAudit(run: (audit: AuditService) => Promise<void>): Promise<void> {
+  configFromEnvironment();
+  const app: INestApplicationContext = await NestFactory.createApplicationContext(
+    ReadOnlyCliModule,
+    { logger: ['error', 'warn'], abortOnError: false },
+  ).catch((error: unknown) => {
+    throw new CliError(`Error: the service could not start (${String(error)})`, 1);
+  });
+  try {
+    if (!(await hasAuditTables(app.get(DataSource)))) {
+      throw new CliError(
+        'Error: the database has no audit_events table (or an old schema); start the service ' +
+          '(or run `npm run migration:run`) to apply the migrations first',
+        1,
+      );
+    }
+    await run(app.get(AuditService));
   } finally {
     await app.close();
   }
 }
 
-async function hasAuditTable(dataSource: DataSource): Promise<boolean> {
+async function hasAuditTables(dataSource: DataSource): Promise<boolean> {
   const runner = dataSource.createQueryRunner();
   try {
-    return await runner.hasTable('audit_events');
+    return (await runner.hasTable('audit_events')) && (await runner.hasTable('audit_checkpoints'));
   } finally {
     await runner.release();
   }

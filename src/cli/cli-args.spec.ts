@@ -16,10 +16,35 @@ describe('parseCliArgs', () => {
     );
   });
 
-  it('reads audit:verify, which takes no options', () => {
+  it('reads audit:verify, with an optional --head as audit:head prints it', () => {
+    const hash = 'ab'.repeat(32);
     assert.deepEqual(parseCliArgs(['audit:verify']), { name: 'audit:verify' });
+    assert.deepEqual(parseCliArgs(['audit:verify', '--head', `42:${hash}`]), {
+      name: 'audit:verify',
+      head: { sequence: 42, hash },
+    });
+    assert.deepEqual(parseCliArgs(['audit:verify', `--head=7:${hash} 2026-01-01T00:00:00.000Z`]), {
+      name: 'audit:verify',
+      head: { sequence: 7, hash },
+    });
+    for (const head of [
+      '42',
+      `0:${hash}`,
+      `x:${hash}`,
+      `42:${hash.slice(1)}`,
+      `42:${hash.toUpperCase()}`,
+    ]) {
+      assert.throws(() => parseCliArgs(['audit:verify', '--head', head]), UsageError, head);
+    }
     assert.throws(() => parseCliArgs(['audit:verify', '--username', 'root']), UsageError);
     assert.throws(() => parseCliArgs(['audit:verify', 'extra']), UsageError);
+  });
+
+  it('reads audit:head and prune, which take no options', () => {
+    assert.deepEqual(parseCliArgs(['audit:head']), { name: 'audit:head' });
+    assert.deepEqual(parseCliArgs(['prune']), { name: 'prune' });
+    assert.throws(() => parseCliArgs(['audit:head', '--head', `1:${'a'.repeat(64)}`]), UsageError);
+    assert.throws(() => parseCliArgs(['prune', '--username', 'x']), UsageError);
   });
 
   it('asks for help with no arguments, --help or -h', () => {

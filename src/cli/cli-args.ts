@@ -8,9 +8,19 @@ Commands:
       Creates an account with ROLE_USER, ROLE_MODERATOR and ROLE_ADMIN. The password is read
       from ADMIN_PASSWORD, or asked for twice (hidden) when run on a terminal.
 
-  audit:verify
-      Checks the audit log's hash chain from the first event. Exits 0 when it is intact, 1 and
-      names the first altered event when it is not. Reads only; runs no migrations.
+  audit:verify [--head <sequence>:<hash>]
+      Checks the audit log's keyed chain (AUDIT_KEY) from its first event or its retention
+      checkpoint. With --head (a line of audit:head kept elsewhere), the chain must still
+      hold that event unchanged, so removing the newest events is detected too. Exits 0 when
+      intact, 1 naming the first altered event when not. Reads only; runs no migrations.
+
+  audit:head
+      Prints the newest event as "<sequence>:<hash> <time>": keep it outside the database
+      (a ticket, a log shipper) and give it to audit:verify --head later. Reads only.
+
+  prune
+      Runs one retention pass (SESSION_RETENTION_DAYS, AUDIT_RETENTION_DAYS) and prints
+      what it deleted. Safe while the service runs.
 
 Options:
   -h, --help  Show this help.
@@ -19,7 +29,12 @@ Options:
 export type CliCommand =
   | { name: 'help' }
   | { name: 'create-admin'; username: string; email: string }
-  | { name: 'audit:verify' };
+  | { name: 'audit:verify'; head?: { sequence: number; hash: string } }
+  | { name: 'audit:head' }
+  | { name: 'prune' };
+
+const COMMANDS = ['create-admin', 'audit:verify', 'audit:head', 'prune'] as const;
+const HEAD = /^([1-9]\d{0,15}):([0-9a-f]{64})$/;
 
 export function parseCliArgs(argv: string[]): CliCommand {
   let parsed: ReturnType<typeof parseWithNode>;
@@ -39,15 +54,26 @@ export function parseCliArgs(argv: string[]): CliCommand {
   if (values.help === true || positionals.length === 0) return { name: 'help' };
 
   const [command, ...extra] = positionals;
-  if (command !== 'create-admin' && command !== 'audit:verify') {
+  if (!COMMANDS.some((known) => known === command)) {
     throw new UsageError(`Unknown command "${command}"`);
   }
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
-  if (command === 'audit:verify') {
-    const given = Object.keys(values).find((option) => option !== 'help');
-    if (given !== undefined) throw new UsageError(`audit:verify takes no option --${given}`);
-    return { name: 'audit:verify' };
+  if (command !== 'create-admin') {
+    const allowed = command === 'audit:verify' ? ['help', 'head'] : ['help'];
+    const given = Object.keys(values).find((option) => !allowed.includes(option));
+    if (given !== undefined) throw new UsageError(`${command} takes no option --${given}`);
   }
+  if (command === 'audit:head' || command === 'prune') return { name: command };
+  if (command === 'audit:verify') {
+    if (values.head === undefined) return { name: 'audit:verify' };
+    // The first word of an audit:head line; the time after it is only for people.
+    const match = HEAD.exec(values.head.trim().split(/\s+/)[0] ?? '');
+    if (match === null) {
+      throw new UsageError('--head must be <sequence>:<hash> as audit:head prints it');
+    }
+    return { name: 'audit:verify', head: { sequence: Number(match[1]), hash: match[2] ?? '' } };
+  }
+  if (values.head !== undefined) throw new UsageError('create-admin takes no option --head');
   if (values.username === undefined) throw new UsageError('Missing option --username');
   if (values.email === undefined) throw new UsageError('Missing option --email');
   return { name: 'create-admin', username: values.username, email: values.email };
@@ -59,6 +85,7 @@ function parseWithNode(argv: string[]) {
     options: {
       username: { type: 'string' },
       email: { type: 'string' },
+      head: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,

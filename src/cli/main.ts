@@ -17,7 +17,17 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'audit:verify': {
       const { auditVerify } = await import('./audit-verify.command');
-      await auditVerify();
+      await auditVerify(command.head);
+      return;
+    }
+    case 'audit:head': {
+      const { auditHead } = await import('./audit-verify.command');
+      await auditHead();
+      return;
+    }
+    case 'prune': {
+      const { prune } = await import('./prune.command');
+      await prune();
       return;
     }
   }

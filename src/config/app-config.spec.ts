@@ -5,6 +5,7 @@ import { loadAppConfig } from './app-config';
 import { ConfigurationError } from './environment';
 
 const SECRET = randomBytes(32).toString('base64url');
+const AUDIT_KEY = randomBytes(32).toString('base64url');
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -69,7 +70,11 @@ describe('configuration', () => {
       problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' }).join(),
       /at least 32 bytes/,
     );
-    const config = loadAppConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+    const config = loadAppConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      AUDIT_KEY: AUDIT_KEY,
+    });
     assert.equal(config.jwt.generated, false);
     assert.equal(config.isProduction, true);
   });

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './environment';
 import { productionPolicy } from './production-policy';
+import { MIN_SECRET_BYTES, secretProblem } from './secret-strength';
 import { loadSigningKeys, SigningKeys } from './signing-keys';
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
@@ -57,6 +58,17 @@ export class AppConfig {
   /** Accepted but insecure settings (production's opt-outs), logged at every boot. */
   readonly warnings: readonly string[];
 
+  /** The audit chain's MAC keys and head anchoring (src/audit/audit-key.ts). */
+  readonly audit: {
+    /** AUDIT_KEY as bytes; undefined: generated (test) or kept in `keyFile` (development). */
+    key: Buffer | undefined;
+    previousKeys: Buffer[];
+    keyFile: string;
+    headLogSeconds: number;
+  };
+  /** Pruning (src/retention): how long dead rows are kept, and how often a pass runs. */
+  readonly retention: { sessionDays: number; auditDays: number; intervalSeconds: number };
+
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
   }
@@ -102,6 +114,19 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
     // Otherwise memory would lapse between two heartbeats on a healthy connection.
     problems.push('AUTH_STATE_HEARTBEAT_DEADLINE_MS: must exceed AUTH_STATE_HEARTBEAT_MS');
   }
+  const auditKey = env.AUDIT_KEY === '' ? undefined : Buffer.from(env.AUDIT_KEY, 'utf8');
+  const previousAuditKeys = env.AUDIT_PREVIOUS_KEYS.split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry) => Buffer.from(entry, 'utf8'));
+  if (auditKey === undefined && isProduction) {
+    problems.push(
+      `AUDIT_KEY: required when NODE_ENV=production (at least ${MIN_SECRET_BYTES} bytes)`,
+    );
+  }
+  const auditKeyProblem =
+    auditKey === undefined ? undefined : secretProblem('AUDIT_KEY', env.AUDIT_KEY);
+  if (auditKeyProblem !== undefined) problems.push(auditKeyProblem);
   if (problems.length > 0 || keys === undefined) throw new ConfigurationError(problems);
 
   return new AppConfig({
@@ -156,6 +181,18 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
     },
     logLevel: env.LOG_LEVEL,
     warnings: policy.warnings,
+
+    audit: {
+      key: auditKey,
+      previousKeys: previousAuditKeys,
+      keyFile: path.resolve(env.AUDIT_KEY_FILE),
+      headLogSeconds: env.AUDIT_HEAD_LOG_SECONDS,
+    },
+    retention: {
+      sessionDays: env.SESSION_RETENTION_DAYS,
+      auditDays: env.AUDIT_RETENTION_DAYS,
+      intervalSeconds: env.RETENTION_INTERVAL_SECONDS,
+    },
   });
 }
 

@@ -239,6 +239,47 @@ export class EnvironmentVariables {
    */
   @IsString()
   PRODUCTION_ALLOW_INSECURE = '';
+
+  // Audit chain and retention (docs/decisions.md, "Keyed audit chain" and "Retention").
+  // Strings with an empty default, so they are known keys without touching the list below.
+  /** MAC key of the audit chain (>= 32 bytes); never stored in the database. */
+  @IsString()
+  AUDIT_KEY = '';
+
+  /** Comma-separated earlier audit keys, still accepted when verifying older events. */
+  @IsString()
+  AUDIT_PREVIOUS_KEYS = '';
+
+  /** Outside production without AUDIT_KEY: the generated key is kept (mode 0600) in this file. */
+  @IsString()
+  @MinLength(1)
+  AUDIT_KEY_FILE = 'data/audit.key';
+
+  /** Seconds between log lines stating the chain head (an anchor to keep); 0 turns them off. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  AUDIT_HEAD_LOG_SECONDS = 300;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(36500)
+  AUDIT_RETENTION_DAYS = 365;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  SESSION_RETENTION_DAYS = 30;
+
+  /** Seconds between pruning passes of each instance; 0: only `npm run cli -- prune`. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(604800)
+  RETENTION_INTERVAL_SECONDS = 3600;
 }
 
 export class ConfigurationError extends Error {

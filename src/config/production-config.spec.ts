@@ -6,7 +6,11 @@ import { describe, it } from 'node:test';
 import { AppConfig, loadAppConfig } from './app-config';
 import { ConfigurationError } from './environment';
 
-const STRONG = { NODE_ENV: 'production', JWT_SECRET: randomBytes(48).toString('base64url') };
+const STRONG = {
+  NODE_ENV: 'production',
+  JWT_SECRET: randomBytes(48).toString('base64url'),
+  AUDIT_KEY: randomBytes(32).toString('base64url'),
+};
 
 function refusal(env: Record<string, string>): string[] {
   try {
@@ -26,7 +30,7 @@ function refusedFor(env: Record<string, string>, variable: string): string {
 }
 
 describe('production configuration', () => {
-  it('boots with a strong JWT_SECRET and nothing else: the defaults are the safe values', () => {
+  it('boots with a strong JWT_SECRET and AUDIT_KEY and nothing else: the defaults are the safe values', () => {
     const config = loadAppConfig(STRONG);
     assert.equal(config.isProduction, true);
     assert.deepEqual(config.warnings, []);
@@ -37,7 +41,7 @@ describe('production configuration', () => {
     assert.equal(loadAppConfig({}).http.swaggerEnabled, true);
   });
 
-  it('boots from .env.example with only NODE_ENV and JWT_SECRET changed, without a warning', () => {
+  it('boots from .env.example with only NODE_ENV, JWT_SECRET and AUDIT_KEY changed, without a warning', () => {
     const example = parseEnv(readFileSync('.env.example', 'utf8'));
     const config = loadAppConfig({ ...example, ...STRONG });
     assert.deepEqual(config.warnings, []);

@@ -1,0 +1,313 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditEvent } from '../audit/audit-event.entity';
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../common/clock/clock';
+import { NO_REQUEST_CONTEXT } from '../common/request-context';
+import { AppConfig } from '../config/app-config';
+import { runStatement } from '../database/statements';
+import {
+  DELETE_AUDIT_PREFIX,
+  DELETE_DEAD_SESSIONS,
+  DELETE_OLDER_CHECKPOINTS,
+  DELETE_ROTATED_TOKENS,
+  DELETE_TOKENS_OF_DEAD_SESSIONS,
+  INSERT_CHECKPOINT,
+  LAST_AUDIT_SEQUENCE,
+  TAKE_SQLITE_WRITE_LOCK,
+  TRY_RETENTION_LOCK,
+} from './retention.queries';
+
+/** What one pass deleted. `skipped`: another instance held the pruning lock. */
+export interface PruneResult {
+  sessions: number;
+  refreshTokens: number;
+  auditEvents: number;
+  /** The sequence the audit checkpoint now covers, when audit events were pruned. */
+  auditCheckpoint: number | null;
+  skipped: boolean;
+  /** Set when the chain did not verify where it was to be pruned: nothing of it was deleted. */
+  auditProblem: string | null;
+}
+
+/** PostgreSQL advisory lock of the pruning job ("retain" in ASCII). */
+export const RETENTION_LOCK_KEY = 0x72657461696e;
+
+const ROW_BATCH = 500;
+const AUDIT_BATCH = 1000;
+const DAY_MS = 86_400_000;
+
+// SQLite: instances in one process (tests; better-sqlite3 waits synchronously for a lock, which
+// would stall the holder on the same thread) take turns per database file.
+const sqlitePasses = new Map<string, Promise<unknown>>();
+
+/** A batch's outcome: rows deleted, or the pruning lock was held elsewhere. */
+type Batch = number | 'locked';
+
+/**
+ * SPEC §12: deletes, in bounded batches each in its own transaction, sessions dead (revoked or
+ * expired) for more than SESSION_RETENTION_DAYS with their refresh tokens, rotated refresh tokens
+ * once past the reuse grace window plus that retention, and audit events older than
+ * AUDIT_RETENTION_DAYS, which a signed checkpoint replaces so the rest of the chain verifies.
+ * Every instance schedules it; one prunes at a time, and a pass is idempotent anyway.
+ */
+@Injectable()
+export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RetentionService.name);
+
+  private timer: NodeJS.Timeout | undefined;
+
+  private running: Promise<PruneResult> | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+    private readonly audit: AuditService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const seconds = this.config.retention.intervalSeconds;
+    if (seconds === 0) return;
+    this.timer = setInterval(() => void this.scheduledPass(), seconds * 1000);
+    // The job never keeps the process alive on its own.
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    // Let a pass in progress finish before the DataSource closes.
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over everything; concurrent calls in one instance share the pass. */
+  prune(): Promise<PruneResult> {
+    this.running ??= this.inTurn(() => this.pass()).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async scheduledPass(): Promise<void> {
+    try {
+      await this.prune();
+    } catch (error) {
+      // A failed pass is retried at the next tick; it must not take the service down.
+      this.logger.error(
+        `Retention pass failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private inTurn<T>(run: () => Promise<T>): Promise<T> {
+    if (this.dataSource.options.type !== 'better-sqlite3') return run();
+    const file = String(this.dataSource.options.database);
+    const next = (sqlitePasses.get(file) ?? Promise.resolve()).then(run);
+    sqlitePasses.set(
+      file,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  private async pass(): Promise<PruneResult> {
+    const now = this.clock.now();
+    const { sessionDays, auditDays } = this.config.retention;
+    const sessionCutoff = new Date(now.getTime() - sessionDays * DAY_MS);
+    // A rotated token answers "reused" (and revokes its session) for the grace window plus
+    // the session retention after its rotation; then it is only an unknown token.
+    const tokenCutoff = new Date(
+      sessionCutoff.getTime() - this.config.refresh.reuseGraceSeconds * 1000,
+    );
+    const auditCutoff = new Date(now.getTime() - auditDays * DAY_MS);
+    const result: PruneResult = {
+      sessions: 0,
+      refreshTokens: 0,
+      auditEvents: 0,
+      auditCheckpoint: null,
+      skipped: false,
+      auditProblem: null,
+    };
+
+    // Each step repeats while its batches come back full.
+    const steps: Array<{ full: number; batch: (manager: EntityManager) => Promise<number> }> = [
+      {
+        full: ROW_BATCH,
+        batch: async (manager) => {
+          const tokens = await this.run(manager, DELETE_TOKENS_OF_DEAD_SESSIONS, {
+            cutoff: sessionCutoff,
+            batch: ROW_BATCH,
+          });
+          const sessions = await this.run(manager, DELETE_DEAD_SESSIONS, {
+            cutoff: sessionCutoff,
+            batch: ROW_BATCH,
+          });
+          result.refreshTokens += tokens;
+          result.sessions += sessions;
+          return sessions;
+        },
+      },
+      {
+        full: ROW_BATCH,
+        batch: async (manager) => {
+          const tokens = await this.run(manager, DELETE_ROTATED_TOKENS, {
+            cutoff: tokenCutoff,
+            batch: ROW_BATCH,
+          });
+          result.refreshTokens += tokens;
+          return tokens;
+        },
+      },
+      { full: AUDIT_BATCH, batch: (manager) => this.pruneAudit(manager, auditCutoff, result) },
+    ];
+    for (const step of steps) {
+      let deleted: Batch;
+      do deleted = await this.batch(step.batch);
+      while (deleted !== 'locked' && deleted >= step.full);
+      // Another instance is pruning and carries on; what this pass deleted is still audited.
+      if (deleted === 'locked') {
+        result.skipped = true;
+        break;
+      }
+    }
+
+    if (result.sessions + result.refreshTokens + result.auditEvents > 0) {
+      await this.audit.record(
+        this.dataSource.manager,
+        {
+          type: 'retention.pruned',
+          actorId: null,
+          subjectUserId: null,
+          details: {
+            sessions: result.sessions,
+            // Not "refreshTokens": details named like a token are dropped as possible secrets.
+            refreshRecords: result.refreshTokens,
+            auditEvents: result.auditEvents,
+            auditCheckpoint: result.auditCheckpoint,
+            sessionRetentionDays: sessionDays,
+            auditRetentionDays: auditDays,
+          },
+        },
+        NO_REQUEST_CONTEXT,
+      );
+      this.logger.log(
+        `Retention: deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ` +
+          `${result.auditEvents} audit events`,
+      );
+    }
+    return result;
+  }
+
+  /** One transaction; on PostgreSQL only if no other instance is pruning right now. */
+  private batch(work: (manager: EntityManager) => Promise<number>): Promise<Batch> {
+    return this.dataSource.transaction(async (manager) => {
+      if (this.dataSource.options.type === 'postgres') {
+        const {
+          rows: [row],
+        } = await runStatement<{ locked: boolean }>(this.dataSource, manager, TRY_RETENTION_LOCK, {
+          key: RETENTION_LOCK_KEY,
+        });
+        if (row?.locked !== true) return 'locked';
+      }
+      return work(manager);
+    });
+  }
+
+  private async run(
+    manager: EntityManager,
+    statement: Parameters<typeof runStatement>[2],
+    parameters: Record<string, unknown>,
+  ): Promise<number> {
+    return (await runStatement(this.dataSource, manager, statement, parameters)).affected;
+  }
+
+  /**
+   * Deletes the oldest events up to the first that is within retention (never the newest
+   * event, which the next append chains to), after checking that they still verify: pruning
+   * must not erase the evidence of an edit. Replaces the checkpoint with one that covers them.
+   */
+  private async pruneAudit(
+    manager: EntityManager,
+    cutoff: Date,
+    result: PruneResult,
+  ): Promise<number> {
+    if (this.dataSource.options.type !== 'postgres') {
+      await runStatement(this.dataSource, manager, TAKE_SQLITE_WRITE_LOCK, {});
+    }
+    const checkpoint = await this.audit.latestCheckpoint(manager);
+    if (checkpoint !== null) {
+      const problem = this.audit.checkpointProblem(checkpoint);
+      if (problem !== null) return this.refuse(result, problem);
+    }
+    const {
+      rows: [last],
+    } = await runStatement<{ sequence: number | string | null }>(
+      this.dataSource,
+      manager,
+      LAST_AUDIT_SEQUENCE,
+      {},
+    );
+    const head = last?.sequence === null || last === undefined ? 0 : Number(last.sequence);
+    let previous = {
+      sequence: checkpoint?.throughSequence ?? 0,
+      hash: checkpoint?.throughHash ?? '0'.repeat(64),
+      keyId: checkpoint === null ? null : checkpoint.throughKeyId,
+    };
+    const after = previous.sequence;
+    let keyedSeen = checkpoint !== null && checkpoint.throughKeyId !== null;
+    const candidates = await manager
+      .getRepository(AuditEvent)
+      .createQueryBuilder('event')
+      .where('event.sequence > :after', { after })
+      .andWhere('event.sequence < :head', { head })
+      .orderBy('event.sequence', 'ASC')
+      .limit(AUDIT_BATCH)
+      .getMany();
+    let pruned = 0;
+    for (const event of candidates) {
+      if (event.occurredAt.getTime() >= cutoff.getTime()) break;
+      const problem = this.audit.brokenLink(event, previous, keyedSeen);
+      if (problem !== null) {
+        return this.refuse(result, `event ${event.id} (sequence ${event.sequence}): ${problem}`);
+      }
+      if (event.keyId !== null) keyedSeen = true;
+      previous = { sequence: event.sequence, hash: event.hash, keyId: event.keyId };
+      pruned += 1;
+    }
+    if (pruned === 0) return 0;
+    const deleted = await this.run(manager, DELETE_AUDIT_PREFIX, {
+      after,
+      through: previous.sequence,
+    });
+    const signed = this.audit.signCheckpoint({
+      throughSequence: previous.sequence,
+      throughHash: previous.hash,
+      throughKeyId: previous.keyId,
+      prunedCount: (checkpoint?.prunedCount ?? 0) + deleted,
+      createdAt: this.clock.now(),
+    });
+    await runStatement(this.dataSource, manager, INSERT_CHECKPOINT, {
+      ...signed,
+      // As text on both databases, so what is read back is what was signed.
+      createdAt: signed.createdAt.toISOString(),
+    });
+    await runStatement(this.dataSource, manager, DELETE_OLDER_CHECKPOINTS, {
+      through: signed.throughSequence,
+    });
+    result.auditEvents += deleted;
+    result.auditCheckpoint = signed.throughSequence;
+    // A full batch means there may be more; fewer means this pass reached the retention line.
+    return pruned === candidates.length ? deleted : 0;
+  }
+
+  private refuse(result: PruneResult, problem: string): number {
+    result.auditProblem = problem;
+    this.logger.error(
+      `Retention: audit events not pruned, the chain does not verify there: ${problem}. ` +
+        'Run `npm run cli -- audit:verify`.',
+    );
+    return 0;
+  }
+}
