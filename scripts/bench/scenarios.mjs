@@ -6,7 +6,13 @@ import { API, BENCH_PASSWORD } from './config.mjs';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** The bench's accounts: one per scenario that needs an existing user. */
-export const ACCOUNTS = { me: 'bench-me', login: 'bench-login', refresh: 'bench-refresh' };
+export const ACCOUNTS = { me: 'bench-me', refresh: 'bench-refresh' };
+
+// Logins go round-robin over this many accounts. Every login attempt counts against its
+// account's lockout until it is resolved (docs/decisions.md, "Login attempts counted before the
+// hash"), so more than LOCKOUT_THRESHOLD (5) logins of one account in flight at once would be
+// refused however right the password: with 32 accounts that needs over 128 connections.
+const LOGIN_ACCOUNTS = Array.from({ length: 32 }, (_, index) => `bench-login-${index}`);
 
 async function postJson(baseUrl, path, body, expectedStatus) {
   const response = await globalThis.fetch(`${baseUrl}${path}`, {
@@ -37,7 +43,9 @@ function login(baseUrl, username) {
 
 /** Registers the accounts and returns an access token of `bench-me`. */
 export async function seedAccounts(baseUrl) {
-  for (const username of Object.values(ACCOUNTS)) await register(baseUrl, username);
+  for (const username of [...Object.values(ACCOUNTS), ...LOGIN_ACCOUNTS]) {
+    await register(baseUrl, username);
+  }
   const { access_token: accessToken } = await login(baseUrl, ACCOUNTS.me);
   return { accessToken };
 }
@@ -73,13 +81,18 @@ export function usersMe(accessToken) {
 
 /** 2. POST /auth/login with correct credentials: one argon2 verification and a new session. */
 export function correctLogin() {
+  let counter = 0;
   return {
     requests: [
       {
         method: 'POST',
         path: `${API}/auth/login`,
         headers: JSON_HEADERS,
-        body: JSON.stringify({ username: ACCOUNTS.login, password: BENCH_PASSWORD }),
+        setupRequest: (request) => {
+          counter += 1;
+          const username = LOGIN_ACCOUNTS[counter % LOGIN_ACCOUNTS.length];
+          return { ...request, body: JSON.stringify({ username, password: BENCH_PASSWORD }) };
+        },
       },
     ],
   };
