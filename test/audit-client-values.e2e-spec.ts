@@ -41,6 +41,27 @@ describe('client-supplied values in the audit log: bounded, no control character
     assert.equal(Array.from(event.userAgent).length, 512);
   });
 
+  it('stores a session with the same cleaned, bounded user agent', async () => {
+    const user = await createUser(t);
+    const userAgent = `evil\tagent\u0085${'x'.repeat(10_000)}`;
+    const login = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('User-Agent', userAgent)
+      .send({ username: user.username, password: user.password })
+      .expect(200);
+    const sessions = await t
+      .http()
+      .get('/api/v1/auth/sessions')
+      .set('Authorization', `Bearer ${(login.body as { access_token: string }).access_token}`)
+      .expect(200);
+    const [session] = sessions.body as Array<{ userAgent: string | null }>;
+    assert.ok(session?.userAgent);
+    assert.ok(!CONTROL.test(session.userAgent), JSON.stringify(session.userAgent.slice(0, 20)));
+    assert.equal(session.userAgent.slice(0, 12), 'evil\uFFFDagent\u00C2\uFFFD');
+    assert.equal(Array.from(session.userAgent).length, 512);
+  });
+
   it('cleans every string of the details and the request context, at any depth', async () => {
     const subject = randomUUID();
     const audit = t.app.get(AuditService);

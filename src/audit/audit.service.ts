@@ -18,7 +18,7 @@ import {
   withoutSecrets,
 } from './audit-hash';
 import { AuditKeyring } from './audit-key';
-import { cleanDetails, clientText } from './client-text';
+import { cleanDetails, clientText } from '../common/client-text';
 
 export interface NewAuditEvent {
   type: AuditEventType;

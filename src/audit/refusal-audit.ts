@@ -13,7 +13,7 @@ import { DomainError, PROBLEM_TYPES } from '../common/errors/domain-error';
 import { OAuthError } from '../common/errors/oauth-error';
 import type { AuditEventType } from './audit-event-type';
 import { AuditService, NewAuditEvent } from './audit.service';
-import { clientText } from './client-text';
+import { clientText } from '../common/client-text';
 
 /** Length of one aggregation window: one event per key per window. */
 export const REFUSAL_WINDOW_MS = 60_000;

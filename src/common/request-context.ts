@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { clientText } from './client-text';
 
 /** Who is asking and from where, for the request being served (audit log, sessions). */
 export interface RequestContext {
@@ -16,7 +17,8 @@ export const NO_REQUEST_CONTEXT: RequestContext = Object.freeze({
 
 /**
  * The context of a Fastify request: its id, client address (proxy headers only with
- * TRUST_PROXY) and user agent, bounded for storage.
+ * TRUST_PROXY) and user agent, bounded and without control characters for storage (sessions,
+ * audit log).
  *
  * Handed down explicitly, not kept in an AsyncLocalStorage: in this Node version one in use
  * anywhere adds async hooks to every promise of every request (a third of the CPU time of a
@@ -31,7 +33,7 @@ export function requestContextOf(request: {
   return {
     requestId: request.id,
     ip: request.ip ? request.ip.slice(0, 64) : null,
-    userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent.slice(0, 512) : null,
+    userAgent: typeof userAgent === 'string' ? clientText(userAgent, 512) : null,
   };
 }
 
