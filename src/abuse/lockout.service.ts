@@ -54,6 +54,18 @@ const RESERVE: Record<'postgres' | 'sqlite', Statement> = {
   },
 };
 
+// The common case, in one statement of its own: an attempt that leaves the count below the
+// threshold locks nothing and writes no event, so it needs no transaction. Anything else (the
+// account is locked, or this attempt reaches the threshold) goes to RESERVE in a transaction.
+const COUNT_BELOW_THRESHOLD: Statement = {
+  name: 'identity_lockout_count',
+  sql: `
+    UPDATE users SET failed_login_count = failed_login_count + 1
+    WHERE id = :id AND (locked_until IS NULL OR locked_until <= :now)
+      AND failed_login_count + 1 < :threshold
+    RETURNING failed_login_count AS rank`,
+};
+
 // A verified password resolves its own reservation and the failures before it. The lock goes only
 // if no later attempt was reserved meanwhile (the count reaches 0): a lock those set stays.
 const RELEASE: Record<'postgres' | 'sqlite', Statement> = {
@@ -117,15 +129,24 @@ export class LockoutService {
    */
   async reserve(userId: string | null, context: RequestContext): Promise<Reservation | null> {
     const { threshold, baseSeconds, maxSeconds } = this.config.lockout;
+    const id = userId ?? NO_ACCOUNT_ID;
+    const now = this.clock.now();
+    const {
+      rows: [counted],
+    } = await this.alone<{ rank: number | string }>(COUNT_BELOW_THRESHOLD, { id, now, threshold });
+    // An unknown name (an id no account has) stops here, after the one statement a known
+    // name's attempt costs.
+    if (userId === null) return null;
+    if (counted !== undefined) return { userId, rank: Number(counted.rank) };
     return this.dataSource.transaction(async (manager) => {
       const { rows } = await runStatement<{ rank: number | string }>(
         this.dataSource,
         manager,
         RESERVE[this.dialect],
-        { id: userId ?? NO_ACCOUNT_ID, now: this.clock.now(), threshold, baseSeconds, maxSeconds },
+        { id, now, threshold, baseSeconds, maxSeconds },
       );
       const [row] = rows;
-      if (row === undefined || userId === null) return null;
+      if (row === undefined) return null;
       const rank = Number(row.rank);
       const lockedFor = this.lockSeconds(rank);
       if (lockedFor > 0) {
@@ -146,15 +167,23 @@ export class LockoutService {
 
   /** The password of a reserved attempt was right: it, and the failures before it, are undone. */
   async release(reservation: Reservation): Promise<void> {
-    const parameters = { id: reservation.userId, rank: reservation.rank };
+    await this.alone(RELEASE[this.dialect], { id: reservation.userId, rank: reservation.rank });
+  }
+
+  /**
+   * One statement on its own, atomic by itself: on PostgreSQL autocommitted (no transaction's
+   * round trips on every login); on SQLite in a transaction, so that it queues behind others on
+   * the one connection instead of joining one.
+   */
+  private async alone<Row>(
+    statement: Statement,
+    parameters: Record<string, unknown>,
+  ): Promise<{ rows: Row[] }> {
     if (this.dialect === 'postgres') {
-      // One statement on its own is atomic: no transaction's round trips on every login.
-      await runStatement(this.dataSource, undefined, RELEASE.postgres, parameters);
-      return;
+      return runStatement<Row>(this.dataSource, undefined, statement, parameters);
     }
-    // SQLite: in a transaction so it queues behind others instead of joining one.
-    await this.dataSource.transaction((manager) =>
-      runStatement(this.dataSource, manager, RELEASE.sqlite, parameters),
+    return this.dataSource.transaction((manager) =>
+      runStatement<Row>(this.dataSource, manager, statement, parameters),
     );
   }
 
