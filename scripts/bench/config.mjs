@@ -77,6 +77,7 @@ export function appDefaults() {
     'JWT_PRIVATE_KEY',
     'JWT_PRIVATE_KEY_FILE',
     'JWT_PREVIOUS_PUBLIC_KEYS',
+    'SWAGGER_ENABLED',
   ]) {
     defaults[name] = '';
   }
@@ -87,15 +88,18 @@ export function appDefaults() {
 export function appOverrides({ port, database, redisUrl }) {
   return {
     NODE_ENV: 'production',
-    // 48 random bytes: production refuses less than 32.
+    // Random keys: production refuses guessable ones.
     JWT_SECRET: randomBytes(48).toString('base64url'),
+    AUDIT_KEY: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: String(port),
     SWAGGER_ENABLED: 'false',
-    // Rate limits would answer 429 after 30 requests a minute: the numbers would measure the
-    // limiter, not the service.
-    RATE_LIMIT_ENABLED: 'false',
+    // Rate limits on, as production must run them, but so high that one load generator on one
+    // address is never refused: the numbers measure the service with its limiter, not 429s.
+    RATE_LIMIT_ENABLED: 'true',
+    RATE_LIMIT_IP_PER_MINUTE: '100000',
+    RATE_LIMIT_ACCOUNT_PER_MINUTE: '100000',
     ...database.env,
     REDIS_URL: redisUrl ?? '',
   };

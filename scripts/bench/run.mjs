@@ -200,7 +200,7 @@ function printPlan(report) {
       `Redis ${settings.redisUrl === undefined ? 'off' : 'on'}`,
   );
   console.log(
-    'app: RATE LIMITS DISABLED (RATE_LIMIT_ENABLED=false) so 429s do not cap the numbers',
+    'app: rate limits on at 100,000 a minute per IP and per account, so 429s do not cap the numbers',
   );
   console.log(
     `each scenario and baseline: ${settings.connections} connections for ${settings.duration} s ` +

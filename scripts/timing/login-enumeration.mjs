@@ -55,9 +55,8 @@ async function post(baseUrl, path, body) {
 async function main() {
   const database = await createDatabase(databaseUrl);
   try {
-    // As the bench starts the app (scripts/bench/servers.mjs), with one change: the bench turns
-    // rate limits off, here they run as in production (both paths consult them the same way)
-    // with limits so high that one address sending every sample is never refused.
+    // As the bench starts the app (scripts/bench/servers.mjs): rate limits on (both paths
+    // consult them the same way), so high that one address sending every sample is never refused.
     const port = await freePort();
     const redisUrl = (process.env.REDIS_URL ?? '').trim() || undefined;
     const env = childEnvironment(
@@ -65,9 +64,6 @@ async function main() {
       {
         ...defaults,
         ...appOverrides({ port, database, redisUrl }),
-        RATE_LIMIT_ENABLED: 'true',
-        RATE_LIMIT_IP_PER_MINUTE: '100000',
-        RATE_LIMIT_ACCOUNT_PER_MINUTE: '100000',
       },
     );
     const baseUrl = `http://127.0.0.1:${port}`;
