@@ -19,12 +19,9 @@ export interface HashedAuditFields {
   prevHash: string;
 }
 
-/**
- * SHA-256 (hex) over a JSON array of the fields in a fixed order. An array of JSON values is
- * unambiguous (no separator can be forged inside a field), and anyone can recompute it.
- */
-export function auditEventHash(event: HashedAuditFields): string {
-  const canonical = JSON.stringify([
+/** The chained fields of an event in their fixed order (the legacy hash and the MAC alike). */
+function chainedFields(event: HashedAuditFields): unknown[] {
+  return [
     event.sequence,
     event.id,
     event.occurredAt.toISOString(),
@@ -36,8 +33,17 @@ export function auditEventHash(event: HashedAuditFields): string {
     event.requestId,
     event.details,
     event.prevHash,
-  ]);
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  ];
+}
+
+/**
+ * SHA-256 (hex) over a JSON array of the fields in a fixed order. An array of JSON values is
+ * unambiguous (no separator can be forged inside a field), and anyone can recompute it.
+ */
+export function auditEventHash(event: HashedAuditFields): string {
+  return createHash('sha256')
+    .update(JSON.stringify(chainedFields(event)), 'utf8')
+    .digest('hex');
 }
 
 /**
@@ -95,20 +101,7 @@ export interface MacAuditFields extends HashedAuditFields {
  * so a writer of the table can no longer rewrite a row and re-chain everything after it.
  */
 export function auditEventMac(key: Buffer, event: MacAuditFields): string {
-  const canonical = JSON.stringify([
-    event.sequence,
-    event.id,
-    event.occurredAt.toISOString(),
-    event.type,
-    event.actorId,
-    event.subjectUserId,
-    event.ip,
-    event.userAgent,
-    event.requestId,
-    event.details,
-    event.prevHash,
-    event.keyId,
-  ]);
+  const canonical = JSON.stringify([...chainedFields(event), event.keyId]);
   return createHmac('sha256', key).update(canonical, 'utf8').digest('hex');
 }
 
