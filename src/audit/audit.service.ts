@@ -12,6 +12,7 @@ import {
   auditEventHash,
   auditEventMac,
   canonicalJson,
+  type CheckpointFields,
   checkpointMac,
   GENESIS_HASH,
   sameMac,
@@ -64,15 +65,7 @@ export interface ExpectedHead {
 }
 
 /** The signed statement that events 1..throughSequence were pruned. */
-export interface AuditCheckpoint {
-  throughSequence: number;
-  throughHash: string;
-  throughKeyId: string | null;
-  prunedCount: number;
-  createdAt: Date;
-  keyId: string;
-  mac: string;
-}
+export type AuditCheckpoint = CheckpointFields & { mac: string };
 
 type EventContent = Omit<
   AuditEvent,
