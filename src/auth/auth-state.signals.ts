@@ -94,8 +94,8 @@ interface SqliteStatement {
  *   never waits for the notification. While the listening connection is down, nothing is
  *   trusted: every request reads the database until it is back.
  * - PostgreSQL heartbeat: a connection can also die silently (a half-open TCP link: no reset,
- *   nothing arrives). Every `heartbeatMs` the instance notifies `hb:<nonce>` through the pool
- *   and waits for it on the listener: memory is trusted only while a heartbeat sent less than
+ *   nothing arrives). Every `heartbeatMs` the instance notifies `hb:<nonce>` on its listening
+ *   connection and waits for it to come back there: memory is trusted only while a heartbeat sent less than
  *   `deadlineMs` ago has come back, which proves that every change committed before it was
  *   sent has arrived. Past the deadline the listener is torn down and reconnected.
  */
@@ -261,15 +261,16 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
    * the service's back, e.g. in SQL. Immediate on SQLite, where nothing is in flight.
    */
   async settle(): Promise<void> {
-    if (this.client === undefined || !this.listening) return;
-    await this.roundTrip(SETTLE_TIMEOUT_MS);
+    const client = this.client;
+    if (client === undefined || !this.listening) return;
+    await this.roundTrip(client, SETTLE_TIMEOUT_MS);
   }
 
   /**
-   * Notifies a heartbeat through the pool (the path every change takes) and resolves when the
-   * listener has it back, which also moves `confirmedSentAt`; rejects after `timeoutMs`.
+   * Notifies a heartbeat on the listening connection and resolves when it has come back,
+   * which also moves `confirmedSentAt`; rejects after `timeoutMs`.
    */
-  private async roundTrip(timeoutMs: number): Promise<void> {
+  private async roundTrip(client: Client, timeoutMs: number): Promise<void> {
     this.heartbeatSequence += 1;
     const payload = `${this.heartbeatPrefix}${this.heartbeatSequence}`;
     const sentAt = performance.now();
@@ -283,9 +284,13 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
       this.inFlight.set(payload, { sentAt, arrived: resolve });
     });
     try {
-      // Also when the pool never answers: the deadline ends the wait.
+      // Sent on the listening connection itself, not through the pool: a notification is
+      // delivered after every one committed before it whichever connection sends it, and a
+      // pool saturated by load must not make a healthy listener look dead (readiness would
+      // pull a busy instance). A half-open link loses the query or its answer: the deadline
+      // ends the wait either way.
       await Promise.all([
-        this.dataSource.query('SELECT pg_notify($1, $2)', [AUTH_STATE_CHANNEL, payload]),
+        client.query('SELECT pg_notify($1, $2)', [AUTH_STATE_CHANNEL, payload]),
         arrived,
       ]);
     } catch (error) {
@@ -301,7 +306,7 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     this.heartbeatTimer = setInterval(() => {
       if (this.client !== client || this.heartbeatInFlight) return;
       this.heartbeatInFlight = true;
-      this.roundTrip(this.config.authCache.heartbeatDeadlineMs)
+      this.roundTrip(client, this.config.authCache.heartbeatDeadlineMs)
         .catch(() => undefined)
         .finally(() => {
           this.heartbeatInFlight = false;
@@ -376,7 +381,7 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
       await client.connect();
       await client.query(`LISTEN ${AUTH_STATE_CHANNEL}`);
       // Listening is not enough: the whole path, commit to this connection, must work.
-      await this.roundTrip(deadlineMs);
+      await this.roundTrip(client, deadlineMs);
     } catch (error) {
       this.lost(client, error instanceof Error ? error : new Error(String(error)));
       return;
