@@ -68,23 +68,15 @@ const COUNT_BELOW_THRESHOLD: Statement = {
 
 // A verified password resolves its own reservation and the failures before it. The lock goes only
 // if no later attempt was reserved meanwhile (the count reaches 0): a lock those set stays.
-const RELEASE: Record<'postgres' | 'sqlite', Statement> = {
-  postgres: {
-    name: 'identity_lockout_release',
-    sql: `
-      UPDATE users SET
-        failed_login_count = GREATEST(failed_login_count - :rank, 0),
-        locked_until = CASE WHEN failed_login_count <= :rank THEN NULL ELSE locked_until END
-      WHERE id = :id`,
-  },
-  sqlite: {
-    name: 'identity_lockout_release',
-    sql: `
-      UPDATE users SET
-        failed_login_count = MAX(failed_login_count - :rank, 0),
-        locked_until = CASE WHEN failed_login_count <= :rank THEN NULL ELSE locked_until END
-      WHERE id = :id`,
-  },
+// CASE rather than GREATEST/MAX: one text for both databases.
+const RELEASE: Statement = {
+  name: 'identity_lockout_release',
+  sql: `
+    UPDATE users SET
+      failed_login_count = CASE WHEN failed_login_count > :rank
+        THEN failed_login_count - :rank ELSE 0 END,
+      locked_until = CASE WHEN failed_login_count <= :rank THEN NULL ELSE locked_until END
+    WHERE id = :id`,
 };
 
 // No account has this id: an unknown name runs the reservation against it, so the unknown path
@@ -167,7 +159,7 @@ export class LockoutService {
 
   /** The password of a reserved attempt was right: it, and the failures before it, are undone. */
   async release(reservation: Reservation): Promise<void> {
-    await this.alone(RELEASE[this.dialect], { id: reservation.userId, rank: reservation.rank });
+    await this.alone(RELEASE, { id: reservation.userId, rank: reservation.rank });
   }
 
   /**
@@ -201,7 +193,7 @@ export class LockoutService {
   ): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       if (release !== undefined) {
-        await runStatement(this.dataSource, manager, RELEASE[this.dialect], {
+        await runStatement(this.dataSource, manager, RELEASE, {
           id: release.userId,
           rank: release.rank,
         });
