@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type supertest from 'supertest';
 import { AuthStateSignals, AuthStateSignalStatus } from '../src/auth/auth-state.signals';
-import { createUser, TEST_PASSWORD } from './helpers/factories';
+import { createUser, loginPair, TEST_PASSWORD } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 import { createTestDatabase, TestDatabase } from './helpers/test-database';
 import { TcpProxy, targetOf, throughProxy } from './helpers/tcp-proxy';
@@ -58,15 +58,10 @@ describe('a PostgreSQL outage', () => {
       }
       const app = t;
       const user = await createUser(app);
-      const login = await app
-        .http()
-        .post('/api/v1/auth/login')
-        .send({ username: user.username, password: TEST_PASSWORD })
-        .expect(200);
-      const { access_token: token, refresh_token: refreshToken } = login.body as {
-        access_token: string;
-        refresh_token: string;
-      };
+      const { access_token: token, refresh_token: refreshToken } = await loginPair(
+        app,
+        user.username,
+      );
       const me = () => app.http().get('/api/v1/users/me').set('Authorization', `Bearer ${token}`);
       await me().expect(200);
 

@@ -8,34 +8,20 @@ import { Session } from '../src/auth/sessions/session.entity';
 import { hashRefreshToken } from '../src/auth/sessions/sessions.service';
 import { NO_REQUEST_CONTEXT } from '../src/common/request-context';
 import { RetentionService } from '../src/retention/retention.service';
-import { createUser, TEST_PASSWORD } from './helpers/factories';
+import { createUser, type LoginPair, loginPair } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 
 const DAY = 86400;
-
-interface Pair {
-  access_token: string;
-  refresh_token: string;
-}
 
 function sessionIdOf(accessToken: string): string {
   const payload = accessToken.split('.')[1] ?? '';
   return (JSON.parse(Buffer.from(payload, 'base64url').toString()) as { sid: string }).sid;
 }
 
-async function login(t: TestApp, username: string): Promise<Pair> {
-  const response = await t
-    .http()
-    .post('/api/v1/auth/login')
-    .send({ username, password: TEST_PASSWORD })
-    .expect(200);
-  return response.body as Pair;
-}
-
 const refresh = (t: TestApp, token: string) =>
   t.http().post('/api/v1/auth/refresh').send({ refresh_token: token });
 
-function logout(t: TestApp, pair: Pair) {
+function logout(t: TestApp, pair: LoginPair) {
   return t
     .http()
     .post('/api/v1/auth/logout')
@@ -69,18 +55,18 @@ describe('retention (SPEC §12)', () => {
   it('deletes what is past retention, keeps what is within it, and the chain still verifies', async () => {
     const user = await createUser(t);
     // Day 0: a session that lives on (refreshed twice), one logged out now, one later.
-    const live = await login(t, user.username);
-    const oldLogout = await login(t, user.username);
-    const recentLogout = await login(t, user.username);
+    const live = await loginPair(t, user.username);
+    const oldLogout = await loginPair(t, user.username);
+    const recentLogout = await loginPair(t, user.username);
     await logout(t, oldLogout);
     const r0 = live.refresh_token;
-    const second = (await refresh(t, r0).expect(200)).body as Pair;
+    const second = (await refresh(t, r0).expect(200)).body as LoginPair;
     const r1 = second.refresh_token;
     const dayZeroEvents = await events().count();
     t.clock.advance(20 * DAY);
     // Its access token has expired by now: a refresh gives a fresh one to log out with.
-    await logout(t, (await refresh(t, recentLogout.refresh_token).expect(200)).body as Pair);
-    const r2 = ((await refresh(t, r1).expect(200)).body as Pair).refresh_token;
+    await logout(t, (await refresh(t, recentLogout.refresh_token).expect(200)).body as LoginPair);
+    const r2 = ((await refresh(t, r1).expect(200)).body as LoginPair).refresh_token;
     const audit = t.app.get(AuditService);
     const headBefore = await audit.head();
     assert.ok(headBefore !== null);
@@ -208,11 +194,11 @@ describe('retention on two instances at once', () => {
 
   it('deletes each row once and leaves one verifiable chain', async () => {
     const user = await createUser(first);
-    for (let index = 0; index < 12; index++) await login(first, user.username);
+    for (let index = 0; index < 12; index++) await loginPair(first, user.username);
     await first
       .http()
       .post('/api/v1/auth/logout-all')
-      .set('Authorization', `Bearer ${(await login(first, user.username)).access_token}`)
+      .set('Authorization', `Bearer ${(await loginPair(first, user.username)).access_token}`)
       .expect(204);
     const audit = first.app.get(AuditService);
     // More than one batch of audit events (1,000 per batch).

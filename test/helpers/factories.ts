@@ -33,18 +33,33 @@ export async function createUser(
   return { ...created, username, email, password };
 }
 
+/** What POST /auth/login answers (refresh token in the body: the default, no cookie mode). */
+export interface LoginPair {
+  access_token: string;
+  refresh_token: string;
+}
+
+/** Logs in through the JSON endpoint and returns the token pair. */
+export async function loginPair(
+  t: TestApp,
+  username: string,
+  password = TEST_PASSWORD,
+): Promise<LoginPair> {
+  const response = await t
+    .http()
+    .post('/api/v1/auth/login')
+    .send({ username, password })
+    .expect(200);
+  return response.body as LoginPair;
+}
+
 /** Logs in through the JSON endpoint and returns the access token. */
 export async function loginToken(
   t: TestApp,
   username: string,
   password = TEST_PASSWORD,
 ): Promise<string> {
-  const response = await t
-    .http()
-    .post('/api/v1/auth/login')
-    .send({ username, password })
-    .expect(200);
-  return (response.body as { access_token: string }).access_token;
+  return (await loginPair(t, username, password)).access_token;
 }
 
 export async function createUserWithToken(
