@@ -413,6 +413,9 @@ describe('auth-state cache with a half-open listener (PostgreSQL)', () => {
       const admin = await createUserWithToken(first, { roles: [RoleName.Admin] });
       const loggedOut = await createUserWithToken(first);
       const deactivated = await createUserWithToken(first);
+      // The accounts' own creation notifies B too; one still in flight during B's read would
+      // (rightly) keep B from storing what it read.
+      await signals.settle();
       await meOn(second, loggedOut.token).expect(200);
       await meOn(second, deactivated.token).expect(200);
       assert.ok(cachedIn(second, loggedOut.token) && cachedIn(second, deactivated.token));
