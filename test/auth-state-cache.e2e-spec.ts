@@ -9,7 +9,7 @@ import {
   AuthStateSignalStatus,
   LISTENER_APPLICATION_NAME,
 } from '../src/auth/auth-state.signals';
-import { Session } from '../src/auth/sessions/session.entity';
+import { Session } from '../src/sessions/session.entity';
 import { RoleName } from '../src/users/entities/role.entity';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, createUserWithToken, loginToken, TEST_PASSWORD } from './helpers/factories';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
-import { PasswordHasher } from '../src/auth/passwords/password-hasher.service';
+import { PasswordHasher } from '../src/passwords/password-hasher.service';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, TEST_PASSWORD } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
-import { RefreshToken } from '../src/auth/sessions/refresh-token.entity';
-import { Session } from '../src/auth/sessions/session.entity';
-import { hashRefreshToken } from '../src/auth/sessions/sessions.service';
+import { RefreshToken } from '../src/sessions/refresh-token.entity';
+import { Session } from '../src/sessions/session.entity';
+import { hashRefreshToken } from '../src/sessions/sessions.service';
 import { Role, RoleName } from '../src/users/entities/role.entity';
 import { UserRole } from '../src/users/entities/user-role.entity';
 import { User } from '../src/users/entities/user.entity';

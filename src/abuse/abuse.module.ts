@@ -1,14 +1,11 @@
 import { Global, Module } from '@nestjs/common';
-import { AuditModule } from '../audit/audit.module';
-import { LockoutService } from './lockout.service';
 import { RateLimiterService } from './rate-limiter.service';
 import { RedisConnection } from './redis.provider';
 
-/** Rate limits (and the Redis connection they share across instances) and account lockout. */
+/** Rate limits and the Redis connection they share across instances. */
 @Global()
 @Module({
-  imports: [AuditModule],
-  providers: [RedisConnection, RateLimiterService, LockoutService],
-  exports: [RedisConnection, RateLimiterService, LockoutService],
+  providers: [RedisConnection, RateLimiterService],
+  exports: [RedisConnection, RateLimiterService],
 })
 export class AbuseModule {}

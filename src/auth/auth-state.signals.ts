@@ -20,7 +20,7 @@ import { Role } from '../users/entities/role.entity';
 import { UserRole } from '../users/entities/user-role.entity';
 import { User } from '../users/entities/user.entity';
 import { AuthStateCache } from './auth-state.cache';
-import { Session } from './sessions/session.entity';
+import { Session } from '../sessions/session.entity';
 
 /** The channel migration 1764000000006 notifies on (PostgreSQL). */
 export const AUTH_STATE_CHANNEL = 'identity_auth_state';

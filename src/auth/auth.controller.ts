@@ -42,7 +42,7 @@ import { TokenRequestDto } from './dto/token-request.dto';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { OAuthTokenFilter } from './oauth-token.filter';
 import { clearRefreshCookie, deliverTokens, readRefreshCookie } from './refresh-cookie';
-import { SessionsService } from './sessions/sessions.service';
+import { SessionsService } from '../sessions/sessions.service';
 
 @ApiTags('auth')
 @Controller('auth')

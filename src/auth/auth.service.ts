@@ -13,11 +13,11 @@ import { UsersService, UserWithRoles } from '../users/users.service';
 import type { AuthenticatedUser } from './authenticated-user';
 import type { RegisterDto } from './dto/register.dto';
 import type { TokenPairDto } from './dto/token-pair.dto';
-import { INVALID_CREDENTIALS_MESSAGE, PasswordCheck } from './passwords/password-check.service';
-import { PasswordHasher } from './passwords/password-hasher.service';
-import { passwordPolicyViolations, withinMaximumLength } from './passwords/password-policy';
-import type { Session } from './sessions/session.entity';
-import { IssuedSession, SessionsService } from './sessions/sessions.service';
+import { INVALID_CREDENTIALS_MESSAGE, PasswordCheck } from '../users/password-check.service';
+import { PasswordHasher } from '../passwords/password-hasher.service';
+import { passwordPolicyViolations, withinMaximumLength } from '../passwords/password-policy';
+import type { Session } from '../sessions/session.entity';
+import { IssuedSession, SessionsService } from '../sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
 
 /** A token pair with the refresh token always present (the controller may move it to a cookie). */

@@ -1,6 +1,6 @@
 import { AuditEvent } from '../audit/audit-event.entity';
-import { RefreshToken } from '../auth/sessions/refresh-token.entity';
-import { Session } from '../auth/sessions/session.entity';
+import { RefreshToken } from '../sessions/refresh-token.entity';
+import { Session } from '../sessions/session.entity';
 import { Role } from '../users/entities/role.entity';
 import { UserRole } from '../users/entities/user-role.entity';
 import { User } from '../users/entities/user.entity';

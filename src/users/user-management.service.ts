@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
 import { AuditService, NewAuditEvent } from '../audit/audit.service';
-import { SessionsService } from '../auth/sessions/sessions.service';
+import { SessionsService } from '../sessions/sessions.service';
 import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { runStatement, type Statement } from '../database/statements';

@@ -22,8 +22,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { LockoutService } from '../abuse/lockout.service';
-import { PasswordCheck } from '../auth/passwords/password-check.service';
+import { LockoutService } from './lockout.service';
+import { PasswordCheck } from './password-check.service';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { Authenticated } from '../auth/decorators/authenticated.decorator';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';

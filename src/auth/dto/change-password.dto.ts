@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString } from 'class-validator';
-import { IsPasswordCandidate } from '../passwords/password.validators';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords/password-policy';
+import { IsPasswordCandidate } from '../../passwords/password.validators';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../passwords/password-policy';
 
 export class ChangePasswordDto {
   @ApiProperty({ example: 'correct horse battery staple' })

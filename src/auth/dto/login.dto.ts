@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
-import { IsPasswordCandidate } from '../passwords/password.validators';
+import { IsPasswordCandidate } from '../../passwords/password.validators';
 
 export class LoginDto {
   @ApiProperty({ example: 'alice', description: 'Username or email address' })

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsAcceptablePassword } from '../passwords/password.validators';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords/password-policy';
+import { IsAcceptablePassword } from '../../passwords/password.validators';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../passwords/password-policy';
 import { IsCanonicalEmail, IsCanonicalUsername } from '../../users/dto/account-name.validators';
 
 export class RegisterDto {

@@ -4,7 +4,7 @@ import { validate } from 'class-validator';
 import { DomainError } from '../../common/errors/domain-error';
 import { ValidationFailedError } from '../../common/errors/validation-failed.error';
 import type { UserWithRoles } from '../../users/users.service';
-import { INVALID_CREDENTIALS_MESSAGE } from '../passwords/password-check.service';
+import { INVALID_CREDENTIALS_MESSAGE } from '../../users/password-check.service';
 import { LoginDto } from '../dto/login.dto';
 import { LocalStrategy } from '../strategies/local.strategy';
 import { runStrategy } from './run-strategy';

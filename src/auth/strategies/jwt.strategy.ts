@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { DomainError } from '../../common/errors/domain-error';
 import { Clock } from '../../common/clock/clock';
 import { type AuthState, AuthStateReader } from '../auth-state.reader';
-import { isSessionLive } from '../sessions/sessions.service';
+import { isSessionLive } from '../../sessions/sessions.service';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { type AccessTokenClaims, AccessTokenService } from '../tokens/access-token.service';
 import { BearerTokenStrategy } from './bearer-token.strategy';

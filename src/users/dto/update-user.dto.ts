@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, ValidateIf } from 'class-validator';
-import { IsPasswordCandidate } from '../../auth/passwords/password.validators';
+import { IsPasswordCandidate } from '../../passwords/password.validators';
 import { IsCanonicalEmail, IsCanonicalUsername } from './account-name.validators';
 
 /** The names of an account, as its owner or an administrator may change them. */

@@ -3,11 +3,11 @@ import {
   LockoutService,
   type LoginFailureReason,
   type Reservation,
-} from '../../abuse/lockout.service';
-import { DomainError } from '../../common/errors/domain-error';
-import type { RequestContext } from '../../common/request-context';
-import { LoginAccount, UsersService } from '../../users/users.service';
-import { PasswordHasher } from './password-hasher.service';
+} from './lockout.service';
+import { DomainError } from '../common/errors/domain-error';
+import type { RequestContext } from '../common/request-context';
+import { LoginAccount, UsersService } from './users.service';
+import { PasswordHasher } from '../passwords/password-hasher.service';
 
 // One message for every failed login: unknown name, wrong password, inactive or locked account.
 export const INVALID_CREDENTIALS_MESSAGE = 'Invalid username or password';

@@ -7,8 +7,8 @@ import {
   ManyToOne,
   PrimaryColumn,
 } from 'typeorm';
-import { TIMESTAMP_TYPE } from '../../database/column-types';
-import { User } from '../../users/entities/user.entity';
+import { TIMESTAMP_TYPE } from '../database/column-types';
+import { User } from '../users/entities/user.entity';
 
 export type SessionRevokeReason =
   | 'logout'

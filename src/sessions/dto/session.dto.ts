@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { Session } from '../sessions/session.entity';
+import type { Session } from '../session.entity';
 
 export class SessionDto {
   @ApiProperty({ format: 'uuid' })

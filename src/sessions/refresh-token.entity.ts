@@ -7,7 +7,7 @@ import {
   ManyToOne,
   PrimaryColumn,
 } from 'typeorm';
-import { TIMESTAMP_TYPE } from '../../database/column-types';
+import { TIMESTAMP_TYPE } from '../database/column-types';
 import { Session } from './session.entity';
 
 /** A refresh token, stored only as the SHA-256 of the token. Rotated exactly once. */

@@ -6,12 +6,12 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentRequest, RequestContext } from '../../common/request-context';
-import { ProblemDto } from '../../common/http/problem.dto';
-import type { AuthenticatedUser } from '../authenticated-user';
-import { Authenticated } from '../decorators/authenticated.decorator';
-import { CurrentUser } from '../decorators/current-user.decorator';
-import { SessionDto, toSessionDto } from '../dto/session.dto';
+import { CurrentRequest, RequestContext } from '../common/request-context';
+import { ProblemDto } from '../common/http/problem.dto';
+import type { AuthenticatedUser } from '../auth/authenticated-user';
+import { Authenticated } from '../auth/decorators/authenticated.decorator';
+import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { SessionDto, toSessionDto } from './dto/session.dto';
 import { SessionsService } from './sessions.service';
 
 @ApiTags('auth')

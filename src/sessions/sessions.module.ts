@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AuditModule } from '../../audit/audit.module';
+import { AuditModule } from '../audit/audit.module';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
 

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig } from '../config/app-config';
 import { normalizePassword } from './password-policy';
 
 /** argon2id hashing with the configured cost; the only place that touches password hashes. */

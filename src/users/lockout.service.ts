@@ -7,7 +7,7 @@ import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
 import { runStatement, type Statement } from '../database/statements';
-import { User } from '../users/entities/user.entity';
+import { User } from './entities/user.entity';
 
 /** Why a login (or a re-authentication) failed, as its `auth.login_failed` event says. */
 export type LoginFailureReason =
