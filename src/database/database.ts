@@ -15,15 +15,14 @@ export type { Statement, StatementResult } from './statements';
 /** The two databases the service runs on. */
 export type Dialect = 'postgres' | 'sqlite';
 
-const MANAGER = Symbol('transaction');
+declare const TRANSACTION: unique symbol;
 
 /**
- * A transaction in progress. Services hand it from `Database.transaction` to repository methods
- * so that their statements commit or roll back together; only src/database/ can look inside.
+ * A transaction in progress. Services hand it from `Transactions.run` to repository methods so
+ * that their statements commit or roll back together; only src/database/ looks inside.
+ * (While code moves into repositories it is still TypeORM's EntityManager underneath.)
  */
-export interface Transaction {
-  readonly [MANAGER]: EntityManager;
-}
+export type Transaction = EntityManager & { readonly [TRANSACTION]?: true };
 
 /** A better-sqlite3 prepared statement (the driver's own, synchronous). */
 export interface SqliteStatement {
@@ -50,8 +49,8 @@ export class Database {
 
   /** See {@link Transactions.run}. */
   transaction<T>(work: (tx: Transaction) => Promise<T>, outer?: Transaction): Promise<T> {
-    const manager = outer === undefined ? this.dataSource.manager : outer[MANAGER];
-    return manager.transaction((transactional) => work(wrap(transactional)));
+    const manager = outer ?? this.dataSource.manager;
+    return manager.transaction((transactional) => work(transactional));
   }
 
   /** Runs a fixed statement (statements.ts), in `tx` when given, else on its own. */
@@ -60,22 +59,18 @@ export class Database {
     parameters: ObjectLiteral,
     tx?: Transaction,
   ): Promise<StatementResult<T>> {
-    return runStatement<T>(this.dataSource, tx?.[MANAGER], statement, parameters);
+    return runStatement<T>(this.dataSource, tx, statement, parameters);
   }
 
   /** A one-off query with positional parameters (`$1` on PostgreSQL, `?` on SQLite). */
-  query<T = unknown>(
-    sql: string,
-    parameters: unknown[] = [],
-    tx?: Transaction,
-  ): Promise<T[]> {
-    const manager = tx?.[MANAGER] ?? this.dataSource.manager;
+  query<T = unknown>(sql: string, parameters: unknown[] = [], tx?: Transaction): Promise<T[]> {
+    const manager = tx ?? this.dataSource.manager;
     return manager.query<T[]>(sql, parameters);
   }
 
   /** TypeORM's entity manager for the entity API (find, save, query builder), in `tx` if given. */
   manager(tx?: Transaction): EntityManager {
-    return tx?.[MANAGER] ?? this.dataSource.manager;
+    return tx ?? this.dataSource.manager;
   }
 
   /**
@@ -135,10 +130,6 @@ export class Transactions {
 /** The dialect of a data source (TypeORM's driver names differ from ours). */
 export function dialectOf(dataSource: DataSource): Dialect {
   return dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
-}
-
-function wrap(manager: EntityManager): Transaction {
-  return { [MANAGER]: manager };
 }
 
 /** PostgreSQL hands back Dates; SQLite the UTC text TypeORM stored ("YYYY-MM-DD HH:MM:SS.SSS"). */
