@@ -209,7 +209,7 @@ export class UsersRepository {
 
   /** The id of the user holding `field` = `value`, if any. */
   async findIdByName(
-    tx: Transaction | undefined,
+    tx: Transaction,
     field: 'username' | 'email',
     value: string,
   ): Promise<string | null> {
