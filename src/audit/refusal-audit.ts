@@ -12,6 +12,11 @@ import { OAuthError } from '../common/errors/oauth-error';
 import { Transactions } from '../database/database';
 import type { AuditEventType } from './audit-event-type';
 import { AuditService, NewAuditEvent } from './audit.service';
+import {
+  observeRefusals,
+  type RefusalObserver,
+  type RefusedRequest,
+} from '../common/http/refusals';
 import { clientText } from '../common/client-text';
 
 /** Length of one aggregation window: one event per key per window. */
@@ -26,14 +31,6 @@ const TYPE_BY_STATUS: Record<number, AuditEventType> = {
   403: 'access.forbidden',
   429: 'access.rate_limited',
 };
-
-/** The parts of a Fastify request the aggregation reads. */
-export interface RefusedRequest {
-  ip?: string;
-  server?: object;
-  routeOptions?: { url?: string };
-  user?: unknown;
-}
 
 interface Tally {
   type: AuditEventType;
@@ -51,19 +48,6 @@ interface Window {
   overflow: number;
 }
 
-// The aggregator of each Fastify instance (several apps may share a process in tests), found
-// from the request: the exception filter needs no injection (it is also built with `new`).
-const byServer = new WeakMap<object, RefusalAudit>();
-
-/**
- * Called by the exception filter for every error answer; counts 401, 403 and 429. Only memory
- * is touched here: the database write happens when the window is flushed, off the request path.
- */
-export function auditRefusal(request: RefusedRequest, exception: unknown): void {
-  if (request.server === undefined) return;
-  byServer.get(request.server)?.observe(request, exception);
-}
-
 /**
  * Refused requests (401 invalid, revoked or missing token, 403, 429) as audit events,
  * aggregated: one event per (type, reason, ip, route, user) per minute with a count, at most
@@ -71,7 +55,7 @@ export function auditRefusal(request: RefusedRequest, exception: unknown): void 
  * refusals therefore adds a bounded number of events, and a failing write never fails a request.
  */
 @Injectable()
-export class RefusalAudit implements OnApplicationBootstrap, OnModuleDestroy {
+export class RefusalAudit implements RefusalObserver, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(RefusalAudit.name);
 
   private window: Window | undefined;
@@ -89,7 +73,7 @@ export class RefusalAudit implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     const server = this.adapterHost.httpAdapter?.getInstance<object>();
-    if (server !== undefined) byServer.set(server, this);
+    if (server !== undefined) observeRefusals(server, this);
     this.timer = setInterval(() => void this.flushDue(), REFUSAL_WINDOW_MS / 4);
     this.timer.unref();
   }

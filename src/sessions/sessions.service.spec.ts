@@ -19,6 +19,7 @@ import type {
   SessionsToRevoke,
 } from './sessions.repository';
 import { hashRefreshToken, isSessionLive, SessionsService } from './sessions.service';
+import { AccountEvents } from '../users/account-events';
 
 // SessionsService at the repository seam: the refresh flow (rotate) against an in-memory
 // repository. The same flow against both databases is in test/sessions.e2e-spec.ts.
@@ -170,12 +171,14 @@ function setup(env: Record<string, string> = {}) {
   } as unknown as AuditService;
   const clock = new TestClock();
   const config = loadAppConfig(env);
+  const accountEvents = new AccountEvents();
   const service = new SessionsService(
     repository as unknown as SessionsRepository,
     transactions,
     audit,
     clock,
     config,
+    accountEvents,
   );
   const user = Object.assign(new User(), {
     id: randomUUID(),
@@ -187,7 +190,7 @@ function setup(env: Record<string, string> = {}) {
     updatedAt: clock.now(),
   });
   repository.accounts.set(user.id, { user, roles: [RoleName.User] });
-  return { repository, events, clock, config, service, user };
+  return { repository, events, clock, config, service, user, accountEvents };
 }
 
 async function assertInvalidGrant(attempt: Promise<unknown>): Promise<void> {
@@ -351,5 +354,16 @@ describe('SessionsService.rotate', () => {
 
     await assertInvalidGrant(service.rotate(started.refreshToken, CLIENT));
     assert.equal(repository.tokenOf(started.refreshToken)?.rotatedAt, null);
+  });
+
+  it('ends every session of an account when the account is deactivated', async () => {
+    const { service, accountEvents, user } = setup();
+    const first = await service.start(user.id, CLIENT);
+    const second = await service.start(user.id, CLIENT);
+
+    await accountEvents.publish({} as Transaction, { type: 'deactivated', userId: user.id });
+
+    await assertInvalidGrant(service.rotate(first.refreshToken, CLIENT));
+    await assertInvalidGrant(service.rotate(second.refreshToken, CLIENT));
   });
 });

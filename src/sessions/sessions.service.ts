@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { type Transaction, Transactions } from '../database/database';
 import type { UserWithRoles } from '../users/account-rows';
 import { Session, SessionRevokeReason } from './session.entity';
+import { AccountEvents } from '../users/account-events';
 import { SessionsRepository } from './sessions.repository';
 
 export interface IssuedSession {
@@ -54,7 +55,13 @@ export class SessionsService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
-  ) {}
+    accountEvents: AccountEvents,
+  ) {
+    // A deactivated account's sessions end in the transaction that deactivates it.
+    accountEvents.subscribe(async (tx, event) => {
+      await this.revokeAllForUser(event.userId, 'user_deactivated', { manager: tx });
+    });
+  }
 
   /** Starts a session for a user who has just proved who they are, from `client`. */
   start(userId: string, client: RequestContext): Promise<IssuedSession> {

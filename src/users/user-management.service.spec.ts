@@ -5,7 +5,7 @@ import type { AuditService, NewAuditEvent } from '../audit/audit.service';
 import { NO_REQUEST_CONTEXT } from '../common/request-context';
 import { DomainError, PROBLEM_TYPES } from '../common/errors/domain-error';
 import type { Transaction, Transactions } from '../database/database';
-import type { SessionsService } from '../sessions/sessions.service';
+import { AccountEvents } from './account-events';
 import type { UserWithRoles } from './account-rows';
 import { Role, RoleName } from './entities/role.entity';
 import { User } from './entities/user.entity';
@@ -111,6 +111,7 @@ describe('UserManagementService', () => {
   let events: NewAuditEvent[];
   let management: UserManagementService;
   let admin: string;
+  let published: string[];
 
   beforeEach(() => {
     users = new InMemoryUsers();
@@ -118,7 +119,12 @@ describe('UserManagementService', () => {
     const transactions = {
       run: <T>(work: (tx: Transaction) => Promise<T>) => work({} as Transaction),
     } as unknown as Transactions;
-    const sessions = { revokeAllForUser: () => Promise.resolve(0) } as unknown as SessionsService;
+    const accountEvents = new AccountEvents();
+    published = [];
+    accountEvents.subscribe((_tx, event) => {
+      published.push(`${event.type}:${event.userId}`);
+      return Promise.resolve();
+    });
     const audit = {
       record: (_tx: Transaction, event: NewAuditEvent) => {
         events.push(event);
@@ -128,7 +134,7 @@ describe('UserManagementService', () => {
     management = new UserManagementService(
       users as unknown as UsersRepository,
       transactions,
-      sessions,
+      accountEvents,
       audit,
     );
     admin = users.add('root', [RoleName.User, RoleName.Admin]);
@@ -194,6 +200,8 @@ describe('UserManagementService', () => {
     const alice = users.add('alice', [RoleName.User]);
     const updated = await management.update(admin, alice, { isActive: false }, NO_REQUEST_CONTEXT);
     assert.equal(updated.user.isActive, false);
+    // Sessions listen for this to end the account's sessions in the same transaction.
+    assert.deepEqual(published, [`deactivated:${alice}`]);
   });
 
   it('grants a role once: a second grant changes nothing and records nothing', async () => {

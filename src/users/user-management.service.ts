@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService, NewAuditEvent } from '../audit/audit.service';
-import { SessionsService } from '../sessions/sessions.service';
 import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { Transactions, type Transaction } from '../database/database';
@@ -8,6 +7,7 @@ import { emailTaken, translateAccountConflict, usernameTaken } from './account-c
 import type { UserWithRoles } from './account-rows';
 import type { ListUsersQueryDto } from './dto/list-users.dto';
 import { Role, RoleName } from './entities/role.entity';
+import { AccountEvents } from './account-events';
 import { UsersRepository } from './users.repository';
 
 export interface UserPage {
@@ -27,7 +27,7 @@ export class UserManagementService {
   constructor(
     private readonly users: UsersRepository,
     private readonly transactions: Transactions,
-    private readonly sessions: SessionsService,
+    private readonly accountEvents: AccountEvents,
     private readonly audit: AuditService,
   ) {}
 
@@ -84,7 +84,7 @@ export class UserManagementService {
         if (changes.isActive !== undefined && changes.isActive !== user.isActive) {
           if (!changes.isActive) {
             await this.assertNotLastAdmin(tx, id);
-            await this.sessions.revokeAllForUser(id, 'user_deactivated', { manager: tx });
+            await this.accountEvents.publish(tx, { type: 'deactivated', userId: id });
           }
           await this.users.setActive(tx, id, changes.isActive);
           events.push({

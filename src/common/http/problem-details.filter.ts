@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueryFailedError } from 'typeorm';
-import { auditRefusal } from '../../audit/refusal-audit';
+import { reportRefusal } from './refusals';
 import { DomainError, PROBLEM_TYPES } from '../errors/domain-error';
 import { isInfrastructureFailure, RETRY_AFTER_SECONDS } from '../errors/infrastructure-failure';
 import { OAuthError } from '../errors/oauth-error';
@@ -50,7 +50,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const exception = this.unavailableIfInfrastructure(thrown, request);
     // 401, 403 and 429 are counted for the audit log (aggregated, written off the request path).
-    auditRefusal(request, exception);
+    reportRefusal(request, exception);
 
     if (exception instanceof OAuthError) {
       void reply
