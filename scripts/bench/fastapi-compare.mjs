@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout } from 'node:timers';
-import { APP_ENTRY, BENCH_DIR, BENCH_PASSWORD, positiveInteger, readSettings } from './config.mjs';
+import { APP_ENTRY, BENCH_DIR, BENCH_PASSWORD, readSettings } from './config.mjs';
 import { createDatabase } from './database.mjs';
 import { load, stopLoad } from './load.mjs';
 import { cpuMicroseconds, freePort, startServer, stopAll } from './processes.mjs';
@@ -110,6 +110,8 @@ async function startFastApi() {
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = {
     PATH: process.env.PATH ?? '',
+    // No __pycache__ beside app.py in the working tree.
+    PYTHONDONTWRITEBYTECODE: '1',
     FASTAPI_SQLITE_PATH: database.env.SQLITE_PATH,
     FASTAPI_SECRET_KEY: randomBytes(32).toString('hex'),
     BENCH_USERNAME: FASTAPI_USER,
@@ -125,7 +127,10 @@ async function startFastApi() {
   const response = await globalThis.fetch(`${baseUrl}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username: FASTAPI_USER, password: BENCH_PASSWORD }).toString(),
+    body: new globalThis.URLSearchParams({
+      username: FASTAPI_USER,
+      password: BENCH_PASSWORD,
+    }).toString(),
   });
   if (response.status !== 200) throw new Error(`FastAPI /token: ${response.status}`);
   const { access_token: token } = await response.json();
@@ -149,20 +154,27 @@ async function startService() {
   return { label: 'service', ...app, request: usersMe(accessToken) };
 }
 
+/**
+ * One load of `target`, with the server's CPU time per request and the share of a core that it
+ * (`serverCore`) and the load generator (`loadCore`, this process) used meanwhile: a load
+ * generator near 1.0 is what caps the faster server's numbers, not the server.
+ */
 async function measure(target, seconds) {
   const before = cpuMicroseconds(target.pid);
+  const ownBefore = process.cpuUsage();
   const result = await load(
     target.baseUrl,
     { connections: settings.connections, seconds },
     target.request,
   );
   const after = cpuMicroseconds(target.pid);
+  const own = process.cpuUsage(ownBefore);
+  const known = before !== null && after !== null && result.operations > 0;
   return {
     ...result,
-    cpuPerRequest:
-      before === null || after === null || result.operations === 0
-        ? null
-        : (after - before) / result.operations,
+    cpuPerRequest: known ? (after - before) / result.operations : null,
+    serverCore: known ? (after - before) / (result.seconds * 1e6) : null,
+    loadCore: (own.user + own.system) / (result.seconds * 1e6),
   };
 }
 
@@ -221,11 +233,13 @@ async function main() {
     for (const target of order) results[target.label] = await measure(target, seconds);
     const ratio = results.service.perSecond / results.FastAPI.perSecond;
     report.rounds.push({ ...results, ratio });
+    const side = (name) =>
+      `${name} ${number(results[name].perSecond)}/s (${number(results[name].cpuPerRequest, 0)} µs ` +
+      `CPU/request, server ${number(results[name].serverCore, 2)} core, ` +
+      `load generator ${number(results[name].loadCore, 2)})`;
     console.log(
-      `round ${String(round + 1).padStart(2)}: service ${number(results.service.perSecond)}/s ` +
-        `(${number(results.service.cpuPerRequest, 0)} µs CPU/request), ` +
-        `FastAPI ${number(results.FastAPI.perSecond)}/s ` +
-        `(${number(results.FastAPI.cpuPerRequest, 0)} µs); ratio ${number(ratio, 1)}`,
+      `round ${String(round + 1).padStart(2)}: ${side('service')}, ${side('FastAPI')}; ` +
+        `ratio ${number(ratio, 1)}`,
     );
   }
   const sides = ['service', 'FastAPI'];
@@ -239,6 +253,8 @@ async function main() {
         p50: medianOf((round) => round[side].p50),
         p99: Math.max(...report.rounds.map((round) => round[side].p99)),
         cpuPerRequest: medianOf((round) => round[side].cpuPerRequest ?? 0),
+        serverCore: medianOf((round) => round[side].serverCore ?? 0),
+        loadCore: medianOf((round) => round[side].loadCore),
         failures: report.rounds.reduce((total, round) => total + failuresOf(round[side]), 0),
       },
     ]),
@@ -250,12 +266,18 @@ async function main() {
     console.log(
       `${side.padEnd(8)} median ${number(summary.perSecond)}/s, p50 ${number(summary.p50, 1)} ms, ` +
         `p99 ${number(summary.p99, 1)} ms, ${number(summary.cpuPerRequest, 0)} µs CPU/request, ` +
-        `${summary.failures} failed`,
+        `server ${number(summary.serverCore, 2)} core, load generator ` +
+        `${number(summary.loadCore, 2)} core, ${summary.failures} failed`,
     );
   }
+  report.cpuRatio = report.summary.FastAPI.cpuPerRequest / report.summary.service.cpuPerRequest;
   console.log(
     `\nthroughput ratio service / FastAPI (median of rounds): ${number(report.ratio, 1)}x ` +
       `${report.ratio >= GOAL ? 'PASS' : 'FAIL'} (goal >= ${GOAL}x)`,
+  );
+  console.log(
+    `CPU per request FastAPI / service (medians): ${number(report.cpuRatio, 1)}x ` +
+      '(what the throughput ratio would be if each server had its core to itself)',
   );
   console.log(`results: ${writeJson(report, 'fastapi-')}`);
   const failed = sides.filter((side) => report.summary[side].failures > 0);
