@@ -10,10 +10,11 @@ import {
 } from './common/http/early-errors';
 import { depthLimitedJsonParser } from './common/http/json-body';
 import { acceptFormBodiesOnlyWhereDocumented } from './common/http/media-types';
-import { requestLogEntry } from './common/http/request-log';
 import { CORS_VARY_HEADERS, corsPolicy } from './common/http/cors';
 import { responseHeadersFor } from './common/http/security-headers';
 import type { AppConfig } from './config/app-config';
+import type { Logger } from './logging/logger';
+import { RequestLogController } from './logging/request-line';
 import { buildOpenApiDocument, DOCS_PATH, setupSwagger } from './swagger';
 
 export const API_PREFIX = 'api/v1';
@@ -26,9 +27,13 @@ function requestId(request: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
+/**
+ * The Fastify adapter, with `logger` (main.ts's) for Fastify's own lines and one line per
+ * request (RequestLogController); `false` logs nothing (the e2e tests).
+ */
 export function createFastifyAdapter(
   config: AppConfig,
-  options: { logger: boolean },
+  options: { logger: Logger | false },
 ): FastifyAdapter {
   return new FastifyAdapter({
     trustProxy: config.http.trustProxy,
@@ -39,16 +44,12 @@ export function createFastifyAdapter(
     onConstructorPoisoning: 'error',
     clientErrorHandler,
     frameworkErrors,
-    logger: options.logger
-      ? {
-          level: config.logLevel,
-          redact: {
-            paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-            censor: '[redacted]',
-          },
-          serializers: { req: requestLogEntry },
-        }
-      : false,
+    ...(options.logger === false
+      ? { logger: false }
+      : {
+          loggerInstance: options.logger,
+          logController: new RequestLogController(options.logger),
+        }),
   });
 }
 

@@ -1,29 +1,24 @@
 import './config/dotenv';
-import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
 import { configFromEnvironment } from './config/app-config';
-
-const NEST_LEVELS: Record<string, LogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-  silent: [],
-};
+import { asyncStdout, createLogger } from './logging/logger';
+import { PinoNestLogger } from './logging/nest-logger';
 
 async function bootstrap(): Promise<void> {
   const config = configFromEnvironment();
+  // One logger for Fastify's lines, the request lines and Nest's, on one asynchronous stdout.
+  const logger = createLogger(config.logLevel, asyncStdout());
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule,
-    createFastifyAdapter(config, { logger: config.logLevel !== 'silent' }),
-    { logger: new ConsoleLogger({ json: true, logLevels: NEST_LEVELS[config.logLevel] }) },
+    createFastifyAdapter(config, { logger: config.logLevel === 'silent' ? false : logger }),
+    { logger: new PinoNestLogger(logger) },
   );
-  app.enableShutdownHooks();
+  // After the shutdown hooks, process.exit rather than re-raising the signal: the 'exit'
+  // event is what flushes the log lines still buffered.
+  app.enableShutdownHooks([], { useProcessExit: true });
   await configureApp(app, config);
   await app.listen({ port: config.http.port, host: config.http.host });
 }

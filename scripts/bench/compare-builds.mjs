@@ -13,13 +13,13 @@
 //
 // BENCH_ROUNDS (default 25), BENCH_ROUND_SECONDS (1), BENCH_CONNECTIONS (10); DATABASE_URL and
 // REDIS_URL as for `npm run bench`. Exit code 1 if any request failed.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout } from 'node:timers';
 import { positiveInteger, readSettings, ROOT } from './config.mjs';
 import { createDatabase } from './database.mjs';
 import { load, stopLoad } from './load.mjs';
-import { stopAll } from './processes.mjs';
+import { cpuMicroseconds, stopAll } from './processes.mjs';
 import { failuresOf, number } from './report.mjs';
 import { seedAccounts, usersMe } from './scenarios.mjs';
 import { startApp, startBareApp } from './servers.mjs';
@@ -36,21 +36,6 @@ function entryOf(directory) {
   const entry = path.join(path.resolve(ROOT, directory), 'src/main.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: is ${directory} a copy of dist/?`);
   return entry;
-}
-
-/** CPU time (user + system, all threads) of a process so far, in µs; null off Linux. */
-function cpuMicroseconds(pid) {
-  try {
-    let ticks = 0;
-    for (const thread of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    }
-    return ticks * 10_000; // USER_HZ is 100 on Linux
-  } catch {
-    return null;
-  }
 }
 
 async function startBuild(label, entry) {

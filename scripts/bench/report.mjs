@@ -98,11 +98,11 @@ export function formatTable(report) {
   return `${table(header, rows)}\n\n${memoryLine}`;
 }
 
-/** Writes the report to bench-results/<ISO timestamp>.json and returns the path. */
-export function writeJson(report) {
+/** Writes the report to bench-results/<prefix><ISO timestamp>.json and returns the path. */
+export function writeJson(report, prefix = '') {
   const directory = path.join(ROOT, 'bench-results');
   mkdirSync(directory, { recursive: true });
-  const file = path.join(directory, `${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  const file = path.join(directory, `${prefix}${report.startedAt.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return path.relative(ROOT, file);
 }

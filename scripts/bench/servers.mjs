@@ -14,20 +14,24 @@ import { freePort, startServer } from './processes.mjs';
 /**
  * A build of the app (`entry`: its dist/src/main.js) on `database`, with production settings and
  * every other variable at the app's own default (config.mjs); ready when its readiness probe
- * answers 200.
+ * answers 200. Its stdout and stderr go to a log file (processes.mjs). `cpus`: a taskset CPU
+ * list to pin it to.
  */
-export async function startApp(settings, { entry, database, label = 'app' }) {
+export async function startApp(settings, { entry, database, label = 'app', cpus }) {
   const port = await freePort();
   const env = childEnvironment(settings, {
     ...appDefaults(),
-    ...appOverrides({ port, database, redisUrl: settings.redisUrl }),
+    ...appOverrides({ port, database, redisUrl: settings.redisUrl, logLevel: settings.logLevel }),
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const server = await startServer(label, [entry], env, `${baseUrl}${READY_PATH}`);
+  const server = await startServer(label, [entry], env, `${baseUrl}${READY_PATH}`, { cpus });
   return { ...server, baseUrl };
 }
 
-/** Baseline (a): the bare Nest app in its own process, and the request it is loaded with. */
+/**
+ * Baseline (a): the bare Nest app in its own process, and the request it is loaded with. It
+ * logs nothing (no logger): (a) is what Nest and Fastify cost, not logging.
+ */
 export async function startBareApp(settings) {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
