@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../config/app-config';
 import { AuditModule } from '../audit/audit.module';
 import { UsersModule } from '../users/users.module';
@@ -14,9 +15,16 @@ import { SessionsModule } from '../sessions/sessions.module';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
 import { AccessTokenService } from './tokens/access-token.service';
+import { jwtModuleOptions } from './tokens/jwt-options';
 
 @Module({
-  imports: [PasswordsModule, SessionsModule, UsersModule, AuditModule],
+  imports: [
+    PasswordsModule,
+    SessionsModule,
+    UsersModule,
+    AuditModule,
+    JwtModule.registerAsync({ inject: [AppConfig], useFactory: jwtModuleOptions }),
+  ],
   controllers: [AuthController, PasswordController, JwksController],
   providers: [
     AuthService,

@@ -1,32 +1,52 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { KeyObject } from 'node:crypto';
+import { ExtractJwt, Strategy } from 'passport-jwt';
 import { DomainError } from '../../common/errors/domain-error';
 import { Clock } from '../../common/clock/clock';
+import { AppConfig } from '../../config/app-config';
 import { type AuthState, AuthStateReader } from '../auth-state.reader';
 import { isSessionLive } from '../../sessions/sessions.service';
 import type { AuthenticatedUser } from '../authenticated-user';
 import { type AccessTokenClaims, AccessTokenService } from '../tokens/access-token.service';
-import { BearerTokenStrategy } from './bearer-token.strategy';
+import { verificationKeyFor } from '../tokens/access-token-checks';
+import { accessTokenVerifyOptions } from '../tokens/jwt-options';
 
 /**
- * Authenticates a bearer access token: signature, claims and expiry (AccessTokenService), then
- * what may have changed since it was issued: the session is live, the user exists and is active,
- * and the password was not changed after the token was issued.
+ * Authenticates a bearer access token with passport-jwt: from the `Authorization: Bearer`
+ * header only (never the query string or body, which end up in logs), the key chosen after the
+ * form checks (verificationKeyFor), signature, algorithm, `iss` and `aud` by jsonwebtoken, the
+ * claims at the Clock's time (AccessTokenService). Then what may have changed since the token
+ * was issued: the session is live, the user exists and is active, and the password was not
+ * changed after the token was issued.
  */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
+    config: AppConfig,
     private readonly accessTokens: AccessTokenService,
     private readonly authState: AuthStateReader,
     private readonly clock: Clock,
   ) {
-    super();
+    const verifyOptions = accessTokenVerifyOptions(config.jwt);
+    super({
+      // passport-jwt overwrites these of jsonWebTokenOptions with its own top-level options
+      // (undefined when not given, so no issuer check at all): they go in both.
+      ...verifyOptions,
+      jsonWebTokenOptions: verifyOptions,
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKeyProvider: (_request: unknown, token: string, done: (error: unknown) => void) => {
+        const key = verificationKeyFor(token, config.jwt);
+        if (key === undefined) done(new Error('Invalid token'));
+        else (done as KeyCallback)(null, key);
+      },
+    });
   }
 
-  async validate(token: string): Promise<AuthenticatedUser> {
+  async validate(payload: unknown): Promise<AuthenticatedUser> {
     // One reading of the clock for the whole check: the time the request is judged at.
     const now = this.clock.now();
-    const claims = this.accessTokens.verify(token, Math.floor(now.getTime() / 1000));
+    const claims = this.accessTokens.claimsAt(payload, Math.floor(now.getTime() / 1000));
     // Memory may only say yes: whatever it would refuse is checked against the database.
     const cached = await this.authState.cached(claims.sub, claims.sid, now);
     const state =
@@ -65,3 +85,6 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
     );
   }
 }
+
+/** passport-jwt's key callback; jsonwebtoken takes a KeyObject, which its types leave out. */
+type KeyCallback = (error: Error | null, key?: KeyObject) => void;
