@@ -13,7 +13,7 @@ import { AddAuditKeysAndCheckpoints1764000000010 } from './1764000000010-AddAudi
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
- * and list it here (`npm run migration:generate -- migrations/<Name>` writes the file).
+ * and list it here (`npm run migration:generate -- <Name>` writes the file and lists it here).
  */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   CreateUsersAndRoles1764000000000,

@@ -21,7 +21,7 @@ import { UsersModule } from './users/users.module';
   imports: [
     AppConfigModule,
     CommonModule,
-    DatabaseModule,
+    DatabaseModule.forRoot(),
     UsersModule,
     AuthModule,
     ContentModule,

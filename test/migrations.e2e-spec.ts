@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
 import { loadAppConfig } from '../src/config/app-config';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
+import { revertLastMigration } from '../src/database/revert-migration';
 import { MIGRATIONS } from '../migrations';
 import { Role, RoleName } from '../src/users/entities/role.entity';
 import { UserRole } from '../src/users/entities/user-role.entity';
@@ -86,7 +87,7 @@ describe('migrations', () => {
 
   it('revert one by one down to an empty schema, and run again', async () => {
     for (let index = 0; index < MIGRATIONS.length; index++) {
-      await dataSource.undoLastMigration({ transaction: 'each' });
+      await revertLastMigration(dataSource);
     }
     assert.deepEqual(await tables(), []);
     const applied = await dataSource.runMigrations({ transaction: 'each' });

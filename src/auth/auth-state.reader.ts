@@ -3,9 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { runStatement, type Statement } from '../database/statements';
-import { RoleName } from '../users/entities/role.entity';
-import { User } from '../users/entities/user.entity';
-import type { UserWithRoles } from '../users/users.service';
+import { type AccountRow, accountFromRows } from '../users/account-rows';
+import { toDate, toDateOrNull } from '../database/database';
 import { AuthState, AuthStateCache } from './auth-state.cache';
 import { AuthStateSignals } from './auth-state.signals';
 
@@ -27,18 +26,6 @@ const AUTH_STATE_SQL = `
   WHERE u.id = :userId`;
 
 const AUTH_STATE: Statement = { name: 'identity_auth_state', sql: AUTH_STATE_SQL };
-
-/** The user columns of AUTH_STATE_SQL (and of the refresh rotation's query), one row per role. */
-export interface AccountRow {
-  id: string;
-  username: string;
-  email: string;
-  is_active: boolean | number;
-  password_changed_at: Date | string | null;
-  created_at: Date | string;
-  updated_at: Date | string;
-  role: RoleName | null;
-}
 
 interface Row extends AccountRow {
   session_user_id: string | null;
@@ -118,36 +105,4 @@ function toAuthState(rows: Row[]): AuthState | null {
   // Shared by every request the cache answers: nobody may change it in place.
   if (session !== null) Object.freeze(session);
   return { account: accountFromRows(rows, first), session };
-}
-
-/**
- * A user and their role names from rows of AccountRow (one per role), frozen all through: the
- * auth-state cache shares it between requests.
- */
-export function accountFromRows(rows: readonly AccountRow[], first: AccountRow): UserWithRoles {
-  const user = Object.assign(new User(), {
-    id: first.id,
-    username: first.username,
-    email: first.email,
-    isActive: first.is_active === true || first.is_active === 1,
-    passwordChangedAt: toDateOrNull(first.password_changed_at),
-    createdAt: toDate(first.created_at),
-    updatedAt: toDate(first.updated_at),
-  });
-  const roles = rows.flatMap((row) => (row.role === null ? [] : [row.role])).sort();
-  Object.freeze(user);
-  Object.freeze(roles);
-  return Object.freeze({ user, roles });
-}
-
-/** PostgreSQL hands back Dates; SQLite the UTC text TypeORM stored ("YYYY-MM-DD HH:MM:SS.SSS"). */
-export function toDate(value: Date | string | number): Date {
-  if (value instanceof Date) return value;
-  if (typeof value === 'number') return new Date(value);
-  const iso = value.includes('T') ? value : value.replace(' ', 'T');
-  return new Date(/[zZ]|[+-]\d{2}:?\d{2}$/.test(iso) ? iso : `${iso}Z`);
-}
-
-export function toDateOrNull(value: Date | string | null): Date | null {
-  return value === null ? null : toDate(value);
 }

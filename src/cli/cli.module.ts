@@ -10,6 +10,6 @@ import { UsersModule } from '../users/users.module';
  * run at boot, as in the server) and account rules, without HTTP or the auth pipeline.
  */
 @Module({
-  imports: [AppConfigModule, CommonModule, DatabaseModule, UsersModule, AuditModule],
+  imports: [AppConfigModule, CommonModule, DatabaseModule.forRoot(), UsersModule, AuditModule],
 })
 export class CliModule {}

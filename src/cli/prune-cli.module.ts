@@ -9,6 +9,6 @@ import { RetentionModule } from '../retention/retention.module';
  * retention job. In a file of its own for the reason ReadOnlyCliModule gives.
  */
 @Module({
-  imports: [AppConfigModule, CommonModule, DatabaseModule, RetentionModule],
+  imports: [AppConfigModule, CommonModule, DatabaseModule.forRoot(), RetentionModule],
 })
 export class PruneCliModule {}

@@ -1,10 +1,8 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module';
 import { CommonModule } from '../common/common.module';
-import { AppConfig } from '../config/app-config';
 import { AppConfigModule } from '../config/config.module';
-import { buildDataSourceOptions } from '../database/data-source-options';
+import { DatabaseModule } from '../database/database.module';
 
 /**
  * For commands that only read (audit:verify): the same database, but no migrations run, so an
@@ -16,13 +14,7 @@ import { buildDataSourceOptions } from '../database/data-source-options';
   imports: [
     AppConfigModule,
     CommonModule,
-    TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        ...buildDataSourceOptions(config, { runMigrations: false }),
-        retryAttempts: 0,
-      }),
-    }),
+    DatabaseModule.forRoot({ runMigrations: false }),
     AuditModule,
   ],
 })

@@ -2,7 +2,8 @@ import type { DataSource, EntityManager, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import type { UserWithRoles } from '../users/users.service';
 import { runStatement, type Statement, type StatementResult } from '../database/statements';
-import { type AccountRow, accountFromRows, toDate, toDateOrNull } from '../auth/auth-state.reader';
+import { toDate, toDateOrNull } from '../database/database';
+import { type AccountRow, accountFromRows } from '../users/account-rows';
 import { RefreshToken } from './refresh-token.entity';
 import { Session } from './session.entity';
 

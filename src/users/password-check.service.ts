@@ -1,9 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  LockoutService,
-  type LoginFailureReason,
-  type Reservation,
-} from './lockout.service';
+import { LockoutService, type LoginFailureReason, type Reservation } from './lockout.service';
 import { DomainError } from '../common/errors/domain-error';
 import type { RequestContext } from '../common/request-context';
 import { LoginAccount, UsersService } from './users.service';

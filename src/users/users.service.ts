@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { type AccountRow, accountFromRows } from '../auth/auth-state.reader';
+import { type AccountRow, accountFromRows, type UserWithRoles } from './account-rows';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { passwordPolicyViolations } from '../passwords/password-policy';
 import { DomainError } from '../common/errors/domain-error';
@@ -18,11 +18,7 @@ export interface NewAccount {
   password: string;
 }
 
-/** A user with the names of their roles, as the rest of the service sees one. */
-export interface UserWithRoles {
-  user: User;
-  roles: RoleName[];
-}
+export type { UserWithRoles } from './account-rows';
 
 /**
  * What a password check reads: the account, and apart from it (never handed further) the
