@@ -4,9 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { AuditModule } from '../audit/audit.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
-import { AuthStateCache } from './auth-state.cache';
-import { AuthStateReader } from './auth-state.reader';
-import { AuthStateSignals } from './auth-state.signals';
+import { AuthStateModule } from './auth-state/auth-state.module';
 import { AuthService } from './auth.service';
 import { JwksController } from './jwks.controller';
 import { PasswordController } from './password.controller';
@@ -23,23 +21,11 @@ import { jwtModuleOptions } from './tokens/jwt-options';
     SessionsModule,
     UsersModule,
     AuditModule,
+    AuthStateModule,
     JwtModule.registerAsync({ inject: [AppConfig], useFactory: jwtModuleOptions }),
   ],
   controllers: [AuthController, PasswordController, JwksController],
-  providers: [
-    AuthService,
-    AccessTokenService,
-    {
-      provide: AuthStateCache,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        new AuthStateCache(config.authCache.ttlSeconds, config.authCache.maxEntries),
-    },
-    AuthStateSignals,
-    AuthStateReader,
-    LocalStrategy,
-    JwtStrategy,
-  ],
-  exports: [AuthService, JwtStrategy, AuthStateSignals],
+  providers: [AuthService, AccessTokenService, LocalStrategy, JwtStrategy],
+  exports: [AuthService, JwtStrategy, AuthStateModule],
 })
 export class AuthModule {}
