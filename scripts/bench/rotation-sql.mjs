@@ -1,8 +1,8 @@
 // Baseline (c) of `npm run bench`: the database work of one POST /auth/refresh, issued by the bare
 // driver (better-sqlite3 or pg) with prepared statements (on PostgreSQL named ones, as the app's
 // src/database/statements.ts), no ORM and no HTTP. It issues the
-// statements SessionsService.rotate() issues (src/sessions/session.queries.ts), in the
-// same order, in one transaction:
+// statements SessionsService.rotate() issues (through src/sessions/sessions.repository.ts), in
+// the same order, in one transaction:
 //   BEGIN
 //   SELECT the token by hash, joined to its session, the session's user and the user's roles
 //                                      (then: session live? token unrotated? user active?)

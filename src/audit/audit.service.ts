@@ -1,25 +1,29 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Brackets, DataSource, EntityManager } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { Clock } from '../common/clock/clock';
-import { runStatement, type Statement } from '../database/statements';
 import type { RequestContext } from '../common/request-context';
+import { Transactions, type Transaction } from '../database/database';
 import { AuditEvent } from './audit-event.entity';
 import type { AuditEventType } from './audit-event-type';
 import {
   auditEventHash,
   auditEventMac,
   canonicalJson,
-  type CheckpointFields,
   checkpointMac,
   GENESIS_HASH,
   sameMac,
   withoutSecrets,
 } from './audit-hash';
 import { AuditKeyring } from './audit-key';
+import {
+  type AuditCheckpoint,
+  type AuditEventFilter,
+  AuditRepository,
+  type ChainLink,
+} from './audit.repository';
 import { cleanDetails, clientText } from '../common/client-text';
+
+export type { AuditCheckpoint, AuditEventFilter } from './audit.repository';
 
 export interface NewAuditEvent {
   type: AuditEventType;
@@ -64,89 +68,12 @@ export interface ExpectedHead {
   hash: string;
 }
 
-/** The signed statement that events 1..throughSequence were pruned. */
-export type AuditCheckpoint = CheckpointFields & { mac: string };
-
 type EventContent = Omit<
   AuditEvent,
   'id' | 'sequence' | 'occurredAt' | 'prevHash' | 'hash' | 'keyId'
 >;
 
-interface ChainLink {
-  sequence: number;
-  hash: string;
-}
-
-export interface AuditEventFilter {
-  page: number;
-  limit: number;
-  type?: AuditEventType;
-  userId?: string;
-  from?: Date;
-  to?: Date;
-}
-
-/**
- * Key of the PostgreSQL advisory lock that serialises appends ("audit" in ASCII). Transaction-level
- * (`pg_advisory_xact_lock`): released by the caller's commit or rollback, never by hand.
- */
-export const AUDIT_CHAIN_LOCK_KEY = 0x6175646974;
-
-// The append's statements, in plain SQL: on every login and every change of an account.
-// PostgreSQL: the chain's lock, then its last event, in one round trip (migration
-// 1764000000007: the function's query sees what the previous holder of the lock committed).
-const LOCK_AND_READ_LAST_EVENT: Statement = {
-  name: 'identity_audit_chain_head',
-  sql: `SELECT last_sequence AS sequence, last_hash AS hash FROM identity_audit_chain_head(:key)`,
-};
-// SQLite: one connection serialises every write; no lock to take.
-const LAST_EVENT: Statement = {
-  name: 'identity_audit_last',
-  sql: 'SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1',
-};
-const INSERT_EVENT: Statement = {
-  name: 'identity_audit_insert_keyed',
-  sql: `
-    INSERT INTO audit_events (id, sequence, occurred_at, type, actor_id, subject_user_id, ip,
-                              user_agent, request_id, details, prev_hash, hash, key_id)
-    VALUES (:id, :sequence, :occurredAt, :type, :actorId, :subjectUserId, :ip, :userAgent,
-            :requestId, :details, :prevHash, :hash, :keyId)`,
-};
-const LATEST_CHECKPOINT: Statement = {
-  name: 'identity_audit_checkpoint',
-  sql: `
-    SELECT through_sequence, through_hash, through_key_id, pruned_count, created_at, key_id, mac
-    FROM audit_checkpoints ORDER BY through_sequence DESC LIMIT 1`,
-};
-
-interface CheckpointRow {
-  through_sequence: number | string;
-  through_hash: string;
-  through_key_id: string | null;
-  pruned_count: number | string;
-  created_at: Date | string;
-  key_id: string;
-  mac: string;
-}
-
 const VERIFY_BATCH = 1000;
-
-// Appends through one connection queue up here, so "read the last row, insert the next" never
-// interleaves with another append on that connection. The database lock cannot do that:
-// PostgreSQL's advisory lock is re-entrant within a session, and better-sqlite3 gives TypeORM one
-// connection that every transaction shares. The queue is per connection (per transaction on
-// PostgreSQL), so only appends of the same transaction ever wait behind the advisory lock.
-const appendQueues = new WeakMap<object, Promise<unknown>>();
-
-function inAppendQueue<T>(connection: object, append: () => Promise<T>): Promise<T> {
-  const previous = appendQueues.get(connection) ?? Promise.resolve();
-  const next = previous.then(append);
-  appendQueues.set(
-    connection,
-    next.catch(() => undefined),
-  );
-  return next;
-}
 
 /** PostgreSQL hands uuids back in lower case; hashing must see what will be read back. */
 function uuidOrNull(value: string | null): string | null {
@@ -158,25 +85,15 @@ function uuidOrNull(value: string | null): string | null {
 export class AuditService {
   private readonly logger = new Logger(AuditService.name);
 
-  private occurredAtColumn?: ColumnMetadata;
-
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly events: AuditRepository,
+    private readonly transactions: Transactions,
     private readonly clock: Clock,
     private readonly keyring: AuditKeyring,
   ) {}
 
-  /** `occurred_at` as TypeORM would write it (the drivers store dates differently). */
-  private get occurredAt(): ColumnMetadata {
-    this.occurredAtColumn ??= this.dataSource
-      .getMetadata(AuditEvent)
-      .findColumnWithPropertyName('occurredAt');
-    if (this.occurredAtColumn === undefined) throw new Error('no column occurredAt');
-    return this.occurredAtColumn;
-  }
-
   /**
-   * Appends one event inside the caller's transaction `manager`, so the event commits or rolls
+   * Appends one event inside the caller's transaction `tx`, so the event commits or rolls
    * back with the change it describes. ip, user agent and request id come from `context`, the
    * request that made the change (NO_REQUEST_CONTEXT outside one).
    *
@@ -191,17 +108,13 @@ export class AuditService {
    * lock the transaction takes), so the lock is held for the commit only and cannot deadlock
    * with row locks. Called without a transaction, it opens one of its own.
    */
-  async record(
-    manager: EntityManager,
-    event: NewAuditEvent,
-    context: RequestContext,
-  ): Promise<void> {
+  async record(tx: Transaction, event: NewAuditEvent, context: RequestContext): Promise<void> {
     const content = this.contentOf(event, context);
-    if (manager.queryRunner?.isTransactionActive !== true) {
-      await manager.transaction((transactional) => this.append(transactional, content));
+    if (!this.events.inTransaction(tx)) {
+      await this.transactions.run((own) => this.append(own, content), tx);
       return;
     }
-    await this.append(manager, content);
+    await this.append(tx, content);
   }
 
   /**
@@ -213,44 +126,27 @@ export class AuditService {
    * head kept elsewhere: pass it as `expected`, and the event at its sequence must still be
    * there with that hash.
    */
-  async verifyChain(expected?: ExpectedHead): Promise<ChainVerification> {
-    // PostgreSQL: one snapshot, so a pruning pass that commits meanwhile cannot look like a gap.
-    if (this.dataSource.options.type === 'postgres') {
-      return this.dataSource.transaction('REPEATABLE READ', (manager) =>
-        this.verifyWith(manager, expected),
-      );
-    }
-    return this.verifyWith(this.dataSource.manager, expected);
+  verifyChain(expected?: ExpectedHead): Promise<ChainVerification> {
+    // One snapshot, so a pruning pass that commits meanwhile cannot look like a gap.
+    return this.events.inSnapshot((tx) => this.verifyWith(tx, expected));
   }
 
   /** The newest event: its sequence and hash are what `audit:verify --head` checks later. */
   async head(): Promise<ChainHead | null> {
-    const last = await this.dataSource
-      .getRepository(AuditEvent)
-      .createQueryBuilder('event')
-      .orderBy('event.sequence', 'DESC')
-      .limit(1)
-      .getOne();
+    const last = await this.events.newest();
     return last === null
       ? null
       : { sequence: last.sequence, hash: last.hash, occurredAt: last.occurredAt };
   }
 
   /** The newest checkpoint of the pruned prefix, as stored (not checked). */
-  async latestCheckpoint(manager: EntityManager): Promise<AuditCheckpoint | null> {
-    const {
-      rows: [row],
-    } = await runStatement<CheckpointRow>(this.dataSource, manager, LATEST_CHECKPOINT, {});
-    if (row === undefined) return null;
-    return {
-      throughSequence: Number(row.through_sequence),
-      throughHash: row.through_hash,
-      throughKeyId: row.through_key_id,
-      prunedCount: Number(row.pruned_count),
-      createdAt: new Date(row.created_at),
-      keyId: row.key_id,
-      mac: row.mac,
-    };
+  latestCheckpoint(tx?: Transaction): Promise<AuditCheckpoint | null> {
+    return this.events.latestCheckpoint(tx);
+  }
+
+  /** Whether the database has the audit log's tables (commands that run no migrations ask). */
+  hasTables(): Promise<boolean> {
+    return this.events.hasTables();
   }
 
   /** A checkpoint signed with the current key. */
@@ -306,7 +202,7 @@ export class AuditService {
   }
 
   private async verifyWith(
-    manager: EntityManager,
+    tx: Transaction,
     expected: ExpectedHead | undefined,
   ): Promise<ChainVerification> {
     const failure = (reason: string, count: number, event?: AuditEvent): ChainVerification => ({
@@ -316,7 +212,7 @@ export class AuditService {
       brokenSequence: event?.sequence ?? null,
       reason,
     });
-    const checkpoint = await this.latestCheckpoint(manager);
+    const checkpoint = await this.events.latestCheckpoint(tx);
     if (checkpoint !== null) {
       const problem = this.checkpointProblem(checkpoint);
       if (problem !== null) return failure(problem, 0);
@@ -342,13 +238,7 @@ export class AuditService {
     let keyedSeen = checkpoint !== null && checkpoint.throughKeyId !== null;
     let last: AuditEvent | undefined;
     for (;;) {
-      const batch = await manager
-        .getRepository(AuditEvent)
-        .createQueryBuilder('event')
-        .where('event.sequence > :after', { after: previous.sequence })
-        .orderBy('event.sequence', 'ASC')
-        .limit(VERIFY_BATCH)
-        .getMany();
+      const batch = await this.events.eventsAfter(previous.sequence, VERIFY_BATCH, tx);
       for (const event of batch) {
         const reason = this.brokenLink(event, previous, keyedSeen);
         if (reason !== null) return failure(reason, count, event);
@@ -391,28 +281,8 @@ export class AuditService {
   }
 
   /** A page of events, newest first. `userId` matches the actor or the subject. */
-  async list(filter: AuditEventFilter): Promise<{ items: AuditEvent[]; total: number }> {
-    const query = this.dataSource.getRepository(AuditEvent).createQueryBuilder('event');
-    if (filter.type !== undefined) query.andWhere('event.type = :type', { type: filter.type });
-    if (filter.userId !== undefined) {
-      const userId = filter.userId.toLowerCase();
-      query.andWhere(
-        new Brackets((either) =>
-          either
-            .where('event.actorId = :userId', { userId })
-            .orWhere('event.subjectUserId = :userId', { userId }),
-        ),
-      );
-    }
-    if (filter.from !== undefined)
-      query.andWhere('event.occurredAt >= :from', { from: filter.from });
-    if (filter.to !== undefined) query.andWhere('event.occurredAt <= :to', { to: filter.to });
-    const [items, total] = await query
-      .orderBy('event.sequence', 'DESC')
-      .offset((filter.page - 1) * filter.limit)
-      .limit(filter.limit)
-      .getManyAndCount();
-    return { items, total };
+  list(filter: AuditEventFilter): Promise<{ items: AuditEvent[]; total: number }> {
+    return this.events.list(filter);
   }
 
   /** Everything of the row but its place in the chain, bounded for its columns. */
@@ -433,23 +303,14 @@ export class AuditService {
     };
   }
 
-  private async append(manager: EntityManager, content: EventContent): Promise<void> {
-    const postgres = manager.dataSource.driver.options.type === 'postgres';
-    await inAppendQueue(manager.queryRunner ?? manager, async () => {
-      // On PostgreSQL the lock serialises appends across transactions and instances until
-      // this one commits.
-      const {
-        rows: [last],
-      } = await runStatement<{ sequence: number | string; hash: string }>(
-        this.dataSource,
-        manager,
-        postgres ? LOCK_AND_READ_LAST_EVENT : LAST_EVENT,
-        postgres ? { key: AUDIT_CHAIN_LOCK_KEY } : {},
-      );
+  private append(tx: Transaction, content: EventContent): Promise<void> {
+    // On PostgreSQL the repository's lock serialises appends across transactions and instances
+    // until this one commits.
+    return this.events.append(tx, (last) => {
       const row: AuditEvent = {
         ...content,
         id: randomUUID(),
-        sequence: last === undefined ? 1 : Number(last.sequence) + 1,
+        sequence: last === undefined ? 1 : last.sequence + 1,
         occurredAt: this.clock.now(),
         prevHash: last?.hash ?? GENESIS_HASH,
         hash: '',
@@ -460,13 +321,7 @@ export class AuditService {
         ...row,
         keyId: this.keyring.current.id,
       });
-      await runStatement(this.dataSource, manager, INSERT_EVENT, {
-        ...row,
-        occurredAt: this.dataSource.driver.preparePersistentValue(
-          row.occurredAt,
-          this.occurredAt,
-        ) as unknown,
-      });
+      return row;
     });
   }
 }

@@ -6,11 +6,10 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { DomainError, PROBLEM_TYPES } from '../common/errors/domain-error';
 import { OAuthError } from '../common/errors/oauth-error';
+import { Transactions } from '../database/database';
 import type { AuditEventType } from './audit-event-type';
 import { AuditService, NewAuditEvent } from './audit.service';
 import { clientText } from '../common/client-text';
@@ -85,7 +84,7 @@ export class RefusalAudit implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly adapterHost: HttpAdapterHost,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -190,9 +189,9 @@ export class RefusalAudit implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       for (let index = 0; index < events.length; index += FLUSH_BATCH) {
         const batch = events.slice(index, index + FLUSH_BATCH);
-        await this.dataSource.transaction(async (manager) => {
+        await this.transactions.run(async (tx) => {
           for (const { event, ip } of batch) {
-            await this.audit.record(manager, event, { ip, userAgent: null, requestId: null });
+            await this.audit.record(tx, event, { ip, userAgent: null, requestId: null });
           }
         });
       }

@@ -1,6 +1,4 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { RateLimiterService } from '../abuse/rate-limiter.service';
 import { AuditService } from '../audit/audit.service';
 import type { RequestContext } from '../common/request-context';
@@ -8,6 +6,7 @@ import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
 import { foreignKeyViolation } from '../common/errors/unique-violation';
 import { AppConfig } from '../config/app-config';
+import { Transactions } from '../database/database';
 import { RoleName } from '../users/entities/role.entity';
 import { UsersService, UserWithRoles } from '../users/users.service';
 import type { AuthenticatedUser } from './authenticated-user';
@@ -37,7 +36,7 @@ export class AuthService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly passwords: PasswordCheck,
     private readonly limiter: RateLimiterService,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly transactions: Transactions,
   ) {}
 
   onModuleInit(): void {
@@ -52,9 +51,9 @@ export class AuthService implements OnModuleInit {
 
   register(input: RegisterDto, context: RequestContext): Promise<UserWithRoles> {
     return this.users.createAccount(input, [RoleName.User], {
-      audit: (manager, created) =>
+      audit: (tx, created) =>
         this.audit.record(
-          manager,
+          tx,
           {
             type: 'user.registered',
             actorId: created.user.id,
@@ -148,16 +147,16 @@ export class AuthService implements OnModuleInit {
     const passwordHash = await this.hasher.hash(passwords.newPassword);
     const changedAt = this.clock.now();
 
-    const refreshToken = await this.dataSource.transaction(async (manager) => {
-      await this.users.setPassword(manager, user.id, passwordHash, changedAt);
+    const refreshToken = await this.transactions.run(async (tx) => {
+      await this.users.setPassword(tx, user.id, passwordHash, changedAt);
       const revoked = await this.sessions.revokeAllForUser(user.id, 'password_change', {
         keep: current.sessionId,
-        manager,
+        manager: tx,
       });
-      const token = await this.sessions.replaceRefreshToken(manager, current.sessionId);
+      const token = await this.sessions.replaceRefreshToken(tx, current.sessionId);
       // Last in the transaction: the audit append holds a lock until commit.
       await this.audit.record(
-        manager,
+        tx,
         {
           type: 'user.password_changed',
           actorId: user.id,

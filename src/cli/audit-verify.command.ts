@@ -1,6 +1,5 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AuditService, ExpectedHead } from '../audit/audit.service';
 import { configFromEnvironment } from '../config/app-config';
 import { CliError } from './cli-error';
@@ -59,24 +58,16 @@ async function withReadOnlyAudit(run: (audit: AuditService) => Promise<void>): P
     throw new CliError(`Error: the service could not start (${String(error)})`, 1);
   });
   try {
-    if (!(await hasAuditTables(app.get(DataSource)))) {
+    const audit = app.get(AuditService);
+    if (!(await audit.hasTables())) {
       throw new CliError(
         'Error: the database has no audit_events table (or an old schema); start the service ' +
           '(or run `npm run migration:run`) to apply the migrations first',
         1,
       );
     }
-    await run(app.get(AuditService));
+    await run(audit);
   } finally {
     await app.close();
-  }
-}
-
-async function hasAuditTables(dataSource: DataSource): Promise<boolean> {
-  const runner = dataSource.createQueryRunner();
-  try {
-    return (await runner.hasTable('audit_events')) && (await runner.hasTable('audit_checkpoints'));
-  } finally {
-    await runner.release();
   }
 }

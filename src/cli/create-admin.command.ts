@@ -42,9 +42,9 @@ export async function createAdmin({
     const audit = app.get(AuditService);
     const { user, roles } = await app.get(UsersService).createAccount(account, ADMIN_ROLES, {
       // In the account's transaction: no admin without its event, no event without the admin.
-      audit: (manager, created) =>
+      audit: (tx, created) =>
         audit.record(
-          manager,
+          tx,
           {
             type: 'admin.created',
             actorId: null,

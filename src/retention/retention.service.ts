@@ -1,23 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { AuditEvent } from '../audit/audit-event.entity';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock/clock';
 import { NO_REQUEST_CONTEXT } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
-import { runStatement } from '../database/statements';
-import {
-  DELETE_AUDIT_PREFIX,
-  DELETE_DEAD_SESSIONS,
-  DELETE_OLDER_CHECKPOINTS,
-  DELETE_ROTATED_TOKENS,
-  DELETE_TOKENS_OF_DEAD_SESSIONS,
-  INSERT_CHECKPOINT,
-  LAST_AUDIT_SEQUENCE,
-  TAKE_SQLITE_WRITE_LOCK,
-  TRY_RETENTION_LOCK,
-} from './retention.queries';
+import { Transactions, type Transaction } from '../database/database';
+import { RetentionRepository } from './retention.repository';
 
 /** What one pass deleted. `skipped`: another instance held the pruning lock. */
 export interface PruneResult {
@@ -31,16 +18,9 @@ export interface PruneResult {
   auditProblem: string | null;
 }
 
-/** PostgreSQL advisory lock of the pruning job ("retain" in ASCII). */
-export const RETENTION_LOCK_KEY = 0x72657461696e;
-
 const ROW_BATCH = 500;
 const AUDIT_BATCH = 1000;
 const DAY_MS = 86_400_000;
-
-// SQLite: instances in one process (tests; better-sqlite3 waits synchronously for a lock, which
-// would stall the holder on the same thread) take turns per database file.
-const sqlitePasses = new Map<string, Promise<unknown>>();
 
 /** A batch's outcome: rows deleted, or the pruning lock was held elsewhere. */
 type Batch = number | 'locked';
@@ -61,7 +41,8 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   private running: Promise<PruneResult> | undefined;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly retention: RetentionRepository,
+    private readonly transactions: Transactions,
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
@@ -78,15 +59,17 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    // Let a pass in progress finish before the DataSource closes.
+    // Let a pass in progress finish before the database closes.
     await this.running?.catch(() => undefined);
   }
 
   /** One pass over everything; concurrent calls in one instance share the pass. */
   prune(): Promise<PruneResult> {
-    this.running ??= this.inTurn(() => this.pass()).finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.retention
+      .inTurn(() => this.pass())
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 
@@ -99,17 +82,6 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
         `Retention pass failed: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-  }
-
-  private inTurn<T>(run: () => Promise<T>): Promise<T> {
-    if (this.dataSource.options.type !== 'better-sqlite3') return run();
-    const file = String(this.dataSource.options.database);
-    const next = (sqlitePasses.get(file) ?? Promise.resolve()).then(run);
-    sqlitePasses.set(
-      file,
-      next.catch(() => undefined),
-    );
-    return next;
   }
 
   private async pass(): Promise<PruneResult> {
@@ -132,35 +104,25 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     };
 
     // Each step repeats while its batches come back full.
-    const steps: Array<{ full: number; batch: (manager: EntityManager) => Promise<number> }> = [
+    const steps: Array<{ full: number; batch: (tx: Transaction) => Promise<number> }> = [
       {
         full: ROW_BATCH,
-        batch: async (manager) => {
-          const tokens = await this.run(manager, DELETE_TOKENS_OF_DEAD_SESSIONS, {
-            cutoff: sessionCutoff,
-            batch: ROW_BATCH,
-          });
-          const sessions = await this.run(manager, DELETE_DEAD_SESSIONS, {
-            cutoff: sessionCutoff,
-            batch: ROW_BATCH,
-          });
-          result.refreshTokens += tokens;
-          result.sessions += sessions;
-          return sessions;
+        batch: async (tx) => {
+          const deleted = await this.retention.deleteDeadSessions(tx, sessionCutoff, ROW_BATCH);
+          result.refreshTokens += deleted.refreshTokens;
+          result.sessions += deleted.sessions;
+          return deleted.sessions;
         },
       },
       {
         full: ROW_BATCH,
-        batch: async (manager) => {
-          const tokens = await this.run(manager, DELETE_ROTATED_TOKENS, {
-            cutoff: tokenCutoff,
-            batch: ROW_BATCH,
-          });
+        batch: async (tx) => {
+          const tokens = await this.retention.deleteRotatedTokens(tx, tokenCutoff, ROW_BATCH);
           result.refreshTokens += tokens;
           return tokens;
         },
       },
-      { full: AUDIT_BATCH, batch: (manager) => this.pruneAudit(manager, auditCutoff, result) },
+      { full: AUDIT_BATCH, batch: (tx) => this.pruneAudit(tx, auditCutoff, result) },
     ];
     for (const step of steps) {
       let deleted: Batch;
@@ -174,23 +136,25 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     }
 
     if (result.sessions + result.refreshTokens + result.auditEvents > 0) {
-      await this.audit.record(
-        this.dataSource.manager,
-        {
-          type: 'retention.pruned',
-          actorId: null,
-          subjectUserId: null,
-          details: {
-            sessions: result.sessions,
-            // Not "refreshTokens": details named like a token are dropped as possible secrets.
-            refreshRecords: result.refreshTokens,
-            auditEvents: result.auditEvents,
-            auditCheckpoint: result.auditCheckpoint,
-            sessionRetentionDays: sessionDays,
-            auditRetentionDays: auditDays,
+      await this.transactions.run((tx) =>
+        this.audit.record(
+          tx,
+          {
+            type: 'retention.pruned',
+            actorId: null,
+            subjectUserId: null,
+            details: {
+              sessions: result.sessions,
+              // Not "refreshTokens": details named like a token are dropped as possible secrets.
+              refreshRecords: result.refreshTokens,
+              auditEvents: result.auditEvents,
+              auditCheckpoint: result.auditCheckpoint,
+              sessionRetentionDays: sessionDays,
+              auditRetentionDays: auditDays,
+            },
           },
-        },
-        NO_REQUEST_CONTEXT,
+          NO_REQUEST_CONTEXT,
+        ),
       );
       this.logger.log(
         `Retention: deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ` +
@@ -200,27 +164,11 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     return result;
   }
 
-  /** One transaction; on PostgreSQL only if no other instance is pruning right now. */
-  private batch(work: (manager: EntityManager) => Promise<number>): Promise<Batch> {
-    return this.dataSource.transaction(async (manager) => {
-      if (this.dataSource.options.type === 'postgres') {
-        const {
-          rows: [row],
-        } = await runStatement<{ locked: boolean }>(this.dataSource, manager, TRY_RETENTION_LOCK, {
-          key: RETENTION_LOCK_KEY,
-        });
-        if (row?.locked !== true) return 'locked';
-      }
-      return work(manager);
-    });
-  }
-
-  private async run(
-    manager: EntityManager,
-    statement: Parameters<typeof runStatement>[2],
-    parameters: Record<string, unknown>,
-  ): Promise<number> {
-    return (await runStatement(this.dataSource, manager, statement, parameters)).affected;
+  /** One transaction, only if no other instance is pruning right now. */
+  private batch(work: (tx: Transaction) => Promise<number>): Promise<Batch> {
+    return this.transactions.run(async (tx) =>
+      (await this.retention.tryPruningLock(tx)) ? work(tx) : 'locked',
+    );
   }
 
   /**
@@ -228,28 +176,14 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
    * event, which the next append chains to), after checking that they still verify: pruning
    * must not erase the evidence of an edit. Replaces the checkpoint with one that covers them.
    */
-  private async pruneAudit(
-    manager: EntityManager,
-    cutoff: Date,
-    result: PruneResult,
-  ): Promise<number> {
-    if (this.dataSource.options.type !== 'postgres') {
-      await runStatement(this.dataSource, manager, TAKE_SQLITE_WRITE_LOCK, {});
-    }
-    const checkpoint = await this.audit.latestCheckpoint(manager);
+  private async pruneAudit(tx: Transaction, cutoff: Date, result: PruneResult): Promise<number> {
+    await this.retention.lockAuditLog(tx);
+    const checkpoint = await this.audit.latestCheckpoint(tx);
     if (checkpoint !== null) {
       const problem = this.audit.checkpointProblem(checkpoint);
       if (problem !== null) return this.refuse(result, problem);
     }
-    const {
-      rows: [last],
-    } = await runStatement<{ sequence: number | string | null }>(
-      this.dataSource,
-      manager,
-      LAST_AUDIT_SEQUENCE,
-      {},
-    );
-    const head = last?.sequence === null || last === undefined ? 0 : Number(last.sequence);
+    const head = await this.retention.lastAuditSequence(tx);
     let previous = {
       sequence: checkpoint?.throughSequence ?? 0,
       hash: checkpoint?.throughHash ?? '0'.repeat(64),
@@ -257,14 +191,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     };
     const after = previous.sequence;
     let keyedSeen = checkpoint !== null && checkpoint.throughKeyId !== null;
-    const candidates = await manager
-      .getRepository(AuditEvent)
-      .createQueryBuilder('event')
-      .where('event.sequence > :after', { after })
-      .andWhere('event.sequence < :head', { head })
-      .orderBy('event.sequence', 'ASC')
-      .limit(AUDIT_BATCH)
-      .getMany();
+    const candidates = await this.retention.auditEventsBetween(tx, after, head, AUDIT_BATCH);
     let pruned = 0;
     for (const event of candidates) {
       if (event.occurredAt.getTime() >= cutoff.getTime()) break;
@@ -277,10 +204,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       pruned += 1;
     }
     if (pruned === 0) return 0;
-    const deleted = await this.run(manager, DELETE_AUDIT_PREFIX, {
-      after,
-      through: previous.sequence,
-    });
+    const deleted = await this.retention.deleteAuditEvents(tx, after, previous.sequence);
     const signed = this.audit.signCheckpoint({
       throughSequence: previous.sequence,
       throughHash: previous.hash,
@@ -288,14 +212,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       prunedCount: (checkpoint?.prunedCount ?? 0) + deleted,
       createdAt: this.clock.now(),
     });
-    await runStatement(this.dataSource, manager, INSERT_CHECKPOINT, {
-      ...signed,
-      // As text on both databases, so what is read back is what was signed.
-      createdAt: signed.createdAt.toISOString(),
-    });
-    await runStatement(this.dataSource, manager, DELETE_OLDER_CHECKPOINTS, {
-      through: signed.throughSequence,
-    });
+    await this.retention.replaceCheckpoint(tx, signed);
     result.auditEvents += deleted;
     result.auditCheckpoint = signed.throughSequence;
     // A full batch means there may be more; fewer means this pass reached the retention line.

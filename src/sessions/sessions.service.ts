@@ -1,16 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, IsNull, MoreThan, Not } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock/clock';
 import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
-import type { UserWithRoles } from '../users/users.service';
-import { RefreshToken } from './refresh-token.entity';
-import { SessionQueries } from './session.queries';
+import { type Transaction, Transactions } from '../database/database';
+import type { UserWithRoles } from '../users/account-rows';
 import { Session, SessionRevokeReason } from './session.entity';
+import { SessionsRepository } from './sessions.repository';
 
 export interface IssuedSession {
   session: Session;
@@ -50,20 +48,17 @@ function newRefreshToken(): string {
 export class SessionsService {
   private readonly logger = new Logger(SessionsService.name);
 
-  private readonly queries: SessionQueries;
-
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: SessionsRepository,
+    private readonly transactions: Transactions,
+    private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
-    private readonly audit: AuditService,
-  ) {
-    this.queries = new SessionQueries(dataSource);
-  }
+  ) {}
 
   /** Starts a session for a user who has just proved who they are, from `client`. */
   start(userId: string, client: RequestContext): Promise<IssuedSession> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.transactions.run(async (tx) => {
       const now = this.clock.now();
       const absoluteExpiresAt = this.after(now, this.config.refresh.absoluteTtlSeconds);
       const session = Object.assign(new Session(), {
@@ -79,12 +74,12 @@ export class SessionsService {
         ip: client.ip,
       });
       const refreshToken = newRefreshToken();
-      await this.queries.insertSession(manager, session, {
+      await this.repository.insertSession(tx, session, {
         id: randomUUID(),
         tokenHash: hashRefreshToken(refreshToken),
       });
       await this.audit.record(
-        manager,
+        tx,
         {
           type: 'auth.login_succeeded',
           actorId: userId,
@@ -105,8 +100,8 @@ export class SessionsService {
    */
   async rotate(presented: string, client: RequestContext): Promise<RotatedSession> {
     const tokenHash = hashRefreshToken(presented);
-    const outcome = await this.dataSource.transaction(async (manager) => {
-      const token = await this.queries.find(manager, tokenHash);
+    const outcome = await this.transactions.run(async (tx) => {
+      const token = await this.repository.findPresentedToken(tx, tokenHash);
       if (token === null) return { kind: 'invalid' as const };
       const now = this.clock.now();
       const { session, account } = token;
@@ -116,9 +111,9 @@ export class SessionsService {
         const sinceRotation = now.getTime() - token.rotatedAt.getTime();
         if (sinceRotation < this.config.refresh.reuseGraceSeconds * 1000)
           return { kind: 'invalid' as const };
-        await this.revokeWhere(manager, { id: session.id }, 'refresh_token_reuse', now);
+        await this.repository.revoke(tx, { sessionId: session.id }, 'refresh_token_reuse', now);
         await this.audit.record(
-          manager,
+          tx,
           {
             type: 'session.refresh_token_reused',
             actorId: null,
@@ -131,12 +126,12 @@ export class SessionsService {
       }
 
       if (!account.user.isActive) return { kind: 'invalid' as const };
-      if (!(await this.queries.claim(manager, token.tokenId, now))) {
+      if (!(await this.repository.claimToken(tx, token.tokenId, now))) {
         return { kind: 'invalid' as const };
       }
 
       const refreshToken = newRefreshToken();
-      await this.queries.insertToken(manager, {
+      await this.repository.insertToken(tx, {
         id: randomUUID(),
         sessionId: session.id,
         tokenHash: hashRefreshToken(refreshToken),
@@ -147,7 +142,7 @@ export class SessionsService {
       session.idleExpiresAt = this.idleExpiry(now, session.absoluteExpiresAt);
       session.ip = client.ip;
       session.userAgent = client.userAgent;
-      await this.queries.touchSession(manager, session);
+      await this.repository.touchSession(tx, session);
       return { kind: 'rotated' as const, session, refreshToken, account };
     });
 
@@ -170,7 +165,7 @@ export class SessionsService {
 
   /** The session an access token names, if it is still live and belongs to `userId`. */
   async findLive(sessionId: string, userId: string): Promise<Session | null> {
-    const session = await this.dataSource.getRepository(Session).findOneBy({ id: sessionId });
+    const session = await this.repository.findSession(sessionId);
     return session !== null && session.userId === userId && this.isLive(session, this.clock.now())
       ? session
       : null;
@@ -178,24 +173,15 @@ export class SessionsService {
 
   /** The user's live sessions, most recently used first. */
   listLive(userId: string): Promise<Session[]> {
-    const now = this.clock.now();
-    return this.dataSource.getRepository(Session).find({
-      where: {
-        userId,
-        revokedAt: IsNull(),
-        idleExpiresAt: MoreThan(now),
-        absoluteExpiresAt: MoreThan(now),
-      },
-      order: { lastUsedAt: 'DESC', id: 'ASC' },
-    });
+    return this.repository.findLive(userId, this.clock.now());
   }
 
   /** Ends the session an access token belongs to. */
   async logout(userId: string, sessionId: string, context: RequestContext): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      await this.revokeWhere(manager, { id: sessionId, userId }, 'logout', this.clock.now());
+    await this.transactions.run(async (tx) => {
+      await this.repository.revoke(tx, { sessionId, userId }, 'logout', this.clock.now());
       await this.audit.record(
-        manager,
+        tx,
         {
           type: 'auth.logout',
           actorId: userId,
@@ -209,10 +195,10 @@ export class SessionsService {
 
   /** Ends every session of the user. */
   async logoutAll(userId: string, context: RequestContext): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const revoked = await this.revokeAllForUser(userId, 'logout_all', { manager });
+    await this.transactions.run(async (tx) => {
+      const revoked = await this.revokeAllForUser(userId, 'logout_all', { manager: tx });
       await this.audit.record(
-        manager,
+        tx,
         {
           type: 'auth.logout_all',
           actorId: userId,
@@ -226,16 +212,16 @@ export class SessionsService {
 
   /** Revokes one of the user's own live sessions; someone else's (or a dead one) is 404. */
   async revokeOwn(userId: string, sessionId: string, context: RequestContext): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const revoked = await this.revokeWhere(
-        manager,
-        { id: sessionId, userId },
+    await this.transactions.run(async (tx) => {
+      const revoked = await this.repository.revoke(
+        tx,
+        { sessionId, userId },
         'revoked_by_user',
         this.clock.now(),
       );
       if (revoked === 0) throw new DomainError('session_not_found', 'No such session');
       await this.audit.record(
-        manager,
+        tx,
         {
           type: 'session.revoked',
           actorId: userId,
@@ -251,12 +237,11 @@ export class SessionsService {
   async revokeAllForUser(
     userId: string,
     reason: SessionRevokeReason,
-    options: { keep?: string; manager?: EntityManager } = {},
+    options: { keep?: string; manager?: Transaction } = {},
   ): Promise<number> {
-    const where = options.keep === undefined ? { userId } : { userId, id: Not(options.keep) };
-    return this.revokeWhere(
-      options.manager ?? this.dataSource.manager,
-      where,
+    return this.repository.revoke(
+      options.manager,
+      { userId, exceptSessionId: options.keep },
       reason,
       this.clock.now(),
     );
@@ -267,10 +252,10 @@ export class SessionsService {
    * the old token must not work). Deleted rather than marked rotated: presenting an old one is
    * then just invalid, not a reuse that would kill the session the user is still in.
    */
-  async replaceRefreshToken(manager: EntityManager, sessionId: string): Promise<string> {
-    await manager.delete(RefreshToken, { sessionId, rotatedAt: IsNull() });
+  async replaceRefreshToken(tx: Transaction, sessionId: string): Promise<string> {
+    await this.repository.deleteUnrotatedTokens(tx, sessionId);
     const refreshToken = newRefreshToken();
-    await this.queries.insertToken(manager, {
+    await this.repository.insertToken(tx, {
       id: randomUUID(),
       sessionId,
       tokenHash: hashRefreshToken(refreshToken),
@@ -286,20 +271,6 @@ export class SessionsService {
       0,
       Math.floor((session.idleExpiresAt.getTime() - this.clock.now().getTime()) / 1000),
     );
-  }
-
-  private async revokeWhere(
-    manager: EntityManager,
-    where: Record<string, unknown>,
-    reason: SessionRevokeReason,
-    now: Date,
-  ): Promise<number> {
-    const result = await manager.update(
-      Session,
-      { ...where, revokedAt: IsNull() },
-      { revokedAt: now, revokeReason: reason },
-    );
-    return result.affected ?? 0;
   }
 
   private isLive(session: Session, now: Date): boolean {

@@ -1,17 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, EntityManager } from 'typeorm';
 import { AuditService, NewAuditEvent } from '../audit/audit.service';
 import { SessionsService } from '../sessions/sessions.service';
 import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
-import { runStatement, type Statement } from '../database/statements';
+import { Transactions, type Transaction } from '../database/database';
 import { emailTaken, translateAccountConflict, usernameTaken } from './account-conflict';
+import type { UserWithRoles } from './account-rows';
 import type { ListUsersQueryDto } from './dto/list-users.dto';
 import { Role, RoleName } from './entities/role.entity';
-import { UserRole } from './entities/user-role.entity';
-import { User } from './entities/user.entity';
-import type { UserWithRoles } from './users.service';
+import { UsersRepository } from './users.repository';
 
 export interface UserPage {
   items: UserWithRoles[];
@@ -19,18 +16,6 @@ export interface UserPage {
   page: number;
   limit: number;
 }
-
-// ON CONFLICT DO NOTHING: SQLite and PostgreSQL both take it; the row count says whether it granted.
-const GRANT_ROLE: Statement = {
-  name: 'user_management_grant_role',
-  sql: 'INSERT INTO users_to_roles (user_id, role_id) VALUES (:userId, :roleId) ON CONFLICT DO NOTHING',
-};
-
-const SORT_COLUMNS = {
-  createdAt: 'user.createdAt',
-  username: 'user.username',
-  email: 'user.email',
-} as const;
 
 /**
  * Administration of accounts: listing, profile and activation changes, deletion and roles.
@@ -40,57 +25,28 @@ const SORT_COLUMNS = {
 @Injectable()
 export class UserManagementService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UsersRepository,
+    private readonly transactions: Transactions,
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
   ) {}
 
   async list(query: ListUsersQueryDto): Promise<UserPage> {
-    const qb = this.dataSource.getRepository(User).createQueryBuilder('user');
-    if (query.q !== undefined && query.q.trim() !== '') {
-      // Names are stored lower-case, so a lower-cased pattern is a case-insensitive match.
-      const pattern = `%${escapeLike(query.q.trim().normalize('NFKC').toLowerCase())}%`;
-      qb.andWhere(
-        new Brackets((where) =>
-          where
-            .where("user.username LIKE :pattern ESCAPE '\\'", { pattern })
-            .orWhere("user.email LIKE :pattern ESCAPE '\\'", { pattern }),
-        ),
-      );
-    }
-    if (query.isActive !== undefined)
-      qb.andWhere('user.isActive = :isActive', { isActive: query.isActive });
-    if (query.role !== undefined) {
-      qb.andWhere(
-        'EXISTS (SELECT 1 FROM users_to_roles ur INNER JOIN roles r ON r.id = ur.role_id ' +
-          'WHERE ur.user_id = user.id AND r.name = :role)',
-        { role: query.role },
-      );
-    }
-    const total = await qb.getCount();
-    const descending = query.sort.startsWith('-');
-    const column = SORT_COLUMNS[query.sort.replace('-', '') as keyof typeof SORT_COLUMNS];
-    const users = await qb
-      .orderBy(column, descending ? 'DESC' : 'ASC')
-      // Ties broken by id, so pages never repeat or skip a user.
-      .addOrderBy('user.id', 'ASC')
-      .offset((query.page - 1) * query.limit)
-      .limit(query.limit)
-      .getMany();
-    const roles = await this.rolesOf(
-      this.dataSource.manager,
-      users.map((user) => user.id),
-    );
-    return {
-      items: users.map((user) => ({ user, roles: roles.get(user.id) ?? [] })),
-      total,
+    // Names are stored lower-case, so a lower-cased pattern is a case-insensitive match.
+    const q = query.q?.trim().normalize('NFKC').toLowerCase();
+    const { items, total } = await this.users.list({
+      q: q === '' ? undefined : q,
+      isActive: query.isActive,
+      role: query.role,
+      sort: query.sort,
       page: query.page,
       limit: query.limit,
-    };
+    });
+    return { items, total, page: query.page, limit: query.limit };
   }
 
   async get(id: string): Promise<UserWithRoles> {
-    return this.load(this.dataSource.manager, id);
+    return this.load(undefined, id);
   }
 
   /**
@@ -104,9 +60,9 @@ export class UserManagementService {
     context: RequestContext,
   ): Promise<UserWithRoles> {
     try {
-      return await this.dataSource.transaction(async (manager) => {
-        if (changes.isActive === false) await this.lockAdminSet(manager);
-        const { user } = await this.load(manager, id);
+      return await this.transactions.run(async (tx) => {
+        if (changes.isActive === false) await this.users.lockAdminSet(tx);
+        const { user } = await this.load(tx, id);
         // Events are recorded last: the audit append holds a lock until commit.
         const events: NewAuditEvent[] = [];
         const renamed: Record<string, { from: string; to: string }> = {};
@@ -116,8 +72,8 @@ export class UserManagementService {
             renamed[field] = { from: user[field], to: value };
         }
         if (Object.keys(renamed).length > 0) {
-          await this.assertNamesFree(manager, id, changes);
-          await manager.update(User, { id }, { username: changes.username, email: changes.email });
+          await this.assertNamesFree(tx, id, changes);
+          await this.users.updateNames(tx, id, changes);
           events.push({
             type: 'user.updated',
             actorId,
@@ -127,18 +83,18 @@ export class UserManagementService {
         }
         if (changes.isActive !== undefined && changes.isActive !== user.isActive) {
           if (!changes.isActive) {
-            await this.assertNotLastAdmin(manager, id);
-            await this.sessions.revokeAllForUser(id, 'user_deactivated', { manager });
+            await this.assertNotLastAdmin(tx, id);
+            await this.sessions.revokeAllForUser(id, 'user_deactivated', { manager: tx });
           }
-          await manager.update(User, { id }, { isActive: changes.isActive });
+          await this.users.setActive(tx, id, changes.isActive);
           events.push({
             type: changes.isActive ? 'user.activated' : 'user.deactivated',
             actorId,
             subjectUserId: id,
           });
         }
-        const updated = await this.load(manager, id);
-        for (const event of events) await this.audit.record(manager, event, context);
+        const updated = await this.load(tx, id);
+        for (const event of events) await this.audit.record(tx, event, context);
         return updated;
       });
     } catch (error) {
@@ -148,13 +104,13 @@ export class UserManagementService {
 
   /** Deletes a user; their role grants and sessions go with them (foreign keys cascade). */
   async remove(actorId: string, id: string, context: RequestContext): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      await this.lockAdminSet(manager);
-      const { user, roles } = await this.load(manager, id);
-      await this.assertNotLastAdmin(manager, id);
-      await manager.delete(User, { id });
+    await this.transactions.run(async (tx) => {
+      await this.users.lockAdminSet(tx);
+      const { user, roles } = await this.load(tx, id);
+      await this.assertNotLastAdmin(tx, id);
+      await this.users.delete(tx, id);
       await this.audit.record(
-        manager,
+        tx,
         {
           type: 'user.deleted',
           actorId,
@@ -173,20 +129,17 @@ export class UserManagementService {
     roleName: string,
     context: RequestContext,
   ): Promise<UserWithRoles> {
-    return this.dataSource.transaction(async (manager) => {
-      const role = await this.findRole(manager, roleName);
-      const current = await this.load(manager, id);
+    return this.transactions.run(async (tx) => {
+      const role = await this.findRole(tx, roleName);
+      const current = await this.load(tx, id);
       if (current.roles.includes(role.name)) return current;
       // A concurrent grant may have inserted the row since the read: then this one is a no-op
       // (no unique violation, no event), as if it had come second.
-      const { affected } = await runStatement(this.dataSource, manager, GRANT_ROLE, {
-        userId: id,
-        roleId: role.id,
-      });
-      const updated = await this.load(manager, id);
-      if (affected === 0) return updated;
+      const granted = await this.users.grantRole(tx, id, role.id);
+      const updated = await this.load(tx, id);
+      if (!granted) return updated;
       await this.audit.record(
-        manager,
+        tx,
         {
           type: 'role.granted',
           actorId,
@@ -209,18 +162,18 @@ export class UserManagementService {
     roleName: string,
     context: RequestContext,
   ): Promise<UserWithRoles> {
-    return this.dataSource.transaction(async (manager) => {
-      const role = await this.findRole(manager, roleName);
-      if (role.name === RoleName.Admin) await this.lockAdminSet(manager);
-      const current = await this.load(manager, id);
+    return this.transactions.run(async (tx) => {
+      const role = await this.findRole(tx, roleName);
+      if (role.name === RoleName.Admin) await this.users.lockAdminSet(tx);
+      const current = await this.load(tx, id);
       if (!current.roles.includes(role.name)) return current;
-      if (role.name === RoleName.Admin) await this.assertNotLastAdmin(manager, id);
+      if (role.name === RoleName.Admin) await this.assertNotLastAdmin(tx, id);
       // A concurrent revocation may have deleted the row since the read: nothing changed here.
-      const { affected } = await manager.delete(UserRole, { userId: id, roleId: role.id });
-      const updated = await this.load(manager, id);
-      if (affected === 0) return updated;
+      const revoked = await this.users.revokeRole(tx, id, role.id);
+      const updated = await this.load(tx, id);
+      if (!revoked) return updated;
       await this.audit.record(
-        manager,
+        tx,
         {
           type: 'role.revoked',
           actorId,
@@ -234,33 +187,12 @@ export class UserManagementService {
   }
 
   /**
-   * Serialises every change that can shrink the set of active administrators: on PostgreSQL by
-   * locking the ROLE_ADMIN row, so two admins demoting each other at once run one after the
-   * other and the second sees the first's result; SQLite runs one writer at a time anyway.
+   * Refuses (409) when `id` is an active administrator and the only one. Run after
+   * `lockAdminSet` in the same transaction, so concurrent changes see each other's result.
    */
-  private async lockAdminSet(manager: EntityManager): Promise<void> {
-    if (manager.connection.driver.options.type !== 'postgres') return;
-    await manager
-      .getRepository(Role)
-      .createQueryBuilder('role')
-      .setLock('pessimistic_write')
-      .where('role.name = :name', { name: RoleName.Admin })
-      .getOne();
-  }
-
-  /** Refuses (409) when `id` is an active administrator and the only one. */
-  private async assertNotLastAdmin(manager: EntityManager, id: string): Promise<void> {
-    const activeAdmins = await manager
-      .getRepository(User)
-      .createQueryBuilder('user')
-      .innerJoin(UserRole, 'ur', 'ur.user_id = user.id')
-      .innerJoin(Role, 'role', 'role.id = ur.role_id AND role.name = :admin', {
-        admin: RoleName.Admin,
-      })
-      .where('user.isActive = :active', { active: true })
-      .select('user.id', 'id')
-      .getRawMany<{ id: string }>();
-    if (activeAdmins.length <= 1 && activeAdmins.some((admin) => admin.id === id)) {
+  private async assertNotLastAdmin(tx: Transaction, id: string): Promise<void> {
+    const activeAdmins = await this.users.findActiveAdminIds(tx);
+    if (activeAdmins.length <= 1 && activeAdmins.includes(id)) {
       throw new DomainError(
         'last_admin',
         'The last active administrator cannot be demoted, deactivated or deleted',
@@ -269,56 +201,31 @@ export class UserManagementService {
   }
 
   private async assertNamesFree(
-    manager: EntityManager,
+    tx: Transaction,
     id: string,
     names: { username?: string; email?: string },
   ): Promise<void> {
     for (const field of ['username', 'email'] as const) {
       const value = names[field];
       if (value === undefined) continue;
-      const holder = await manager
-        .getRepository(User)
-        .findOne({ where: { [field]: value }, select: { id: true } });
-      if (holder !== null && holder.id !== id) {
+      const holder = await this.users.findIdByName(tx, field, value);
+      if (holder !== null && holder !== id) {
         throw field === 'username' ? usernameTaken() : emailTaken();
       }
     }
   }
 
-  private async findRole(manager: EntityManager, name: string): Promise<Role> {
+  private async findRole(tx: Transaction, name: string): Promise<Role> {
     const role = Object.values(RoleName).includes(name as RoleName)
-      ? await manager.getRepository(Role).findOneBy({ name: name as RoleName })
+      ? await this.users.findRole(tx, name as RoleName)
       : null;
     if (role === null) throw new DomainError('role_not_found', 'No such role');
     return role;
   }
 
-  private async load(manager: EntityManager, id: string): Promise<UserWithRoles> {
-    const user = await manager.getRepository(User).findOneBy({ id });
-    if (user === null) throw new DomainError('user_not_found', 'No such user');
-    const roles = await this.rolesOf(manager, [id]);
-    return { user, roles: roles.get(id) ?? [] };
+  private async load(tx: Transaction | undefined, id: string): Promise<UserWithRoles> {
+    const account = await this.users.findWithRoles(id, tx);
+    if (account === null) throw new DomainError('user_not_found', 'No such user');
+    return account;
   }
-
-  private async rolesOf(
-    manager: EntityManager,
-    userIds: string[],
-  ): Promise<Map<string, RoleName[]>> {
-    const byUser = new Map<string, RoleName[]>();
-    if (userIds.length === 0) return byUser;
-    const grants = await manager
-      .getRepository(UserRole)
-      .createQueryBuilder('ur')
-      .innerJoinAndSelect('ur.role', 'role')
-      .where('ur.userId IN (:...userIds)', { userIds })
-      .getMany();
-    for (const grant of grants) {
-      byUser.set(grant.userId, [...(byUser.get(grant.userId) ?? []), grant.role.name].sort());
-    }
-    return byUser;
-  }
-}
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
