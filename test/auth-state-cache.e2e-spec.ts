@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it, mock } from 'node:test';
 import { Logger } from '@nestjs/common';
-import { AuthStateCache } from '../src/auth/auth-state.cache';
+import { AuthStateCache } from '../src/auth/auth-state/auth-state.cache';
 import {
   AuthStateSignals,
   AuthStateSignalStatus,
   LISTENER_APPLICATION_NAME,
-} from '../src/auth/auth-state.signals';
+} from '../src/auth/auth-state/auth-state.signals';
 import { Session } from '../src/sessions/session.entity';
 import { RoleName } from '../src/users/entities/role.entity';
 import { User } from '../src/users/entities/user.entity';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type supertest from 'supertest';
-import { AuthStateSignals, AuthStateSignalStatus } from '../src/auth/auth-state.signals';
+import { AuthStateSignals, AuthStateSignalStatus } from '../src/auth/auth-state/auth-state.signals';
 import { createUser, loginPair, TEST_PASSWORD } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 import { createTestDatabase, TestDatabase } from './helpers/test-database';

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../config/app-config';
 import { AuditModule } from '../audit/audit.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
-import { AuthStateCache } from './auth-state.cache';
-import { AuthStateReader } from './auth-state.reader';
-import { AuthStateSignals } from './auth-state.signals';
+import { AuthStateModule } from './auth-state/auth-state.module';
 import { AuthService } from './auth.service';
 import { JwksController } from './jwks.controller';
 import { PasswordController } from './password.controller';
@@ -14,24 +13,19 @@ import { SessionsModule } from '../sessions/sessions.module';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
 import { AccessTokenService } from './tokens/access-token.service';
+import { jwtModuleOptions } from './tokens/jwt-options';
 
 @Module({
-  imports: [PasswordsModule, SessionsModule, UsersModule, AuditModule],
-  controllers: [AuthController, PasswordController, JwksController],
-  providers: [
-    AuthService,
-    AccessTokenService,
-    {
-      provide: AuthStateCache,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) =>
-        new AuthStateCache(config.authCache.ttlSeconds, config.authCache.maxEntries),
-    },
-    AuthStateSignals,
-    AuthStateReader,
-    LocalStrategy,
-    JwtStrategy,
+  imports: [
+    PasswordsModule,
+    SessionsModule,
+    UsersModule,
+    AuditModule,
+    AuthStateModule,
+    JwtModule.registerAsync({ inject: [AppConfig], useFactory: jwtModuleOptions }),
   ],
-  exports: [AuthService, JwtStrategy, AuthStateSignals],
+  controllers: [AuthController, PasswordController, JwksController],
+  providers: [AuthService, AccessTokenService, LocalStrategy, JwtStrategy],
+  exports: [AuthService, JwtStrategy, AuthStateModule],
 })
 export class AuthModule {}

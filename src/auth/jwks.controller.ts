@@ -9,11 +9,12 @@ class JwksDto {
     description: 'Public keys that verify access tokens (empty with HS256)',
     example: [
       {
-        kty: 'OKP',
-        crv: 'Ed25519',
-        x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+        kty: 'EC',
+        crv: 'P-256',
+        x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+        y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
         kid: 'kid',
-        alg: 'EdDSA',
+        alg: 'ES256',
         use: 'sig',
       },
     ],

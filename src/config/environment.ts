@@ -12,6 +12,7 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
+import { JWT_ALGORITHMS, type JwtAlgorithm } from './signing-keys';
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -64,8 +65,13 @@ export class EnvironmentVariables {
   @IsString()
   JWT_SECRET?: string;
 
-  @IsIn(['HS256', 'EdDSA', 'ES256', 'RS256'])
-  JWT_ALGORITHM: 'HS256' | 'EdDSA' | 'ES256' | 'RS256' = 'HS256';
+  @IsIn(JWT_ALGORITHMS, {
+    message: ({ value }) =>
+      value === 'EdDSA'
+        ? 'EdDSA is no longer supported (jsonwebtoken, under @nestjs/jwt and passport-jwt, has none); use ES256 with an EC P-256 key (JWT_PRIVATE_KEY)'
+        : `must be one of ${JWT_ALGORITHMS.join(', ')}`,
+  })
+  JWT_ALGORITHM: JwtAlgorithm = 'HS256';
 
   @Transform(emptyToUndefined)
   @IsOptional()

@@ -11,7 +11,13 @@ import {
 import { readFileSync } from 'node:fs';
 import { MIN_SECRET_BYTES, secretProblem } from './secret-strength';
 
-export type JwtAlgorithm = 'HS256' | 'EdDSA' | 'ES256' | 'RS256';
+/**
+ * The algorithms access tokens can be signed with: what jsonwebtoken (under @nestjs/jwt and
+ * passport-jwt) supports and we allow. No EdDSA: jsonwebtoken has none (docs/decisions.md,
+ * "JWT on @nestjs/jwt and passport-jwt"); ES256 is its replacement.
+ */
+export const JWT_ALGORITHMS = ['HS256', 'ES256', 'RS256', 'PS256'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 export const MIN_JWT_SECRET_BYTES = MIN_SECRET_BYTES;
 const MIN_RSA_BITS = 2048;
@@ -171,11 +177,10 @@ function asymmetricKeys(settings: SigningKeySettings): { keys?: SigningKeys; pro
 
 function generatePrivateKey(algorithm: Exclude<JwtAlgorithm, 'HS256'>): KeyObject {
   switch (algorithm) {
-    case 'EdDSA':
-      return generateKeyPairSync('ed25519').privateKey;
     case 'ES256':
       return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     case 'RS256':
+    case 'PS256':
       return generateKeyPairSync('rsa', { modulusLength: 3072 }).privateKey;
   }
 }
@@ -184,16 +189,15 @@ function generatePrivateKey(algorithm: Exclude<JwtAlgorithm, 'HS256'>): KeyObjec
 function keyMismatch(key: KeyObject, algorithm: JwtAlgorithm): string | undefined {
   const details = key.asymmetricKeyDetails ?? {};
   switch (algorithm) {
-    case 'EdDSA':
-      return key.asymmetricKeyType === 'ed25519' ? undefined : 'EdDSA needs an Ed25519 key';
     case 'ES256':
       return key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1'
         ? undefined
         : 'ES256 needs an EC P-256 key';
     case 'RS256':
+    case 'PS256':
       return key.asymmetricKeyType === 'rsa' && (details.modulusLength ?? 0) >= MIN_RSA_BITS
         ? undefined
-        : `RS256 needs an RSA key of at least ${MIN_RSA_BITS} bits`;
+        : `${algorithm} needs an RSA key of at least ${MIN_RSA_BITS} bits`;
     case 'HS256':
       return 'HS256 uses JWT_SECRET, not a key pair';
   }
@@ -203,10 +207,8 @@ function keyMismatch(key: KeyObject, algorithm: JwtAlgorithm): string | undefine
 export function thumbprint(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' });
   const members: Record<string, unknown> =
-    jwk.kty === 'OKP'
-      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
-      : jwk.kty === 'EC'
-        ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
-        : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+    jwk.kty === 'EC'
+      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+      : { e: jwk.e, kty: jwk.kty, n: jwk.n };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }

@@ -11,7 +11,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { RedisConnection } from '../abuse/redis.provider';
-import { AuthStateSignals, type AuthStateSignalStatus } from '../auth/auth-state.signals';
+import {
+  AuthStateSignals,
+  type AuthStateSignalStatus,
+} from '../auth/auth-state/auth-state.signals';
 import { Public } from '../auth/decorators/public.decorator';
 import { RETRY_AFTER_SECONDS } from '../common/errors/infrastructure-failure';
 import { PROBLEM_CONTENT_TYPE, safeJsonStringify } from '../common/http/problem';

@@ -1,39 +1,52 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { KeyObject } from 'node:crypto';
+import { ExtractJwt, Strategy } from 'passport-jwt';
 import { DomainError } from '../../common/errors/domain-error';
 import { Clock } from '../../common/clock/clock';
-import { type AuthState, AuthStateReader } from '../auth-state.reader';
-import { isSessionLive } from '../../sessions/sessions.service';
+import { AppConfig } from '../../config/app-config';
+import { AuthStateService } from '../auth-state/auth-state.service';
 import type { AuthenticatedUser } from '../authenticated-user';
-import { type AccessTokenClaims, AccessTokenService } from '../tokens/access-token.service';
-import { BearerTokenStrategy } from './bearer-token.strategy';
+import { AccessTokenService } from '../tokens/access-token.service';
+import { verificationKeyFor } from '../tokens/access-token-checks';
+import { accessTokenVerifyOptions } from '../tokens/jwt-options';
 
 /**
- * Authenticates a bearer access token: signature, claims and expiry (AccessTokenService), then
- * what may have changed since it was issued: the session is live, the user exists and is active,
- * and the password was not changed after the token was issued.
+ * Authenticates a bearer access token with passport-jwt: from the `Authorization: Bearer`
+ * header only (never the query string or body, which end up in logs), the key chosen after the
+ * form checks (verificationKeyFor), signature, algorithm, `iss` and `aud` by jsonwebtoken, the
+ * claims at the Clock's time (AccessTokenService). Then the auth state the token names must
+ * still let it through (AuthStateService: session live, user active, no password change since).
  */
 @Injectable()
-export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
+    config: AppConfig,
     private readonly accessTokens: AccessTokenService,
-    private readonly authState: AuthStateReader,
+    private readonly authState: AuthStateService,
     private readonly clock: Clock,
   ) {
-    super();
+    const verifyOptions = accessTokenVerifyOptions(config.jwt);
+    super({
+      // passport-jwt overwrites these of jsonWebTokenOptions with its own top-level options
+      // (undefined when not given, so no issuer check at all): they go in both.
+      ...verifyOptions,
+      jsonWebTokenOptions: verifyOptions,
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKeyProvider: (_request: unknown, token: string, done: (error: unknown) => void) => {
+        const key = verificationKeyFor(token, config.jwt);
+        if (key === undefined) done(new Error('Invalid token'));
+        else (done as KeyCallback)(null, key);
+      },
+    });
   }
 
-  async validate(token: string): Promise<AuthenticatedUser> {
+  async validate(payload: unknown): Promise<AuthenticatedUser> {
     // One reading of the clock for the whole check: the time the request is judged at.
     const now = this.clock.now();
-    const claims = this.accessTokens.verify(token, Math.floor(now.getTime() / 1000));
-    // Memory may only say yes: whatever it would refuse is checked against the database.
-    const cached = await this.authState.cached(claims.sub, claims.sid, now);
-    const state =
-      cached !== undefined && this.accepts(cached, claims, now)
-        ? cached
-        : await this.authState.read(claims.sub, claims.sid);
-    if (state === null || !this.accepts(state, claims, now)) {
+    const claims = this.accessTokens.claimsAt(payload, Math.floor(now.getTime() / 1000));
+    const state = await this.authState.current(claims, now);
+    if (state === null) {
       throw new DomainError('invalid_token', 'The access token is invalid or expired');
     }
     return {
@@ -45,23 +58,7 @@ export class JwtStrategy extends PassportStrategy(BearerTokenStrategy, 'jwt') {
       account: state.account,
     };
   }
-
-  /**
-   * What may have changed since the token was issued: the session is live and the user's, the
-   * user exists and is active, and the password was not changed after the token was issued.
-   */
-  private accepts(
-    { account: { user }, session }: AuthState,
-    claims: AccessTokenClaims,
-    now: Date,
-  ): boolean {
-    const changedAt = user.passwordChangedAt;
-    return (
-      user.isActive &&
-      !(changedAt && claims.iat <= Math.floor(changedAt.getTime() / 1000)) &&
-      session !== null &&
-      session.userId === user.id &&
-      isSessionLive(session, now)
-    );
-  }
 }
+
+/** passport-jwt's key callback; jsonwebtoken takes a KeyObject, which its types leave out. */
+type KeyCallback = (error: Error | null, key?: KeyObject) => void;

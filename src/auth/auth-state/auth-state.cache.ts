@@ -1,4 +1,4 @@
-import type { UserWithRoles } from '../users/users.service';
+import type { UserWithRoles } from '../../users/account-rows';
 
 /** What the JWT guard checks on every request: the user, their roles, the token's session. */
 export interface AuthState {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RoleName } from '../users/entities/role.entity';
-import { User } from '../users/entities/user.entity';
+import { RoleName } from '../../users/entities/role.entity';
+import { User } from '../../users/entities/user.entity';
 import { AuthState, AuthStateCache } from './auth-state.cache';
 
 const NOW = Date.UTC(2026, 0, 1);

@@ -1,0 +1,190 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { Database } from '../../database/database';
+import { AuthStateCache } from './auth-state.cache';
+import { LocalWriteSubscriber } from './local-write.subscriber';
+import { PostgresListener } from './postgres-listener';
+import { SqliteVersion } from './sqlite-version';
+
+export { AUTH_STATE_CHANNEL, LISTENER_APPLICATION_NAME } from './postgres-listener';
+
+/**
+ * The triggers migrations 1764000000006 and 1764000000009 create; without all of them nothing
+ * may be cached.
+ */
+const POSTGRES_TRIGGERS = [
+  'TRG_users_auth_state_update',
+  'TRG_users_auth_state_delete',
+  'TRG_sessions_auth_state_update',
+  'TRG_sessions_auth_state_delete',
+  'TRG_users_to_roles_auth_state',
+  'TRG_roles_auth_state',
+  'TRG_sessions_auth_state_idle',
+  'TRG_users_auth_state_truncate',
+  'TRG_sessions_auth_state_truncate',
+  'TRG_users_to_roles_auth_state_truncate',
+  'TRG_roles_auth_state_truncate',
+];
+const SQLITE_TRIGGERS = [
+  'TRG_users_auth_state_update',
+  'TRG_users_auth_state_delete',
+  'TRG_sessions_auth_state_update',
+  'TRG_sessions_auth_state_delete',
+  'TRG_users_to_roles_auth_state_insert',
+  'TRG_users_to_roles_auth_state_update',
+  'TRG_users_to_roles_auth_state_delete',
+  'TRG_roles_auth_state_update',
+  'TRG_roles_auth_state_delete',
+  'TRG_sessions_auth_state_idle',
+];
+
+const UNTRUSTED = Promise.resolve(false);
+
+/**
+ * - `off`: nothing is cached (AUTH_CACHE_TTL=0, or the triggers are missing);
+ * - `version`: SQLite, the cache is checked against the version row on every request;
+ * - `listening`: PostgreSQL, notifications arrive: a heartbeat came back within the deadline;
+ * - `interrupted`: PostgreSQL, the listening connection is down or its heartbeat is late:
+ *   nothing is trusted until it listens again.
+ */
+export type AuthStateSignalStatus = 'off' | 'version' | 'listening' | 'interrupted';
+
+/**
+ * Tells the auth-state cache when the database changed, and whether it may be used at all: the
+ * one on/off rule (docs/decisions.md, "Auth-state cache"). On only with AUTH_CACHE_TTL > 0 and
+ * every trigger of migrations 1764000000006/1764000000009 in place, so every way of changing
+ * the database counts; then
+ *
+ * - SQLite: the version row (sqlite-version.ts), checked once per event-loop turn;
+ * - PostgreSQL: the listener (postgres-listener.ts) while it is fresh, and this instance's own
+ *   writes dropping what they touch at their commit (local-write.subscriber.ts), so its next
+ *   request never waits for the notification.
+ */
+@Injectable()
+export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(AuthStateSignals.name);
+  private triggersPresent = false;
+  private sqlite?: SqliteVersion;
+  private postgres?: PostgresListener;
+  private statusWaiters: Array<() => void> = [];
+  private pendingCheck?: Promise<boolean>;
+
+  constructor(
+    private readonly database: Database,
+    private readonly cache: AuthStateCache,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.cache.enabled) return;
+    this.triggersPresent = await this.checkTriggers();
+    if (!this.triggersPresent) {
+      this.logger.error(
+        'Auth-state triggers are missing (migrations 1764000000006, 1764000000009): the auth-state cache is off, every request reads the database',
+      );
+      return;
+    }
+    const { database } = this.config;
+    if (database.kind === 'sqlite') {
+      this.sqlite = new SqliteVersion(this.database, this.cache, this.logger);
+      return;
+    }
+    this.database.subscribe(new LocalWriteSubscriber(this.cache));
+    const { heartbeatMs, heartbeatDeadlineMs } = this.config.authCache;
+    this.postgres = new PostgresListener(
+      { url: database.url, heartbeatMs, deadlineMs: heartbeatDeadlineMs },
+      this.cache,
+      this.logger,
+      () => this.statusChanged(),
+    );
+    await this.postgres.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.postgres?.stop();
+  }
+
+  get status(): AuthStateSignalStatus {
+    if (!this.triggersPresent) return 'off';
+    if (this.sqlite !== undefined) return 'version';
+    return this.fresh() ? 'listening' : 'interrupted';
+  }
+
+  /** Resolves at the next change of `status` (for health reporting and tests). */
+  nextStatusChange(): Promise<void> {
+    return new Promise((resolve) => this.statusWaiters.push(resolve));
+  }
+
+  /**
+   * Whether the cache may answer the request that asks. The requests that ask within one turn
+   * of the event loop are answered together, in its check phase (`setImmediate`), after all of
+   * them asked:
+   *
+   * - SQLite: this is where a change made since the last check (by any process) empties the
+   *   cache. The version row is read once for all of them, so a busy instance reads it once
+   *   per loop turn instead of once per request; each request still gets a read made after it
+   *   asked, so any change committed before it arrived is seen.
+   * - PostgreSQL: whether notifications arrive, at the time of the check: the listener is
+   *   connected and a heartbeat sent less than the deadline ago has come back (a comparison of
+   *   two numbers; no database work).
+   *
+   * Answering together also batches the responses: they are written one after the other at the
+   * end of the turn instead of one between each two reads, which cost a third less CPU per
+   * cached request under load on both databases (docs/benchmarks.md). A request waits at most
+   * until the requests read in the same turn have been parsed.
+   */
+  trusted(): Promise<boolean> {
+    if (!this.triggersPresent) return UNTRUSTED;
+    this.pendingCheck ??= new Promise((resolve) => {
+      setImmediate(() => {
+        this.pendingCheck = undefined;
+        resolve(this.sqlite?.unchangedOrCleared() ?? this.fresh());
+      });
+    });
+    return this.pendingCheck;
+  }
+
+  /**
+   * Whether what was just read from the database may be kept. On SQLite, yes: a change after
+   * the read moves the version, which the next request's check sees. On PostgreSQL only while
+   * notifications arrive (AuthStateCache's tickets refuse what a notification overtook).
+   */
+  mayStore(): boolean {
+    if (!this.triggersPresent) return false;
+    return this.sqlite !== undefined || this.fresh();
+  }
+
+  /**
+   * Resolves once every change committed before the call has reached this instance (PostgreSQL:
+   * a heartbeat sent now comes back after all earlier notifications). For changes made behind
+   * the service's back, e.g. in SQL. Immediate on SQLite, where nothing is in flight.
+   */
+  async settle(): Promise<void> {
+    await this.postgres?.settle();
+  }
+
+  /** PostgreSQL: notifications arrive (postgres-listener.ts). */
+  private fresh(): boolean {
+    return this.postgres?.fresh() ?? false;
+  }
+
+  private statusChanged(): void {
+    const waiters = this.statusWaiters;
+    this.statusWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private async checkTriggers(): Promise<boolean> {
+    const expected = this.config.database.kind === 'sqlite' ? SQLITE_TRIGGERS : POSTGRES_TRIGGERS;
+    const rows =
+      this.config.database.kind === 'sqlite'
+        ? await this.database.query<{ name: string }>(
+            `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'TRG\\_%auth\\_state%' ESCAPE '\\'`,
+          )
+        : await this.database.query<{ name: string }>(
+            `SELECT tgname AS name FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'TRG\\_%auth\\_state%'`,
+          );
+    const present = new Set(rows.map((row) => row.name));
+    return expected.every((name) => present.has(name));
+  }
+}
