@@ -63,7 +63,7 @@ describe('layout rules (docs/architecture.md)', () => {
       for (const [next, example] of edges.get(folder) ?? []) {
         const at = trail.indexOf(next);
         if (at === 0) cycles.push([...trail, next].join(' → ') + `  (e.g. ${example})`);
-        else if (at < 0 && next > trail[0]!) visit(next, [...trail, next]);
+        else if (at < 0 && next > trail[0]) visit(next, [...trail, next]);
       }
     };
     for (const folder of [...edges.keys()].sort()) visit(folder, [folder]);

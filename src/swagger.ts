@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { BEARER_SCHEME, OAUTH2_SCHEME } from './auth/decorators/authenticated.decorator';
+import { BEARER_SCHEME, OAUTH2_SCHEME } from './access/authenticated.decorator';
 import { API_PREFIX } from './app.setup';
 import { documentFrameworkErrors } from './common/http/documented-errors';
 import { ProblemDto } from './common/http/problem.dto';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import type { Response } from 'supertest';
 import { PasswordHasher } from '../src/passwords/password-hasher.service';
-import { RoleName } from '../src/users/entities/role.entity';
+import { RoleName } from '../src/access/role-name';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, createUserWithToken, loginToken, TEST_PASSWORD } from './helpers/factories';
 import { stableHeaders } from './helpers/http';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RoleName } from '../src/users/entities/role.entity';
+import { RoleName } from '../src/access/role-name';
 import {
   createUser,
   createUserWithToken,

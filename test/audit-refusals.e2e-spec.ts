@@ -4,7 +4,7 @@ import { AuditEvent } from '../src/audit/audit-event.entity';
 import { AuditService } from '../src/audit/audit.service';
 import { REFUSAL_MAX_KEYS, RefusalAudit } from '../src/audit/refusal-audit';
 import { DomainError } from '../src/common/errors/domain-error';
-import { RoleName } from '../src/users/entities/role.entity';
+import { RoleName } from '../src/access/role-name';
 import { createUser, createUserWithToken, TEST_PASSWORD } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 

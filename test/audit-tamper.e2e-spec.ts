@@ -6,7 +6,7 @@ import { auditEventHash, GENESIS_HASH } from '../src/audit/audit-hash';
 import { AuditHeadLogger } from '../src/audit/audit-head-logger';
 import { AuditService, NewAuditEvent } from '../src/audit/audit.service';
 import { NO_REQUEST_CONTEXT } from '../src/common/request-context';
-import { RoleName } from '../src/users/entities/role.entity';
+import { RoleName } from '../src/access/role-name';
 import { createTestApp, TestApp } from './helpers/test-app';
 
 // What someone with write access to the database (and no AUDIT_KEY) can do to the log.

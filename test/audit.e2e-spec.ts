@@ -9,7 +9,7 @@ import { AuditService, NewAuditEvent } from '../src/audit/audit.service';
 import type { AuditEventPageDto } from '../src/audit/dto/audit-event.dto';
 import { NO_REQUEST_CONTEXT, RequestContext } from '../src/common/request-context';
 import type { ProblemDto } from '../src/common/http/problem.dto';
-import { RoleName } from '../src/users/entities/role.entity';
+import { RoleName } from '../src/access/role-name';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, createUserWithToken } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';

@@ -10,7 +10,7 @@ import {
   LISTENER_APPLICATION_NAME,
 } from '../src/auth/auth-state/auth-state.signals';
 import { Session } from '../src/sessions/session.entity';
-import { RoleName } from '../src/users/entities/role.entity';
+import { RoleName } from '../src/access/role-name';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, createUserWithToken, loginToken, TEST_PASSWORD } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';

@@ -7,7 +7,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { chromium } from 'playwright-core';
 import type { Test } from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity';
-import { RoleName } from '../src/users/entities/role.entity';
+import { RoleName } from '../src/access/role-name';
 import { createUser, createUserWithToken, loginToken } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { RoleName } from '../src/users/entities/role.entity';
+import { RoleName } from '../src/access/role-name';
 import { createUserWithToken } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 

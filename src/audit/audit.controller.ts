@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/decorators/roles.decorator';
+import { Roles } from '../access/roles.decorator';
 import { ProblemDto } from '../common/http/problem.dto';
-import { RoleName } from '../users/entities/role.entity';
+import { RoleName } from '../access/role-name';
 import { AuditService } from './audit.service';
 import { AuditEventPageDto, toAuditEventDto } from './dto/audit-event.dto';
 import { ListAuditEventsQueryDto } from './dto/list-audit-events-query.dto';

@@ -11,7 +11,7 @@ import type { Transaction, Transactions } from '../database/database';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import type { SessionsService } from '../sessions/sessions.service';
 import type { UserWithRoles } from '../users/account-rows';
-import { RoleName } from '../users/entities/role.entity';
+import { RoleName } from '../access/role-name';
 import { User } from '../users/entities/user.entity';
 import { LockoutService } from '../users/lockout.service';
 import { INVALID_CREDENTIALS_MESSAGE, PasswordCheck } from '../users/password-check.service';

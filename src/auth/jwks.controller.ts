@@ -2,7 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '../config/app-config';
 import type { PublicJwk } from '../config/signing-keys';
-import { Public } from './decorators/public.decorator';
+import { Public } from '../access/public.decorator';
 
 class JwksDto {
   @ApiProperty({

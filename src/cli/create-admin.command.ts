@@ -6,7 +6,7 @@ import { RegisterDto } from '../auth/dto/register.dto';
 import { DomainError } from '../common/errors/domain-error';
 import { NO_REQUEST_CONTEXT } from '../common/request-context';
 import { configFromEnvironment } from '../config/app-config';
-import { RoleName } from '../users/entities/role.entity';
+import { RoleName } from '../access/role-name';
 import { UsersService } from '../users/users.service';
 import { CliError } from './cli-error';
 import { CliModule } from './cli.module';

@@ -1,10 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { CurrentUser } from '../auth/decorators/current-user.decorator';
-import { Public } from '../auth/decorators/public.decorator';
-import { Roles } from '../auth/decorators/roles.decorator';
-import { RoleName } from '../users/entities/role.entity';
+import type { AuthenticatedUser } from '../access/authenticated-user';
+import { CurrentUser } from '../access/current-user.decorator';
+import { Public } from '../access/public.decorator';
+import { Roles } from '../access/roles.decorator';
+import { RoleName } from '../access/role-name';
 
 class ContentDto {
   @ApiProperty({ example: 'Moderator content.' })

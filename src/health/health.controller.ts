@@ -15,7 +15,7 @@ import {
   AuthStateSignals,
   type AuthStateSignalStatus,
 } from '../auth/auth-state/auth-state.signals';
-import { Public } from '../auth/decorators/public.decorator';
+import { Public } from '../access/public.decorator';
 import { RETRY_AFTER_SECONDS } from '../common/errors/infrastructure-failure';
 import { PROBLEM_CONTENT_TYPE, safeJsonStringify } from '../common/http/problem';
 

@@ -8,9 +8,9 @@ import {
 } from '@nestjs/swagger';
 import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ProblemDto } from '../common/http/problem.dto';
-import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { Authenticated } from '../auth/decorators/authenticated.decorator';
-import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import type { AuthenticatedUser } from '../access/authenticated-user';
+import { Authenticated } from '../access/authenticated.decorator';
+import { CurrentUser } from '../access/current-user.decorator';
 import { SessionDto, toSessionDto } from './dto/session.dto';
 import { SessionsService } from './sessions.service';
 

@@ -9,7 +9,7 @@ import type { RequestContext } from '../common/request-context';
 import { loadAppConfig } from '../config/app-config';
 import type { Transaction, Transactions } from '../database/database';
 import type { UserWithRoles } from '../users/account-rows';
-import { RoleName } from '../users/entities/role.entity';
+import { RoleName } from '../access/role-name';
 import { User } from '../users/entities/user.entity';
 import { Session, type SessionRevokeReason } from './session.entity';
 import type {

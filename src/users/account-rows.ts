@@ -1,5 +1,5 @@
 import { toDate, toDateOrNull } from '../database/database';
-import type { RoleName } from './entities/role.entity';
+import type { RoleName } from '../access/role-name';
 import { User } from './entities/user.entity';
 
 /** A user with the names of their roles, as the rest of the service sees one. */

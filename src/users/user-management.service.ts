@@ -6,7 +6,8 @@ import { Transactions, type Transaction } from '../database/database';
 import { emailTaken, translateAccountConflict, usernameTaken } from './account-conflict';
 import type { UserWithRoles } from './account-rows';
 import type { ListUsersQueryDto } from './dto/list-users.dto';
-import { Role, RoleName } from './entities/role.entity';
+import { Role } from './entities/role.entity';
+import { RoleName } from '../access/role-name';
 import { AccountEvents } from './account-events';
 import { UsersRepository } from './users.repository';
 

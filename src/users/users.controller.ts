@@ -24,16 +24,16 @@ import {
 } from '@nestjs/swagger';
 import { LockoutService } from './lockout.service';
 import { PasswordCheck } from './password-check.service';
-import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { Authenticated } from '../auth/decorators/authenticated.decorator';
-import { CurrentUser } from '../auth/decorators/current-user.decorator';
-import { Roles } from '../auth/decorators/roles.decorator';
+import type { AuthenticatedUser } from '../access/authenticated-user';
+import { Authenticated } from '../access/authenticated.decorator';
+import { CurrentUser } from '../access/current-user.decorator';
+import { Roles } from '../access/roles.decorator';
 import { ProblemDto } from '../common/http/problem.dto';
 import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ListUsersQueryDto, UserListDto } from './dto/list-users.dto';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto';
 import { toUserResponse, UserResponseDto } from './dto/user-response.dto';
-import { RoleName } from './entities/role.entity';
+import { RoleName } from '../access/role-name';
 import { UserManagementService } from './user-management.service';
 
 const UUID = new ParseUUIDPipe({ version: undefined });

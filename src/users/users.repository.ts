@@ -7,7 +7,8 @@ import {
   accountFromRows,
   type UserWithRoles,
 } from './account-rows';
-import { Role, RoleName } from './entities/role.entity';
+import { Role } from './entities/role.entity';
+import { RoleName } from '../access/role-name';
 import { UserRole } from './entities/user-role.entity';
 import { User } from './entities/user.entity';
 

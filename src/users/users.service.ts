@@ -6,7 +6,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { Transactions, type Transaction } from '../database/database';
 import { emailTaken, translateAccountConflict, usernameTaken } from './account-conflict';
 import { canonicalEmail, canonicalLoginName, canonicalUsername } from './canonical-identity';
-import { RoleName } from './entities/role.entity';
+import { RoleName } from '../access/role-name';
 import { type LoginAccount, UsersRepository } from './users.repository';
 
 export interface NewAccount {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RoleName } from '../../src/users/entities/role.entity';
+import { RoleName } from '../../src/access/role-name';
 import { UsersService, UserWithRoles } from '../../src/users/users.service';
 import type { TestApp } from './test-app';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RoleName } from '../../users/entities/role.entity';
+import { RoleName } from '../../access/role-name';
 import { User } from '../../users/entities/user.entity';
 import { AuthState, AuthStateCache } from './auth-state.cache';
 

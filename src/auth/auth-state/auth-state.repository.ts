@@ -7,7 +7,38 @@ import {
   toDateOrNull,
 } from '../../database/database';
 import { type AccountRow, accountFromRows } from '../../users/account-rows';
+import type { EntitySubscriberInterface } from 'typeorm';
 import type { AuthState } from './auth-state.cache';
+
+/**
+ * The triggers migrations 1764000000006 and 1764000000009 create; without all of them nothing
+ * may be cached.
+ */
+const POSTGRES_TRIGGERS = [
+  'TRG_users_auth_state_update',
+  'TRG_users_auth_state_delete',
+  'TRG_sessions_auth_state_update',
+  'TRG_sessions_auth_state_delete',
+  'TRG_users_to_roles_auth_state',
+  'TRG_roles_auth_state',
+  'TRG_sessions_auth_state_idle',
+  'TRG_users_auth_state_truncate',
+  'TRG_sessions_auth_state_truncate',
+  'TRG_users_to_roles_auth_state_truncate',
+  'TRG_roles_auth_state_truncate',
+];
+const SQLITE_TRIGGERS = [
+  'TRG_users_auth_state_update',
+  'TRG_users_auth_state_delete',
+  'TRG_sessions_auth_state_update',
+  'TRG_sessions_auth_state_delete',
+  'TRG_users_to_roles_auth_state_insert',
+  'TRG_users_to_roles_auth_state_update',
+  'TRG_users_to_roles_auth_state_delete',
+  'TRG_roles_auth_state_update',
+  'TRG_roles_auth_state_delete',
+  'TRG_sessions_auth_state_idle',
+];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,7 +64,10 @@ interface Row extends AccountRow {
   absolute_expires_at: Date | string | null;
 }
 
-/** The one query of the auth state: a user, their roles and one session, by primary keys. */
+/**
+ * What the auth state is read from: the one query of a user, their roles and one session (by
+ * primary keys), and the triggers and version row through which the database reports changes.
+ */
 @Injectable()
 export class AuthStateRepository {
   private sqlite?: SqliteStatement;
@@ -44,6 +78,34 @@ export class AuthStateRepository {
   async find(userId: string, sessionId: string): Promise<AuthState | null> {
     if (!UUID.test(userId) || !UUID.test(sessionId)) return null;
     return toAuthState(await this.rows(userId, sessionId));
+  }
+
+  /** Whether every trigger that reports changes exists (else nothing may be cached). */
+  async triggersPresent(): Promise<boolean> {
+    const sqlite = this.database.dialect === 'sqlite';
+    const rows = await this.database.query<{ name: string }>(
+      sqlite
+        ? `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'TRG\\_%auth\\_state%' ESCAPE '\\'`
+        : `SELECT tgname AS name FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'TRG\\_%auth\\_state%'`,
+    );
+    const present = new Set(rows.map((row) => row.name));
+    return (sqlite ? SQLITE_TRIGGERS : POSTGRES_TRIGGERS).every((name) => present.has(name));
+  }
+
+  /**
+   * SQLite: a reader of the version row the triggers move on every change (one small
+   * synchronous statement on the driver's connection).
+   */
+  versionReader(): () => unknown {
+    const statement = this.database
+      .prepareSqlite('SELECT "version" FROM "auth_state_version" WHERE "id" = 1')
+      .pluck();
+    return () => statement.get();
+  }
+
+  /** This instance's own writes, as they commit (PostgreSQL: ahead of their notification). */
+  onLocalWrites(subscriber: EntitySubscriberInterface): void {
+    this.database.subscribe(subscriber);
   }
 
   private async rows(userId: string, sessionId: string): Promise<Row[]> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestClock } from '../../../test/helpers/test-clock';
-import { RoleName } from '../../users/entities/role.entity';
+import { RoleName } from '../../access/role-name';
 import { User } from '../../users/entities/user.entity';
 import { type AuthState, AuthStateCache } from './auth-state.cache';
 import type { AuthStateRepository } from './auth-state.repository';

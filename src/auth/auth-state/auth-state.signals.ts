@@ -1,42 +1,12 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
-import { Database } from '../../database/database';
 import { AuthStateCache } from './auth-state.cache';
+import { AuthStateRepository } from './auth-state.repository';
 import { LocalWriteSubscriber } from './local-write.subscriber';
 import { PostgresListener } from './postgres-listener';
 import { SqliteVersion } from './sqlite-version';
 
 export { AUTH_STATE_CHANNEL, LISTENER_APPLICATION_NAME } from './postgres-listener';
-
-/**
- * The triggers migrations 1764000000006 and 1764000000009 create; without all of them nothing
- * may be cached.
- */
-const POSTGRES_TRIGGERS = [
-  'TRG_users_auth_state_update',
-  'TRG_users_auth_state_delete',
-  'TRG_sessions_auth_state_update',
-  'TRG_sessions_auth_state_delete',
-  'TRG_users_to_roles_auth_state',
-  'TRG_roles_auth_state',
-  'TRG_sessions_auth_state_idle',
-  'TRG_users_auth_state_truncate',
-  'TRG_sessions_auth_state_truncate',
-  'TRG_users_to_roles_auth_state_truncate',
-  'TRG_roles_auth_state_truncate',
-];
-const SQLITE_TRIGGERS = [
-  'TRG_users_auth_state_update',
-  'TRG_users_auth_state_delete',
-  'TRG_sessions_auth_state_update',
-  'TRG_sessions_auth_state_delete',
-  'TRG_users_to_roles_auth_state_insert',
-  'TRG_users_to_roles_auth_state_update',
-  'TRG_users_to_roles_auth_state_delete',
-  'TRG_roles_auth_state_update',
-  'TRG_roles_auth_state_delete',
-  'TRG_sessions_auth_state_idle',
-];
 
 const UNTRUSTED = Promise.resolve(false);
 
@@ -70,14 +40,14 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
   private pendingCheck?: Promise<boolean>;
 
   constructor(
-    private readonly database: Database,
+    private readonly repository: AuthStateRepository,
     private readonly cache: AuthStateCache,
     private readonly config: AppConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
     if (!this.cache.enabled) return;
-    this.triggersPresent = await this.checkTriggers();
+    this.triggersPresent = await this.repository.triggersPresent();
     if (!this.triggersPresent) {
       this.logger.error(
         'Auth-state triggers are missing (migrations 1764000000006, 1764000000009): the auth-state cache is off, every request reads the database',
@@ -85,11 +55,11 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
       return;
     }
     const { database } = this.config;
-    if (database.kind === 'sqlite') {
-      this.sqlite = new SqliteVersion(this.database, this.cache, this.logger);
+    if (!('url' in database)) {
+      this.sqlite = new SqliteVersion(this.repository.versionReader(), this.cache, this.logger);
       return;
     }
-    this.database.subscribe(new LocalWriteSubscriber(this.cache));
+    this.repository.onLocalWrites(new LocalWriteSubscriber(this.cache));
     const { heartbeatMs, heartbeatDeadlineMs } = this.config.authCache;
     this.postgres = new PostgresListener(
       { url: database.url, heartbeatMs, deadlineMs: heartbeatDeadlineMs },
@@ -172,19 +142,5 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     const waiters = this.statusWaiters;
     this.statusWaiters = [];
     for (const resolve of waiters) resolve();
-  }
-
-  private async checkTriggers(): Promise<boolean> {
-    const expected = this.config.database.kind === 'sqlite' ? SQLITE_TRIGGERS : POSTGRES_TRIGGERS;
-    const rows =
-      this.config.database.kind === 'sqlite'
-        ? await this.database.query<{ name: string }>(
-            `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'TRG\\_%auth\\_state%' ESCAPE '\\'`,
-          )
-        : await this.database.query<{ name: string }>(
-            `SELECT tgname AS name FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'TRG\\_%auth\\_state%'`,
-          );
-    const present = new Set(rows.map((row) => row.name));
-    return expected.every((name) => present.has(name));
   }
 }

@@ -1,5 +1,4 @@
 import type { Logger } from '@nestjs/common';
-import type { Database, SqliteStatement } from '../../database/database';
 import type { AuthStateCache } from './auth-state.cache';
 
 /**
@@ -8,24 +7,19 @@ import type { AuthStateCache } from './auth-state.cache';
  * the file sees every change on its next check.
  */
 export class SqliteVersion {
-  private readonly statement: SqliteStatement;
   private lastVersion: unknown = undefined;
 
   constructor(
-    database: Database,
+    private readonly readVersion: () => unknown,
     private readonly cache: AuthStateCache,
     private readonly logger: Logger,
-  ) {
-    this.statement = database
-      .prepareSqlite('SELECT "version" FROM "auth_state_version" WHERE "id" = 1')
-      .pluck();
-  }
+  ) {}
 
   /** Reads the version; empties the cache when it moved. False if it cannot be read. */
   unchangedOrCleared(): boolean {
     let version: unknown;
     try {
-      version = this.statement.get();
+      version = this.readVersion();
     } catch (error) {
       this.logger.error(
         `Auth-state version could not be read (${error instanceof Error ? error.message : String(error)}): this request reads the database`,

@@ -3,8 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { DomainError } from '../../common/errors/domain-error';
 import { isInfrastructureFailure } from '../../common/errors/infrastructure-failure';
 import { RouteMetadata } from '../../common/route-metadata';
-import type { AuthenticatedUser } from '../authenticated-user';
-import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
+import type { AuthenticatedUser } from '../../access/authenticated-user';
+import { IS_PUBLIC_KEY } from '../../access/public.decorator';
 import { JwtStrategy } from '../strategies/jwt.strategy';
 import { runStrategy } from './run-strategy';
 

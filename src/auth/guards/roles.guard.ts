@@ -2,11 +2,11 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '../../common/errors/domain-error';
 import { RouteMetadata } from '../../common/route-metadata';
-import type { RoleName } from '../../users/entities/role.entity';
-import type { AuthenticatedUser } from '../authenticated-user';
-import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
-import { ROLES_KEY } from '../decorators/roles.decorator';
-import { satisfiesRoles } from '../role-hierarchy';
+import type { RoleName } from '../../access/role-name';
+import type { AuthenticatedUser } from '../../access/authenticated-user';
+import { IS_PUBLIC_KEY } from '../../access/public.decorator';
+import { ROLES_KEY } from '../../access/roles.decorator';
+import { satisfiesRoles } from '../../access/role-hierarchy';
 
 /** Global: enforces `@Roles(...)` with the role hierarchy, using the roles loaded per request. */
 @Injectable()

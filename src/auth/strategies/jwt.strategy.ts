@@ -6,7 +6,7 @@ import { DomainError } from '../../common/errors/domain-error';
 import { Clock } from '../../common/clock/clock';
 import { AppConfig } from '../../config/app-config';
 import { AuthStateService } from '../auth-state/auth-state.service';
-import type { AuthenticatedUser } from '../authenticated-user';
+import type { AuthenticatedUser } from '../../access/authenticated-user';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { verificationKeyFor } from '../tokens/access-token-checks';
 import { accessTokenVerifyOptions } from '../tokens/jwt-options';

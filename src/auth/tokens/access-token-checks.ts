@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { SigningKeys } from '../../config/signing-keys';
-import type { RoleName } from '../../users/entities/role.entity';
+import type { RoleName } from '../../access/role-name';
 
 /**
  * The checks that stay around jsonwebtoken (SPEC §4): what it does not check itself. Pure

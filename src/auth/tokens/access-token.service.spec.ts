@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { TestClock } from '../../../test/helpers/test-clock';
 import { DomainError } from '../../common/errors/domain-error';
 import { type AppConfig, loadAppConfig } from '../../config/app-config';
-import { RoleName } from '../../users/entities/role.entity';
+import { RoleName } from '../../access/role-name';
 import { AccessTokenService } from './access-token.service';
 import { jwtModuleOptions } from './jwt-options';
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Clock } from '../../common/clock/clock';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
-import type { RoleName } from '../../users/entities/role.entity';
+import type { RoleName } from '../../access/role-name';
 import { type AccessTokenClaims, acceptedClaims } from './access-token-checks';
 
 export { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from './access-token-checks';

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEnum, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PaginationQueryDto } from '../../common/http/pagination.dto';
-import { RoleName } from '../entities/role.entity';
+import { RoleName } from '../../access/role-name';
 import { UserResponseDto } from './user-response.dto';
 
 export const USER_SORTS = [

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RoleName } from '../entities/role.entity';
+import { RoleName } from '../../access/role-name';
 import type { UserWithRoles } from '../users.service';
 
 /** What the API says about a user. Never the password hash: entities are not serialised. */

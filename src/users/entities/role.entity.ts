@@ -1,10 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-
-export enum RoleName {
-  User = 'ROLE_USER',
-  Moderator = 'ROLE_MODERATOR',
-  Admin = 'ROLE_ADMIN',
-}
+import { RoleName } from '../../access/role-name';
 
 @Entity({ name: 'roles' })
 @Index('UQ_roles_name', ['name'], { unique: true })

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiOAuth2, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { ProblemDto } from '../../common/http/problem.dto';
+import { ProblemDto } from '../common/http/problem.dto';
 
 export const BEARER_SCHEME = 'bearer';
 export const OAUTH2_SCHEME = 'oauth2';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RoleName } from '../users/entities/role.entity';
+import { RoleName } from './role-name';
 import { effectiveRoles, satisfiesRoles } from './role-hierarchy';
 
 describe('role hierarchy', () => {

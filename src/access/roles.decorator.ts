@@ -1,7 +1,7 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension, ApiForbiddenResponse } from '@nestjs/swagger';
-import { ProblemDto } from '../../common/http/problem.dto';
-import { RoleName } from '../../users/entities/role.entity';
+import { ProblemDto } from '../common/http/problem.dto';
+import { RoleName } from './role-name';
 import { Authenticated } from './authenticated.decorator';
 
 export const ROLES_KEY = 'auth:roles';

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import type { AuthenticatedUser } from '../authenticated-user';
+import type { AuthenticatedUser } from './authenticated-user';
 
 /** The user the JWT guard authenticated for this request. */
 export const CurrentUser = createParamDecorator(

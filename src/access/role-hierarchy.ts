@@ -1,4 +1,4 @@
-import { RoleName } from '../users/entities/role.entity';
+import { RoleName } from './role-name';
 
 // Each role and the roles it implies: ADMIN ⊇ MODERATOR ⊇ USER.
 const IMPLIES: Record<RoleName, RoleName[]> = {

@@ -1,4 +1,4 @@
-import type { RoleName } from '../users/entities/role.entity';
+import type { RoleName } from './role-name';
 import type { UserWithRoles } from '../users/users.service';
 
 /** What the JWT guard puts on the request after checking the token and the user's state. */
