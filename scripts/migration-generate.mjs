@@ -4,7 +4,8 @@
 // is computed on a throwaway SQLite file and on a throwaway PostgreSQL database (on the server
 // of DATABASE_URL, which is required), each freshly migrated, and the file runs the statements
 // of the database it runs on. Then it lists the class in migrations/index.ts. Review the file
-// before landing it: generated SQL is a draft (docs/decisions.md, "Migrations").
+// before landing it: generated SQL is a draft (docs/decisions.md,
+// "Migrations: generated for both databases, reviewed by hand").
 //
 // Runs on the compiled code (npm runs `npm run build` first). Child mode (internal):
 // `node scripts/migration-generate.mjs --child <sqlite|postgres>` prints the difference as JSON.

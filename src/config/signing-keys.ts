@@ -14,7 +14,7 @@ import { MIN_SECRET_BYTES, secretProblem } from './secret-strength';
 /**
  * The algorithms access tokens can be signed with: what jsonwebtoken (under @nestjs/jwt and
  * passport-jwt) supports and we allow. No EdDSA: jsonwebtoken has none (docs/decisions.md,
- * "JWT on @nestjs/jwt and passport-jwt"); ES256 is its replacement.
+ * "Access tokens on @nestjs/jwt and passport-jwt"); ES256 is its replacement.
  */
 export const JWT_ALGORITHMS = ['HS256', 'ES256', 'RS256', 'PS256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];

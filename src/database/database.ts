@@ -33,7 +33,8 @@ export interface SqliteStatement {
 
 /**
  * The one place that knows TypeORM: repositories reach the database only through this class,
- * so a TypeORM upgrade touches src/database/ alone (docs/decisions.md, "A home for data access").
+ * so a TypeORM upgrade touches src/database/ alone (docs/decisions.md,
+ * "Repositories and the Database adapter").
  * What it hides: the driver's native handles (SQLite prepared statements, PostgreSQL's pool for
  * named statements), the per-column value conversion, the serialised SQLite transactions
  * (sqlite-transactions.ts) and TypeORM's subscribers.

@@ -6,7 +6,7 @@ import type { RoleName } from '../../access/role-name';
  * The checks that stay around jsonwebtoken (SPEC §4): what it does not check itself. Pure
  * functions, so JwtService (AccessTokenService.verify) and passport-jwt (JwtStrategy) run the
  * same ones. No cryptography here: base64url and JSON are decoded only to inspect the form.
- * Why each one: docs/decisions.md, "Token form" and "JWT on @nestjs/jwt and passport-jwt".
+ * Why each one: docs/decisions.md, "Token form checks around jsonwebtoken".
  */
 
 /** Header `typ` of our access tokens (RFC 9068), so no other JWT can stand in for one. */

@@ -44,7 +44,8 @@ const SQLITE_CODE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|REA
  * not hand out a connection in time, PostgreSQL's classes 08 (connection exception), 53
  * (insufficient resources) and 57P01-57P05 (shutdown, crash, starting up, database dropped,
  * idle session timeout), SQLite busy or I/O errors. Such a failure is a 503 with Retry-After,
- * never a 401 or a 500 (docs/decisions.md, "Infrastructure failures").
+ * never a 401 or a 500 (docs/decisions.md,
+ * "Infrastructure failures: 503 with Retry-After, never 401").
  */
 export function isInfrastructureFailure(error: unknown): boolean {
   const seen = new Set<unknown>();
