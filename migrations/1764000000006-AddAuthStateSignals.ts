@@ -1,21 +1,12 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The database announces every change that can make an access token invalid or change what it
- * grants, however the change is made (the API, the CLI, another instance, plain SQL), so that
- * the service may keep auth state in memory between requests (docs/decisions.md, "Auth-state
- * cache"):
- * - users: activation, password change, username/email/updated_at (the profile /users/me
- *   returns), deletion;
- * - sessions: revocation (or a move to another user), deletion;
- * - users_to_roles: any grant or revocation; roles: any rename or deletion.
- *
- * PostgreSQL: triggers send `NOTIFY identity_auth_state` with `u:<user id>` or `s:<session id>`
- * (`*` for roles) when the transaction commits; every instance LISTENs.
- * SQLite: triggers increment the single row of `auth_state_version`, which the service reads
- * (one small statement) before trusting its memory.
- *
- * Written out in full rather than through shared helpers: a landed migration never changes.
+ * Triggers announcing every change that can refuse an access token or change what it grants:
+ * users (activation, password, username/email/updated_at, deletion), sessions (revocation, a
+ * move to another user, deletion), any grant or revocation, any role rename or deletion.
+ * PostgreSQL: `NOTIFY identity_auth_state` with `u:<user id>`, `s:<session id>` or `*` at commit;
+ * SQLite: the single row of `auth_state_version` incremented. Why: docs/decisions.md, "Auth-state
+ * cache". Written out in full rather than through shared helpers: a landed migration never changes.
  */
 export class AddAuthStateSignals1764000000006 implements MigrationInterface {
   name = 'AddAuthStateSignals1764000000006';

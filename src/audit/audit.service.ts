@@ -93,20 +93,11 @@ export class AuditService {
   ) {}
 
   /**
-   * Appends one event inside the caller's transaction `tx`, so the event commits or rolls
-   * back with the change it describes. ip, user agent and request id come from `context`, the
-   * request that made the change (NO_REQUEST_CONTEXT outside one).
-   *
-   * `details` must NEVER contain passwords, tokens (access, refresh, reset) or other secrets:
-   * the log is read by admins and kept for years. Log the attempted login name, a session id,
-   * a role name; not the credential. As a last line of defence, members whose name matches
-   * /password|token|secret/i (ids such as `tokenId` excepted) are dropped at any depth, with a
-   * warning naming them.
-   *
-   * On PostgreSQL this takes a transaction-level advisory lock that every append waits for
-   * until the holder commits: call it as the LAST statement of the transaction (after every row
-   * lock the transaction takes), so the lock is held for the commit only and cannot deadlock
-   * with row locks. Called without a transaction, it opens one of its own.
+   * Appends one event inside `tx`, so it commits or rolls back with the change it describes
+   * (without a transaction it opens one). `details` must never hold passwords, tokens or secrets;
+   * members named like /password|token|secret/i (ids such as `tokenId` excepted) are dropped at
+   * any depth, with a warning. Call it as the LAST statement of the transaction: on PostgreSQL it
+   * holds the chain's lock until commit (docs/decisions.md, "Serialised appends").
    */
   async record(tx: Transaction, event: NewAuditEvent, context: RequestContext): Promise<void> {
     const content = this.contentOf(event, context);
@@ -118,13 +109,10 @@ export class AuditService {
   }
 
   /**
-   * Walks the chain in sequence order from the signed checkpoint (or the first event) and
-   * returns the first event that does not fit: its MAC does not match its content under the key
-   * it names (edited, or a wrong AUDIT_KEY), its sequence skips (events before it removed), or
-   * its prev_hash is not the previous event's hash (an event before it replaced). `count` is the
-   * number of intact events before it. Removing the newest events is visible only against a
-   * head kept elsewhere: pass it as `expected`, and the event at its sequence must still be
-   * there with that hash.
+   * Walks the chain from the signed checkpoint (or the first event) and returns the first event
+   * that does not fit (its MAC, a sequence gap, its prev_hash) and the intact count before it.
+   * Removed newest events show only against a head kept elsewhere, passed as `expected`
+   * (docs/decisions.md, "Keyed audit chain").
    */
   verifyChain(expected?: ExpectedHead): Promise<ChainVerification> {
     // One snapshot, so a pruning pass that commits meanwhile cannot look like a gap.

@@ -16,13 +16,9 @@ export const NO_REQUEST_CONTEXT: RequestContext = Object.freeze({
 });
 
 /**
- * The context of a Fastify request: its id, client address (proxy headers only with
- * TRUST_PROXY) and user agent, bounded and without control characters for storage (sessions,
- * audit log).
- *
- * Handed down explicitly, not kept in an AsyncLocalStorage: in this Node version one in use
- * anywhere adds async hooks to every promise of every request (a third of the CPU time of a
- * cached GET /users/me; docs/benchmarks.md).
+ * The context of a Fastify request: its id, client address (proxy headers only with TRUST_PROXY)
+ * and user agent, bounded and without control characters for storage. Handed down explicitly, not
+ * in an AsyncLocalStorage (docs/decisions.md, "Serialised SQLite transactions", says why).
  */
 export function requestContextOf(request: {
   id: string;

@@ -14,14 +14,10 @@ const ANALYSED_CHARACTERS = 256;
 const MIN_REPEAT = 3;
 
 /**
- * Why `value` will not do as the secret key in `variable`, or undefined when it will. The
- * message names the variable and never contains the value. Used for every secret the service is
- * configured with, checked as the text it is configured as (before any base64/hex decoding).
- *
- * A floor against guessable keys, not a measure of randomness: it refuses short keys, repeated
- * patterns ('changeme' x 4), sequences ('abcdef...', '0123...') and keys of few distinct
- * characters. It cannot tell a dictionary phrase from random text, so keys should come from a
- * generator.
+ * Why `value` will not do as the secret in `variable`, or undefined when it will; the message
+ * never contains the value. Checked on the configured text. A floor against guessable keys
+ * (short, repeated, sequences, few distinct characters), not a randomness test: keys should come
+ * from a generator (docs/decisions.md, "Production refuses weak settings").
  */
 export function secretProblem(variable: string, value: string): string | undefined {
   if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) {

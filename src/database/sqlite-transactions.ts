@@ -1,17 +1,11 @@
 import type { DataSource } from 'typeorm';
 
 /**
- * TypeORM's better-sqlite3 driver runs every transaction on one shared connection, so two
- * transactions started at the same time interleave (one fails with "cannot start a transaction
- * within a transaction", or one becomes a savepoint of the other and is lost with it). SQLite
- * allows one writer anyway: this queues the transactions started through the data source so
- * each runs alone. PostgreSQL is left untouched.
- *
- * Work inside a transaction uses the manager handed to its callback (a transaction started on
- * that manager nests as a savepoint); starting another through the data source from inside one
- * would wait for itself. No AsyncLocalStorage tells the two apart on purpose: in this Node
- * version one in use anywhere adds async hooks to every promise of every request (a third of
- * the CPU time of a cached GET /users/me; docs/benchmarks.md).
+ * Queues the transactions started through the data source so each runs alone: TypeORM's
+ * better-sqlite3 driver runs them all on one connection, where two at once interleave and one
+ * fails or is lost. PostgreSQL is left untouched. Work inside a transaction must use the manager
+ * handed to its callback; opening another through the data source waits for itself
+ * (docs/decisions.md, "Serialised SQLite transactions").
  */
 export function serialiseSqliteTransactions(dataSource: DataSource): DataSource {
   if (dataSource.options.type !== 'better-sqlite3') return dataSource;

@@ -24,15 +24,10 @@ interface PgQueryable {
 }
 
 /**
- * Runs `statement` with `parameters`, on the transaction of `manager` if it has one, otherwise
- * on the pool. On PostgreSQL as a named prepared statement: each connection parses and plans it
- * once instead of on every call (a third of PostgreSQL's CPU time per login;
- * docs/benchmarks.md). The statements are a fixed, small set, so what each connection keeps is
- * bounded. Errors are TypeORM's `QueryFailedError`, as from any other query.
- *
- * PostgreSQL keeps the plan until the connection closes; a migration that changes the type of
- * a column one of them returns makes it fail with "cached plan must not change result type"
- * until the service restarts (migrations run at boot, before any is prepared).
+ * Runs `statement` with `parameters`, in the transaction of `manager` if it has one, otherwise on
+ * the pool; on PostgreSQL as a named prepared statement, planned once per connection. Errors are
+ * TypeORM's `QueryFailedError`. A migration that changes a returned column's type makes it fail
+ * until the service restarts (docs/decisions.md, "Fixed statements, named on PostgreSQL").
  */
 export async function runStatement<T = unknown>(
   dataSource: DataSource,
@@ -78,12 +73,10 @@ interface PositionalSql {
 const positionalSql = new WeakMap<Statement, PositionalSql>();
 
 /**
- * SQLite: the statement's text with `?` placeholders and its values in their order, every value
- * bound. TypeORM's own conversion writes numbers into the SQL text instead, so a statement with
- * a number that changes (the audit log's sequence) had a new text on every call: its cache of
- * prepared statements missed every time, and each miss pushed out a statement of another path.
- * Values are otherwise converted as TypeORM's conversion does (booleans as 1/0, a Date as its
- * UTC datetime text). No `:...list` expansion: a statement's text is fixed.
+ * SQLite: the text with `?` placeholders and every value bound, converted as TypeORM would
+ * (booleans as 1/0, a Date as its UTC datetime text); TypeORM writes numbers into the text, which
+ * defeated its statement cache (docs/decisions.md, "SQLite statements: our binding, the driver's
+ * prepared statements"). No `:...list` expansion: a statement's text is fixed.
  */
 function positionalParameters(
   statement: Statement,

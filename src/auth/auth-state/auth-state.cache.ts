@@ -23,17 +23,11 @@ interface Entry<T> {
 export type ReadTicket = number;
 
 /**
- * Auth state of recent requests, in memory, so that most requests need no database round trip.
- *
- * Only what let a request through is stored, and it is dropped as soon as the database reports
- * a change (AuthStateSignals), after `ttlSeconds` at the latest, and when more than
- * `maxEntries` sessions are held (oldest first). Accounts (user + roles) and sessions are kept
- * apart because changes arrive for one or the other: a role grant drops the account, a logout
- * drops the session.
- *
- * A read that started before an invalidation must not store what it read: it may have read the
- * state from before the change. Every invalidation advances `generation`, and `store()` ignores
- * a read whose ticket is older than the last invalidation.
+ * Auth state of recent requests in memory: only what let a request through, dropped when the
+ * database reports a change, after `ttlSeconds`, or when over `maxEntries` (oldest first).
+ * Accounts and sessions are kept apart because changes name one or the other. A read that
+ * started before an invalidation is not stored (its ticket is older than `generation`).
+ * docs/decisions.md, "Auth-state cache".
  */
 export class AuthStateCache {
   private readonly accounts = new Map<string, Entry<UserWithRoles>>();

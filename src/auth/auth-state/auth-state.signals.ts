@@ -20,15 +20,11 @@ const UNTRUSTED = Promise.resolve(false);
 export type AuthStateSignalStatus = 'off' | 'version' | 'listening' | 'interrupted';
 
 /**
- * Tells the auth-state cache when the database changed, and whether it may be used at all: the
- * one on/off rule (docs/decisions.md, "Auth-state cache"). On only with AUTH_CACHE_TTL > 0 and
- * every trigger of migrations 1764000000006/1764000000009 in place, so every way of changing
- * the database counts; then
- *
- * - SQLite: the version row (sqlite-version.ts), checked once per event-loop turn;
- * - PostgreSQL: the listener (postgres-listener.ts) while it is fresh, and this instance's own
- *   writes dropping what they touch at their commit (local-write.subscriber.ts), so its next
- *   request never waits for the notification.
+ * Tells the auth-state cache when the database changed, and whether it may be used at all: on
+ * only with AUTH_CACHE_TTL > 0 and every trigger in place; then SQLite's version row
+ * (sqlite-version.ts), or PostgreSQL's listener while fresh (postgres-listener.ts) plus this
+ * instance's own writes at commit (local-write.subscriber.ts). docs/decisions.md, "Auth-state
+ * cache".
  */
 @Injectable()
 export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
@@ -86,22 +82,10 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Whether the cache may answer the request that asks. The requests that ask within one turn
-   * of the event loop are answered together, in its check phase (`setImmediate`), after all of
-   * them asked:
-   *
-   * - SQLite: this is where a change made since the last check (by any process) empties the
-   *   cache. The version row is read once for all of them, so a busy instance reads it once
-   *   per loop turn instead of once per request; each request still gets a read made after it
-   *   asked, so any change committed before it arrived is seen.
-   * - PostgreSQL: whether notifications arrive, at the time of the check: the listener is
-   *   connected and a heartbeat sent less than the deadline ago has come back (a comparison of
-   *   two numbers; no database work).
-   *
-   * Answering together also batches the responses: they are written one after the other at the
-   * end of the turn instead of one between each two reads, which cost a third less CPU per
-   * cached request under load on both databases (docs/benchmarks.md). A request waits at most
-   * until the requests read in the same turn have been parsed.
+   * Whether the cache may answer the request that asks. The requests of one event-loop turn are
+   * answered together in its check phase: on SQLite by one version read made after they all asked,
+   * on PostgreSQL by the listener's freshness (no database work). Answering together also batches
+   * the turn's responses (docs/decisions.md, "Auth-state cache").
    */
   trusted(): Promise<boolean> {
     if (!this.triggersPresent) return UNTRUSTED;

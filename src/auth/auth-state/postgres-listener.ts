@@ -27,15 +27,11 @@ export interface ListenerSettings {
 }
 
 /**
- * PostgreSQL: a dedicated connection LISTENs on the triggers' channel; each notification drops
- * the user or session it names from the cache, on every instance. While it is down, or its
- * heartbeat is late, it is not {@link fresh} and the cache is not trusted.
- *
- * Heartbeat: a connection can also die silently (a half-open TCP link: no reset, nothing
- * arrives). Every `heartbeatMs` it notifies `hb:<nonce>` on its own connection and waits for it
- * to come back there: fresh only while a heartbeat sent less than `deadlineMs` ago has come
- * back, which proves that every change committed before it was sent has arrived. Past the
- * deadline the connection is torn down and reconnected, with back-off.
+ * PostgreSQL: a dedicated connection LISTENs on the triggers' channel and each notification drops
+ * the user or session it names. Every `heartbeatMs` it also notifies itself; it is {@link fresh}
+ * only while a heartbeat sent less than `deadlineMs` ago has come back (a half-open link sends
+ * nothing), else it is torn down and reconnected (docs/decisions.md, "Auth-state cache:
+ * heartbeat, bound and the missing triggers").
  */
 export class PostgresListener {
   private client?: Client;

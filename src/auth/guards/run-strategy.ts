@@ -16,15 +16,10 @@ interface AugmentedStrategy {
 }
 
 /**
- * Runs one passport strategy instance for a request, the way `passport.authenticate()` runs a
- * strategy with a custom callback and no session: a fresh object inheriting from the strategy
- * gets the request's action functions (`success`, `fail`, `error`, `pass`, `redirect`, the
- * passport-strategy contract) and `authenticate()` is called on it; the first action decides.
- *
- * Guards call this with their own app's strategy instead of a name: passport's name registry is
- * process-wide, so with two apps in one process (the multi-instance tests) the last one created
- * would answer for both. And building passport's middleware on every request cost as much as
- * the rest of the bearer-token check.
+ * Runs one passport strategy instance for a request, as `passport.authenticate()` does with a
+ * custom callback: a fresh object inheriting from the strategy gets the request's action
+ * functions and `authenticate()` is called on it; the first action decides. Guards pass their
+ * own app's strategy, not a name (docs/decisions.md, "Each app runs its own passport strategy").
  */
 export function runStrategy(strategy: Strategy, request: unknown): Promise<StrategyOutcome> {
   return new Promise((resolve) => {

@@ -39,13 +39,10 @@ const REDIS_CONNECTION_MESSAGES = [
 const SQLITE_CODE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|READONLY)(_|$)/;
 
 /**
- * Whether `error` says the database (or Redis) could not be reached or could not serve, rather
- * than anything about the request: a refused, reset or terminated connection, a pool that could
- * not hand out a connection in time, PostgreSQL's classes 08 (connection exception), 53
- * (insufficient resources) and 57P01-57P05 (shutdown, crash, starting up, database dropped,
- * idle session timeout), SQLite busy or I/O errors. Such a failure is a 503 with Retry-After,
- * never a 401 or a 500 (docs/decisions.md,
- * "Infrastructure failures: 503 with Retry-After, never 401").
+ * Whether `error` says the database (or Redis) could not be reached or serve, rather than anything
+ * about the request: connection and pool errors, PostgreSQL classes 08 and 53 and 57P01-57P05,
+ * SQLite busy or I/O errors. Such a failure is a 503 with Retry-After, never a 401 or a 500
+ * (docs/decisions.md, "Infrastructure failures: 503 with Retry-After, never 401").
  */
 export function isInfrastructureFailure(error: unknown): boolean {
   const seen = new Set<unknown>();

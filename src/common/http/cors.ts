@@ -14,19 +14,11 @@ export const CORS_VARY_HEADERS: Readonly<Record<string, string>> = Object.freeze
 });
 
 /**
- * CORS for the origins in CORS_ORIGINS, with credentials: only a listed origin, compared
- * exactly (scheme, host and port), gets CORS headers; any other, `null` included, and requests
- * without an Origin get none at all, so the browser refuses them the response. Every response
- * carries CORS_VARY_HEADERS (set with the security headers, see app.setup.ts).
- *
- * Returns true when it answered the request itself: a preflight (OPTIONS with
- * Access-Control-Request-Method) from a listed origin gets 204 with the allowed methods and the
- * requested headers, before any guard (a browser sends no credentials with a preflight). A
- * preflight from any other origin goes on to routing and gets the 404 of an unknown route.
- *
- * Its own hook rather than `app.enableCors()`: @fastify/cors copies its options object, and
- * Nest copies its headers to the raw response, on every request, Origin or not (~10% of the
- * CPU time of a cached GET /users/me; docs/benchmarks.md).
+ * CORS for the origins in CORS_ORIGINS, with credentials: only a listed origin, compared exactly,
+ * gets CORS headers; others (`null` included) get none. Returns true when it answered a preflight
+ * from a listed origin itself (204, before any guard); other preflights go on to a 404. Our own
+ * hook rather than @fastify/cors for ~10% of a cached request (docs/decisions.md, "CORS in our
+ * own hook").
  */
 export function corsPolicy(
   allowedOrigins: readonly string[],
