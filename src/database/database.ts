@@ -76,7 +76,8 @@ export class Database {
 
   /**
    * SQLite only: a prepared statement on the driver's own connection, for the per-request reads
-   * where TypeORM's query path costs more than the query. Synchronous, outside any transaction.
+   * where TypeORM's query path costs more than the query. Synchronous, outside any transaction
+   * (docs/decisions.md, "SQLite statements: our binding, the driver's prepared statements").
    */
   prepareSqlite(sql: string): SqliteStatement {
     if (this.dialect !== 'sqlite') throw new Error('prepareSqlite: not a SQLite database');

@@ -4,7 +4,8 @@ import type { DataSource, MigrationInterface } from 'typeorm';
  * Reverts the newest applied migration. TypeORM's revert opens a transaction around a migration
  * even when it declares `transaction = false`; such a migration (a generated SQLite table
  * rebuild, which must switch foreign keys off and commits its own transaction) is reverted
- * without one. Returns the reverted migration's name, or undefined when none was applied.
+ * without one. Returns the reverted migration's name, or undefined when none was applied
+ * (docs/decisions.md, "Migrations: generated for both databases, reviewed by hand").
  */
 export async function revertLastMigration(dataSource: DataSource): Promise<string | undefined> {
   const executed = await dataSource.query<Array<{ name: string }>>(

@@ -60,7 +60,7 @@ export function requestLogEntry(request: LoggedRequest): {
  * Fastify's request logging reduced to one line per request, written when the response has
  * been sent, instead of an "incoming" and a "completed" line. The line is only built when its
  * level is enabled. Lines Fastify would add for 4xx and unknown routes are left out: the
- * request line carries the status.
+ * request line carries the status (docs/decisions.md, "Request logging").
  */
 export class RequestLogController extends LogController {
   constructor(private readonly logger: Logger) {
