@@ -20,7 +20,8 @@ export interface Reservation {
 }
 
 // No account has this id: an unknown name runs the reservation against it, so the unknown path
-// does the database work of the known one (docs/decisions.md, "Login").
+// does the database work of the known one
+// (docs/decisions.md, "Unknown login names: the same work, and audited").
 const NO_ACCOUNT_ID = '00000000-0000-0000-0000-000000000000';
 
 /**
