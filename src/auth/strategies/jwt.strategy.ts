@@ -8,13 +8,13 @@ import { AppConfig } from '../../config/app-config';
 import { AuthStateService } from '../auth-state/auth-state.service';
 import type { AuthenticatedUser } from '../../access/authenticated-user';
 import { AccessTokenService } from '../tokens/access-token.service';
-import { verificationKeyFor } from '../tokens/access-token-checks';
+import { VerificationKeys } from '../tokens/access-token-checks';
 import { accessTokenVerifyOptions } from '../tokens/jwt-options';
 
 /**
  * Authenticates a bearer access token with passport-jwt: from the `Authorization: Bearer`
  * header only (never the query string or body, which end up in logs), the key chosen after the
- * form checks (verificationKeyFor), signature, algorithm, `iss` and `aud` by jsonwebtoken, the
+ * form checks (VerificationKeys), signature, algorithm, `iss` and `aud` by jsonwebtoken, the
  * claims at the Clock's time (AccessTokenService). Then the auth state the token names must
  * still let it through (AuthStateService: session live, user active, no password change since).
  */
@@ -27,6 +27,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     private readonly clock: Clock,
   ) {
     const verifyOptions = accessTokenVerifyOptions(config.jwt);
+    const verificationKeys = new VerificationKeys(config.jwt);
     super({
       // passport-jwt overwrites these of jsonWebTokenOptions with its own top-level options
       // (undefined when not given, so no issuer check at all): they go in both.
@@ -34,7 +35,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       jsonWebTokenOptions: verifyOptions,
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       secretOrKeyProvider: (_request: unknown, token: string, done: (error: unknown) => void) => {
-        const key = verificationKeyFor(token, config.jwt);
+        const key = verificationKeys.for(token);
         if (key === undefined) done(new Error('Invalid token'));
         else (done as KeyCallback)(null, key);
       },

@@ -63,6 +63,38 @@ export function verificationKeyFor(token: string, keys: SigningKeys): KeyObject 
 }
 
 /**
+ * {@link verificationKeyFor}, remembered per token: the form checks are a pure function of the
+ * token and the configured keys, and a client sends the same token with every request for its
+ * lifetime. Only tokens that passed are kept (bounded, oldest first); the signature and the
+ * claims are still checked on every request (docs/decisions.md, "Token form checks around
+ * jsonwebtoken").
+ */
+export class VerificationKeys {
+  private readonly known = new Map<string, KeyObject>();
+
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  for(token: string): KeyObject | undefined {
+    const known = this.known.get(token);
+    if (known !== undefined) return known;
+    const key = verificationKeyFor(token, this.keys);
+    if (key === undefined) return undefined;
+    this.known.set(token, key);
+    if (this.known.size > this.maxEntries) {
+      this.known.delete(this.known.keys().next().value as string);
+    }
+    return key;
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+}
+
+/**
  * The claims of a token whose signature, `iss` and `aud` jsonwebtoken has checked, if they are
  * acceptable at `now` (seconds of the injected Clock; jsonwebtoken would use Date.now(), so
  * its own `exp`/`nbf` checks are off). `iat`, `exp` and `nbf` must be integers (JSON can spell
