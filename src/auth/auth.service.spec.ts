@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { userEntity } from '../../test/helpers/user-entity';
 import { beforeEach, describe, it } from 'node:test';
 import { TestClock } from '../../test/helpers/test-clock';
 import type { RateLimiterService } from '../abuse/rate-limiter.service';
@@ -44,15 +44,7 @@ class InMemoryUsers {
 
   add(username: string, passwordHash: string, isActive = true): StoredAccount {
     const now = new Date();
-    const user = Object.assign(new User(), {
-      id: randomUUID(),
-      username,
-      email: `${username}@example.com`,
-      isActive,
-      passwordChangedAt: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const user = userEntity(username, { isActive, createdAt: now });
     const stored = {
       user,
       roles: [RoleName.User],

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { userEntity } from '../../test/helpers/user-entity';
 import { before, describe, it } from 'node:test';
 import { TestClock } from '../../test/helpers/test-clock';
 import type { AuditService, NewAuditEvent } from '../audit/audit.service';
@@ -180,15 +180,7 @@ function setup(env: Record<string, string> = {}) {
     config,
     accountEvents,
   );
-  const user = Object.assign(new User(), {
-    id: randomUUID(),
-    username: 'ada',
-    email: 'ada@example.test',
-    isActive: true,
-    passwordChangedAt: null,
-    createdAt: clock.now(),
-    updatedAt: clock.now(),
-  });
+  const user = userEntity('ada', { createdAt: clock.now() });
   repository.accounts.set(user.id, { user, roles: [RoleName.User] });
   return { repository, events, clock, config, service, user, accountEvents };
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { userEntity } from '../../test/helpers/user-entity';
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, it } from 'node:test';
 import type { AuditService, NewAuditEvent } from '../audit/audit.service';
@@ -25,18 +26,7 @@ class InMemoryUsers {
   add(username: string, roles: RoleName[], isActive = true): string {
     const now = new Date();
     const id = randomUUID();
-    this.users.set(
-      id,
-      Object.assign(new User(), {
-        id,
-        username,
-        email: `${username}@example.com`,
-        isActive,
-        passwordChangedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      }),
-    );
+    this.users.set(id, userEntity(username, { id, isActive, createdAt: now }));
     this.grants.set(id, new Set(roles.map((name) => roleNamed(name).id)));
     return id;
   }
