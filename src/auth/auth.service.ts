@@ -151,7 +151,7 @@ export class AuthService implements OnModuleInit {
       await this.users.setPassword(tx, user.id, passwordHash, changedAt);
       const revoked = await this.sessions.revokeAllForUser(user.id, 'password_change', {
         keep: current.sessionId,
-        manager: tx,
+        tx,
       });
       const token = await this.sessions.replaceRefreshToken(tx, current.sessionId);
       // Last in the transaction: the audit append holds a lock until commit.

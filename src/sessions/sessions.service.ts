@@ -59,7 +59,7 @@ export class SessionsService {
   ) {
     // A deactivated account's sessions end in the transaction that deactivates it.
     accountEvents.subscribe(async (tx, event) => {
-      await this.revokeAllForUser(event.userId, 'user_deactivated', { manager: tx });
+      await this.revokeAllForUser(event.userId, 'user_deactivated', { tx });
     });
   }
 
@@ -203,7 +203,7 @@ export class SessionsService {
   /** Ends every session of the user. */
   async logoutAll(userId: string, context: RequestContext): Promise<void> {
     await this.transactions.run(async (tx) => {
-      const revoked = await this.revokeAllForUser(userId, 'logout_all', { manager: tx });
+      const revoked = await this.revokeAllForUser(userId, 'logout_all', { tx });
       await this.audit.record(
         tx,
         {
@@ -244,10 +244,10 @@ export class SessionsService {
   async revokeAllForUser(
     userId: string,
     reason: SessionRevokeReason,
-    options: { keep?: string; manager?: Transaction } = {},
+    options: { keep?: string; tx?: Transaction } = {},
   ): Promise<number> {
     return this.repository.revoke(
-      options.manager,
+      options.tx,
       { userId, exceptSessionId: options.keep },
       reason,
       this.clock.now(),

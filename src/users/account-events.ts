@@ -22,7 +22,14 @@ export class AccountEvents {
     this.listeners.push(listener);
   }
 
+  /**
+   * Runs every listener in `tx`. With none (an app built without the sessions module) it
+   * refuses, rolling the change back: a deactivation that ends no sessions must not commit.
+   */
   async publish(tx: Transaction, event: AccountEvent): Promise<void> {
+    if (this.listeners.length === 0) {
+      throw new Error(`account event ${event.type} has no listener: nothing would act on it`);
+    }
     for (const listener of this.listeners) await listener(tx, event);
   }
 }

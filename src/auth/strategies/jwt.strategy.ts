@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { KeyObject } from 'node:crypto';
-import { ExtractJwt, Strategy } from 'passport-jwt';
+import { ExtractJwt, type JwtFromRequestFunction, Strategy } from 'passport-jwt';
 import { DomainError } from '../../common/errors/domain-error';
 import { Clock } from '../../common/clock/clock';
 import { AppConfig } from '../../config/app-config';
@@ -33,7 +33,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       // (undefined when not given, so no issuer check at all): they go in both.
       ...verifyOptions,
       jsonWebTokenOptions: verifyOptions,
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: strictBearer(ExtractJwt.fromAuthHeaderAsBearerToken()),
       secretOrKeyProvider: (_request: unknown, token: string, done: (error: unknown) => void) => {
         const key = verificationKeys.for(token);
         if (key === undefined) done(new Error('Invalid token'));
@@ -63,3 +63,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
 /** passport-jwt's key callback; jsonwebtoken takes a KeyObject, which its types leave out. */
 type KeyCallback = (error: Error | null, key?: KeyObject) => void;
+
+// RFC 6750's form of the header: the scheme, spaces, one token. passport-jwt's parser takes the
+// first word after any scheme-like word, so `Bearer <token> <anything>` would pass as the token.
+const BEARER_HEADER = /^Bearer +[^\s]+ *$/i;
+
+function strictBearer(extract: JwtFromRequestFunction): JwtFromRequestFunction {
+  return (request) => {
+    const header = (request as { headers?: Record<string, unknown> }).headers?.authorization;
+    return typeof header === 'string' && BEARER_HEADER.test(header) ? extract(request) : null;
+  };
+}
