@@ -93,6 +93,17 @@ describe('layout rules (docs/architecture.md)', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('keeps SQL and the entity API out of services (a Transaction is only handed on)', () => {
+    const offenders = FILES.filter(
+      (file) =>
+        file.name.endsWith('.service.ts') &&
+        /\.getRepository\(|\.createQueryBuilder\(|\.query(<[^>]*>)?\(|\b(SELECT|INSERT|UPDATE|DELETE)\s/.test(
+          file.text,
+        ),
+    ).map((file) => file.name);
+    assert.deepEqual(offenders, []);
+  });
+
   it('names the dialects only in src/database/, repositories and configuration', () => {
     const offenders = FILES.filter(
       (file) =>
