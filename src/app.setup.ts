@@ -15,6 +15,7 @@ import { responseHeadersFor } from './common/http/security-headers';
 import type { AppConfig } from './config/app-config';
 import type { Logger } from './logging/logger';
 import { RequestLogController } from './logging/request-line';
+import { requestLoggers } from './logging/request-logger';
 import { buildOpenApiDocument, DOCS_PATH, setupSwagger } from './swagger';
 
 export const API_PREFIX = 'api/v1';
@@ -49,6 +50,7 @@ export function createFastifyAdapter(
       : {
           loggerInstance: options.logger,
           logController: new RequestLogController(options.logger),
+          childLoggerFactory: requestLoggers,
         }),
   });
 }
