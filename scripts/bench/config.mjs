@@ -13,6 +13,8 @@ export const API = '/api/v1';
 export const READY_PATH = `${API}/health/ready`;
 /** The one route of the bare Nest app, baseline (a). */
 export const BARE_PATH = `${API}/bench/ping`;
+/** The one route of the bare JWT app, baseline (a') of bench:jwt-floor. */
+export const BARE_JWT_PATH = `${API}/bench/me`;
 
 /** A password of the bench accounts: long, not in the common-password list. */
 export const BENCH_PASSWORD = 'bench-Kq7-unusual-passphrase-42';

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import {
   appDefaults,
+  BARE_JWT_PATH,
   appOverrides,
   BARE_PATH,
   BENCH_DIR,
@@ -25,7 +26,11 @@ export async function startApp(settings, { entry, database, label = 'app', cpus 
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = await startServer(label, [entry], env, `${baseUrl}${READY_PATH}`, { cpus });
-  return { ...server, baseUrl };
+  return {
+    ...server,
+    baseUrl,
+    jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+  };
 }
 
 /**
@@ -42,4 +47,34 @@ export async function startBareApp(settings) {
     `${baseUrl}${BARE_PATH}`,
   );
   return { ...server, baseUrl, request: { requests: [{ method: 'GET', path: BARE_PATH }] } };
+}
+
+/**
+ * Baseline (a') of bench:jwt-floor: the bare app with passport-jwt verifying `accessToken`
+ * (issued by a build of the app started with `jwt`: its secret, issuer and audience).
+ */
+export async function startBareJwtApp(settings, jwt, accessToken) {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startServer(
+    'bare Nest app with passport-jwt',
+    [path.join(BENCH_DIR, 'bare-jwt-app.mjs')],
+    childEnvironment(settings, {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      JWT_SECRET: jwt.secret,
+      JWT_ISSUER: jwt.issuer,
+      JWT_AUDIENCE: jwt.audience,
+    }),
+    `${baseUrl}${BARE_PATH}`,
+  );
+  return {
+    ...server,
+    baseUrl,
+    request: {
+      requests: [
+        { method: 'GET', path: BARE_JWT_PATH, headers: { authorization: `Bearer ${accessToken}` } },
+      ],
+    },
+  };
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// `npm run bench:jwt-floor`: how much of the bare app's speed GET /users/me can keep at most
+// while passport-jwt verifies every request. Starts the built app (dist/, shipped defaults), the
+// bare Nest app (a) and the bare app with passport-jwt (a', bare-jwt-app.mjs: the same libraries
+// verifying the app's own token, nothing else), then loads the three in turn in short rounds.
+// Prints the medians of the rounds' ratios: app ÷ (a) (the target's ratio), (a') ÷ (a) (the
+// libraries' ceiling for it) and app ÷ (a') (the rest of the service against the libraries
+// alone), with the CPU time per request of each. See docs/benchmarks.md, "The JWT floor".
+//
+// BENCH_ROUNDS (default 25), BENCH_ROUND_SECONDS (1), BENCH_CONNECTIONS (10), BENCH_WARMUP (3);
+// DATABASE_URL and REDIS_URL as for `npm run bench`. Exit code 1 if any request failed.
+import { setTimeout } from 'node:timers';
+import { APP_ENTRY, positiveInteger, readSettings } from './config.mjs';
+import { createDatabase } from './database.mjs';
+import { load, stopLoad } from './load.mjs';
+import { cpuMicroseconds, stopAll } from './processes.mjs';
+import { failuresOf, number } from './report.mjs';
+import { seedAccounts, usersMe } from './scenarios.mjs';
+import { startApp, startBareApp, startBareJwtApp } from './servers.mjs';
+import { median } from './stats.mjs';
+
+const settings = readSettings(process.env);
+const rounds = positiveInteger(process.env, 'BENCH_ROUNDS', 25);
+const roundSeconds = positiveInteger(process.env, 'BENCH_ROUND_SECONDS', 1);
+let database;
+
+async function measure(target, seconds) {
+  const before = cpuMicroseconds(target.pid);
+  const result = await load(
+    target.baseUrl,
+    { connections: settings.connections, seconds },
+    target.request,
+  );
+  const after = cpuMicroseconds(target.pid);
+  if (failuresOf(result) > 0) {
+    throw new Error(`${target.label}: ${failuresOf(result)} failed requests`);
+  }
+  return {
+    perSecond: result.perSecond,
+    cpuPerRequest:
+      before === null || after === null || result.operations === 0
+        ? null
+        : (after - before) / result.operations,
+  };
+}
+
+function medianOf(values) {
+  const known = values.filter((value) => value !== null);
+  return known.length === 0 ? null : median(known);
+}
+
+async function main() {
+  console.log(
+    `GET /users/me against (a) bare Nest and (a') bare Nest + passport-jwt; ${rounds} rounds ` +
+      `of ${roundSeconds} s each, ${settings.connections} connections, ` +
+      `${settings.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'}`,
+  );
+  database = await createDatabase(settings.databaseUrl);
+  const started = await startApp(settings, { entry: APP_ENTRY, database, label: 'app' });
+  const { accessToken } = await seedAccounts(started.baseUrl);
+  const app = { label: 'app', ...started, request: usersMe(accessToken) };
+  const bare = { label: 'a', ...(await startBareApp(settings)) };
+  const bareJwt = { label: "a'", ...(await startBareJwtApp(settings, started.jwt, accessToken)) };
+  const targets = [app, bare, bareJwt];
+  for (const target of targets) await measure(target, settings.warmup);
+
+  const rows = [];
+  for (let round = 0; round < rounds; round += 1) {
+    // Each one first in turn, so none always runs right after the same other.
+    const order = targets.map((_, index) => targets[(index + round) % targets.length]);
+    const results = {};
+    for (const target of order) results[target.label] = await measure(target, roundSeconds);
+    const row = {
+      app: results.app.perSecond / results.a.perSecond,
+      ceiling: results["a'"].perSecond / results.a.perSecond,
+      rest: results.app.perSecond / results["a'"].perSecond,
+      results,
+    };
+    rows.push(row);
+    console.log(
+      `round ${String(round + 1).padStart(2)}: app ${number(results.app.perSecond, 0)}/s, ` +
+        `(a) ${number(results.a.perSecond, 0)}/s, (a') ${number(results["a'"].perSecond, 0)}/s; ` +
+        `app/(a) ${number(row.app, 3)}, (a')/(a) ${number(row.ceiling, 3)}`,
+    );
+  }
+  const ratio = (key) => number(medianOf(rows.map((row) => row[key])), 3);
+  const cpu = (label) => number(medianOf(rows.map((row) => row.results[label].cpuPerRequest)), 1);
+  console.log(
+    `\nmedians of ${rounds} rounds:\n` +
+      `  app ÷ (a)     ${ratio('app')}   GET /users/me against the bare app (target 0.60)\n` +
+      `  (a') ÷ (a)    ${ratio('ceiling')}   the most it can reach while passport-jwt verifies each request\n` +
+      `  app ÷ (a')    ${ratio('rest')}   the service against the libraries alone\n` +
+      `  CPU per request: app ${cpu('app')} µs, (a) ${cpu('a')} µs, (a') ${cpu("a'")} µs`,
+  );
+  return 0;
+}
+
+async function shutdown(code) {
+  stopLoad();
+  await stopAll();
+  if (database !== undefined) await database.drop();
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(130));
+setTimeout(
+  () => {
+    console.error('bench:jwt-floor: out of time');
+    void shutdown(1);
+  },
+  (120 + 3 * settings.warmup + rounds * 3 * (roundSeconds + 1)) * 1000,
+).unref();
+
+main().then(
+  (code) => shutdown(code),
+  (error) => {
+    console.error(`bench:jwt-floor failed: ${error instanceof Error ? error.message : error}`);
+    return shutdown(1);
+  },
+);
