@@ -1,3 +1,4 @@
+import { MetricsEndpointModule, MetricsModule } from './metrics/metrics.module';
 import { Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AbuseModule } from './abuse/abuse.module';
@@ -30,6 +31,8 @@ import { UsersModule } from './users/users.module';
     AbuseModule,
     AuditJobsModule,
     RetentionModule,
+    MetricsModule,
+    MetricsEndpointModule,
   ],
   providers: [
     {

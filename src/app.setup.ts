@@ -16,6 +16,9 @@ import type { AppConfig } from './config/app-config';
 import type { Logger } from './logging/logger';
 import { RequestLogController } from './logging/request-line';
 import { requestLoggers } from './logging/request-logger';
+import { recordRequests } from './metrics/http-metrics';
+import { METRICS_PATH } from './metrics/metrics.controller';
+import { Metrics } from './metrics/metrics.service';
 import { buildOpenApiDocument, DOCS_PATH, setupSwagger } from './swagger';
 
 export const API_PREFIX = 'api/v1';
@@ -62,9 +65,13 @@ export function createFastifyAdapter(
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   // The key set lives at the conventional root path, everything else under /api/v1.
   app.setGlobalPrefix(API_PREFIX, {
-    exclude: [{ path: '.well-known/jwks.json', method: RequestMethod.GET }],
+    exclude: [
+      { path: '.well-known/jwks.json', method: RequestMethod.GET },
+      { path: METRICS_PATH, method: RequestMethod.GET },
+    ],
   });
   const fastify = app.getHttpAdapter().getInstance();
+  recordRequests(fastify, app.get(Metrics));
   // One hook sets every response's own headers: the security headers, `Vary: Origin` (CORS
   // headers depend on it), the request id, and CORS for listed origins; it answers preflights.
   const responseHeaders = responseHeadersFor(`/${DOCS_PATH}`, CORS_VARY_HEADERS);

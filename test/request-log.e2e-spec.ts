@@ -12,6 +12,9 @@ const SERVER = path.join(__dirname, '..', 'src', 'main.js');
 
 interface LogLine {
   level?: unknown;
+  time?: unknown;
+  pid?: unknown;
+  context?: unknown;
   message?: unknown;
   requestId?: unknown;
   method?: unknown;
@@ -44,6 +47,8 @@ function runServer(database: TestDatabase, use: (baseUrl: string) => Promise<voi
     ARGON2_MEMORY_KIB: '19456',
     ARGON2_TIME_COST: '2',
     RATE_LIMIT_ENABLED: 'true',
+    // A rotated token presented again is reuse at once (no grace window), for the event below.
+    REFRESH_REUSE_GRACE_SECONDS: '0',
     HOST: '127.0.0.1',
     PORT: '0',
   };
@@ -121,7 +126,8 @@ describe('request log of the built server (shipped defaults)', () => {
         body: JSON.stringify({ username, password: TEST_PASSWORD }),
       });
       assert.equal(login.status, 200);
-      token = ((await login.json()) as { access_token: string }).access_token;
+      const pair = (await login.json()) as { access_token: string; refresh_token: string };
+      token = pair.access_token;
       const me = await fetch(`${baseUrl}/api/v1/users/me?access_token=${secret}`, {
         headers: {
           authorization: `Bearer ${token}`,
@@ -131,6 +137,17 @@ describe('request log of the built server (shipped defaults)', () => {
       });
       assert.equal(me.status, 200);
       userId = ((await me.json()) as { id: string }).id;
+      const refresh = (id: string) =>
+        fetch(`${baseUrl}/api/v1/auth/refresh`, {
+          method: 'POST',
+          headers: { ...json, 'x-request-id': id },
+          body: JSON.stringify({ refresh_token: pair.refresh_token }),
+        });
+      const refreshed = await refresh('log-test-refresh');
+      assert.equal(refreshed.status, 200, await refreshed.text());
+      // The rotated token again: reuse, an application event inside this request (it
+      // ends the session, so after /users/me).
+      assert.equal((await refresh('log-test-reuse')).status, 401);
       // The last request, answered just before SIGTERM: its line is still buffered then.
       const refused = await fetch(`${baseUrl}/api/v1/users/me`, {
         headers: { authorization: 'Bearer not-a-token', 'x-request-id': 'log-test-refused' },
@@ -144,6 +161,23 @@ describe('request log of the built server (shipped defaults)', () => {
     for (const id of ['log-test-register', 'log-test-login', 'log-test-me', 'log-test-refused']) {
       assert.equal(requestLines(id).length, 1, `${id}: exactly one line\n${run.stdout}`);
     }
+    // One schema for every line, the service's own events and Nest's included.
+    for (const line of lines) {
+      assert.equal(typeof line.level, 'string', JSON.stringify(line));
+      assert.match(String(line.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.equal(typeof line.pid, 'number', JSON.stringify(line));
+      assert.equal(typeof line.message, 'string', JSON.stringify(line));
+    }
+    // An application event inside a request carries its request id and user id.
+    const reuse = requestLines('log-test-reuse');
+    assert.deepEqual(
+      reuse.map(({ level, context, userId, status }) => ({ level, context, userId, status })),
+      [
+        { level: 'warn', context: 'SessionsService', userId, status: undefined },
+        { level: 'info', context: undefined, userId: undefined, status: 401 },
+      ],
+      run.stdout,
+    );
     const [me] = requestLines('log-test-me');
     assert.ok(me !== undefined);
     const { durationMs, ...rest } = me as LogLine & { time?: unknown; pid?: unknown };

@@ -4,6 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import { RouteMetadata } from '../common/route-metadata';
 import { RATE_LIMIT_KEY, RateLimitOptions } from './rate-limit.decorator';
 import { RateLimiterService } from './rate-limiter.service';
+import { DomainError } from '../common/errors/domain-error';
+import { Metrics } from '../metrics/metrics.service';
 
 /**
  * Global, first of the guards: counts requests to `@RateLimit` routes before anything costly
@@ -18,6 +20,7 @@ export class RateLimitGuard implements CanActivate {
   constructor(
     reflector: Reflector,
     private readonly limiter: RateLimiterService,
+    private readonly metrics: Metrics,
   ) {
     this.options = new RouteMetadata((handler) =>
       reflector.get<RateLimitOptions | undefined>(RATE_LIMIT_KEY, handler),
@@ -32,8 +35,17 @@ export class RateLimitGuard implements CanActivate {
 
   private async consume(context: ExecutionContext, options: RateLimitOptions): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    await this.limiter.consumeIp(request.ip);
-    const body = request.body as { username?: unknown } | undefined;
+    const body = request.body as { username?: unknown; grant_type?: unknown } | undefined;
+    try {
+      await this.limiter.consumeIp(request.ip);
+    } catch (error) {
+      // A login refused before its password was looked at (a refresh grant is no login).
+      const login = options.perAccount === 'login' && body?.grant_type !== 'refresh_token';
+      if (login && error instanceof DomainError && error.code === 'rate_limited') {
+        this.metrics.login('rate_limited');
+      }
+      throw error;
+    }
     if (options.perAccount === true && typeof body?.username === 'string' && body.username !== '') {
       await this.limiter.consumeAccount({ loginName: body.username });
     }

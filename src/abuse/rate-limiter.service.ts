@@ -7,6 +7,7 @@ import {
 } from 'rate-limiter-flexible';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
+import { Metrics } from '../metrics/metrics.service';
 import { canonicalLoginName } from '../users/canonical-identity';
 import { RedisConnection } from './redis.provider';
 
@@ -28,6 +29,7 @@ export class RateLimiterService {
   constructor(
     private readonly config: AppConfig,
     redis: RedisConnection,
+    private readonly metrics: Metrics,
   ) {
     const make = (bucket: RateLimitBucket, points: number): RateLimiterAbstract => {
       const options = {
@@ -67,6 +69,7 @@ export class RateLimiterService {
       await this.limiters[bucket].consume(key);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
+        this.metrics.rateLimited(bucket);
         throw new DomainError('rate_limited', 'Too many attempts; try again later', undefined, {
           retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)),
         });

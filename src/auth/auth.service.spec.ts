@@ -1,3 +1,4 @@
+import { Metrics } from '../metrics/metrics.service';
 import assert from 'node:assert/strict';
 import { userEntity } from '../../test/helpers/user-entity';
 import { beforeEach, describe, it } from 'node:test';
@@ -141,6 +142,7 @@ describe('AuthService.authenticate', () => {
   let clock: TestClock;
   let events: NewAuditEvent[];
   let auth: AuthService;
+  let metrics: Metrics;
 
   beforeEach(async () => {
     users = new InMemoryUsers();
@@ -161,8 +163,9 @@ describe('AuthService.authenticate', () => {
     } as unknown as AuditService;
     const limiter = { consumeAccount: () => Promise.resolve() } as unknown as RateLimiterService;
     const usersService = new UsersService(repository, transactions, hasher);
-    const lockout = new LockoutService(repository, transactions, clock, config, audit);
-    const passwords = new PasswordCheck(usersService, hasher, lockout);
+    metrics = new Metrics();
+    const lockout = new LockoutService(repository, transactions, clock, config, audit, metrics);
+    const passwords = new PasswordCheck(usersService, hasher, lockout, metrics);
     auth = new AuthService(
       usersService,
       hasher,
@@ -174,6 +177,7 @@ describe('AuthService.authenticate', () => {
       passwords,
       limiter,
       transactions,
+      metrics,
     );
   });
 
@@ -184,6 +188,16 @@ describe('AuthService.authenticate', () => {
     );
     assert.ok(error instanceof DomainError);
     return error;
+  }
+
+  /** The value of a metric of `metrics` (summed over the series matching `labels`). */
+  async function counted(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const metric = metrics.registry.getSingleMetric(name);
+    assert.ok(metric !== undefined, `no metric ${name}`);
+    const { values } = await metric.get();
+    return values
+      .filter((value) => Object.entries(labels).every(([key, x]) => value.labels[key] === x))
+      .reduce((sum, value) => sum + value.value, 0);
   }
 
   it('refuses an unknown name, a wrong password and an inactive account alike, each counted', async () => {
@@ -207,6 +221,13 @@ describe('AuthService.authenticate', () => {
       events.map((event) => event.details?.reason),
       ['unknown_account', 'wrong_password', 'inactive'],
     );
+    const outcomes = 'identity_login_attempts_total';
+    assert.equal(await counted(outcomes, { outcome: 'unknown_name' }), 1);
+    assert.equal(await counted(outcomes, { outcome: 'wrong_password' }), 1);
+    assert.equal(await counted(outcomes, { outcome: 'inactive' }), 1);
+    assert.equal(await counted(outcomes, { outcome: 'success' }), 0);
+    await auth.authenticate('alice', PASSWORD, CONTEXT);
+    assert.equal(await counted(outcomes, { outcome: 'success' }), 1);
   });
 
   it('keeps a wrong password counted and releases an inactive account’s right one', async () => {
@@ -253,6 +274,8 @@ describe('AuthService.authenticate', () => {
     assert.equal(error.message, INVALID_CREDENTIALS_MESSAGE);
     assert.equal(hasher.verified.includes(alice.passwordHash), false);
     assert.equal(events.at(-1)?.details?.reason, 'locked');
+    assert.equal(await counted('identity_lockouts_total'), 1);
+    assert.equal(await counted('identity_login_attempts_total', { outcome: 'locked' }), 1);
     // The refused attempt did not extend the lock.
     assert.equal(alice.failedLoginCount, LOCKOUT.threshold);
   });

@@ -18,6 +18,7 @@ import { passwordPolicyViolations, withinMaximumLength } from '../passwords/pass
 import type { Session } from '../sessions/session.entity';
 import { IssuedSession, SessionsService } from '../sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
+import { Metrics } from '../metrics/metrics.service';
 
 /** A token pair with the refresh token always present (the controller may move it to a cookie). */
 export type IssuedTokenPair = TokenPairDto & { refresh_token: string };
@@ -37,6 +38,7 @@ export class AuthService implements OnModuleInit {
     private readonly passwords: PasswordCheck,
     private readonly limiter: RateLimiterService,
     private readonly transactions: Transactions,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -81,9 +83,16 @@ export class AuthService implements OnModuleInit {
     }
     const found = await this.users.findLoginAccount(loginName);
     // One bucket per account whichever of its names was typed; other names by canonical form.
-    await this.limiter.consumeAccount(
-      found === null ? { loginName } : { userId: found.account.user.id },
-    );
+    try {
+      await this.limiter.consumeAccount(
+        found === null ? { loginName } : { userId: found.account.user.id },
+      );
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'rate_limited') {
+        this.metrics.login('rate_limited');
+      }
+      throw error;
+    }
     const { account, passwordHash } = await this.passwords.check(
       found,
       password,

@@ -1,3 +1,4 @@
+import { MetricsModule } from '../metrics/metrics.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CommonModule } from '../common/common.module';
@@ -10,6 +11,13 @@ import { UsersModule } from '../users/users.module';
  * run at boot, as in the server) and account rules, without HTTP or the auth pipeline.
  */
 @Module({
-  imports: [AppConfigModule, CommonModule, DatabaseModule.forRoot(), UsersModule, AuditModule],
+  imports: [
+    AppConfigModule,
+    CommonModule,
+    MetricsModule,
+    DatabaseModule.forRoot(),
+    UsersModule,
+    AuditModule,
+  ],
 })
 export class CliModule {}

@@ -1,3 +1,4 @@
+import { MetricsModule } from '../metrics/metrics.module';
 import { Module } from '@nestjs/common';
 import { CommonModule } from '../common/common.module';
 import { AppConfigModule } from '../config/config.module';
@@ -9,6 +10,12 @@ import { RetentionModule } from '../retention/retention.module';
  * retention job. In a file of its own for the reason ReadOnlyCliModule gives.
  */
 @Module({
-  imports: [AppConfigModule, CommonModule, DatabaseModule.forRoot(), RetentionModule],
+  imports: [
+    AppConfigModule,
+    CommonModule,
+    MetricsModule,
+    DatabaseModule.forRoot(),
+    RetentionModule,
+  ],
 })
 export class PruneCliModule {}

@@ -1,3 +1,4 @@
+import { MetricsModule } from '../metrics/metrics.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { CommonModule } from '../common/common.module';
@@ -14,6 +15,7 @@ import { DatabaseModule } from '../database/database.module';
   imports: [
     AppConfigModule,
     CommonModule,
+    MetricsModule,
     DatabaseModule.forRoot({ runMigrations: false }),
     AuditModule,
   ],

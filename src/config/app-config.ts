@@ -68,6 +68,11 @@ export class AppConfig {
   };
   /** Pruning (src/retention): how long dead rows are kept, and how often a pass runs. */
   readonly retention: { sessionDays: number; auditDays: number; intervalSeconds: number };
+  /**
+   * GET /metrics (src/metrics): on `port` when set (its own listener), else on the API's port
+   * when `token` is set; neither: not served.
+   */
+  readonly metrics: { token: string | undefined; port: number | undefined };
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -127,6 +132,14 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   const auditKeyProblem =
     auditKey === undefined ? undefined : secretProblem('AUDIT_KEY', env.AUDIT_KEY);
   if (auditKeyProblem !== undefined) problems.push(auditKeyProblem);
+  const metricsToken = env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN;
+  if (metricsToken !== undefined && isProduction) {
+    const metricsTokenProblem = secretProblem('METRICS_TOKEN', metricsToken);
+    if (metricsTokenProblem !== undefined) problems.push(metricsTokenProblem);
+  }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+    problems.push('METRICS_PORT: must differ from PORT (unset it to serve /metrics on PORT)');
+  }
   if (problems.length > 0 || keys === undefined) throw new ConfigurationError(problems);
 
   return new AppConfig({
@@ -193,6 +206,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       auditDays: env.AUDIT_RETENTION_DAYS,
       intervalSeconds: env.RETENTION_INTERVAL_SECONDS,
     },
+    metrics: { token: metricsToken, port: env.METRICS_PORT },
   });
 }
 

@@ -240,6 +240,21 @@ export class EnvironmentVariables {
   SWAGGER_ENABLED?: boolean;
 
   /**
+   * Bearer token of GET /metrics (SPEC §11); empty: no token. With neither it nor METRICS_PORT
+   * the metrics are not served. Production wants a strong one (secret-strength.ts).
+   */
+  @IsString()
+  METRICS_TOKEN = '';
+
+  /** Serve /metrics on this port instead of the API's (unset: on the API's, behind the token). */
+  @Transform((params) => toInteger({ value: emptyToUndefined(params) }))
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  METRICS_PORT?: number;
+
+  /**
    * Comma-separated names of settings production would refuse that this deployment accepts
    * (each then warned about at every boot); see production-policy.ts.
    */
@@ -308,6 +323,7 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     'JWT_PRIVATE_KEY_FILE',
     'JWT_PREVIOUS_PUBLIC_KEYS',
     'SWAGGER_ENABLED',
+    'METRICS_PORT',
   ]) {
     if (raw[key] !== undefined) relevant[key] = raw[key];
   }

@@ -1,3 +1,4 @@
+import { PoolMetrics } from './pool-metrics';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
@@ -31,7 +32,7 @@ export class DatabaseModule {
             ),
         }),
       ],
-      providers: [Database, Transactions],
+      providers: [Database, Transactions, PoolMetrics],
       exports: [Database, Transactions],
     };
   }

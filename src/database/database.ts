@@ -39,6 +39,21 @@ export interface SqliteStatement {
  * named statements), the per-column value conversion, the serialised SQLite transactions
  * (sqlite-transactions.ts) and TypeORM's subscribers.
  */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+/** What of pg's Pool the stats read. */
+interface PgPool {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+  options: { max: number };
+}
+
 @Injectable()
 export class Database {
   readonly dialect: Dialect;
@@ -90,6 +105,22 @@ export class Database {
   /** `value` as TypeORM stores it in the column of `entity.property` (dates: per dialect). */
   columnValue(entity: EntityTarget<ObjectLiteral>, property: string, value: unknown): unknown {
     return this.dataSource.driver.preparePersistentValue(value, this.column(entity, property));
+  }
+
+  /**
+   * PostgreSQL: the connections of the driver's pool (pg's Pool): open, idle, and queries
+   * waiting for one; undefined on SQLite (one connection, no pool).
+   */
+  poolStats(): PoolStats | undefined {
+    if (this.dialect !== 'postgres') return undefined;
+    const pool = (this.dataSource.driver as unknown as { master?: PgPool }).master;
+    if (pool === undefined) return undefined;
+    return {
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max: pool.options.max,
+    };
   }
 
   /** Registers a subscriber to TypeORM's entity and transaction events of this data source. */

@@ -1,3 +1,4 @@
+import { Metrics } from '../metrics/metrics.service';
 import { Logger } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { userEntity } from '../../test/helpers/user-entity';
@@ -179,6 +180,7 @@ function setup(env: Record<string, string> = {}) {
     clock,
     config,
     accountEvents,
+    new Metrics(),
   );
   const user = userEntity('ada', { createdAt: clock.now() });
   repository.accounts.set(user.id, { user, roles: [RoleName.User] });

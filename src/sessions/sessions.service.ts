@@ -10,6 +10,7 @@ import type { UserWithRoles } from '../users/account-rows';
 import { Session, SessionRevokeReason } from './session.entity';
 import { AccountEvents } from '../users/account-events';
 import { SessionsRepository } from './sessions.repository';
+import { Metrics } from '../metrics/metrics.service';
 
 export interface IssuedSession {
   session: Session;
@@ -56,6 +57,7 @@ export class SessionsService {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     accountEvents: AccountEvents,
+    private readonly metrics: Metrics,
   ) {
     // A deactivated account's sessions end in the transaction that deactivates it.
     accountEvents.subscribe(async (tx, event) => {
@@ -153,6 +155,7 @@ export class SessionsService {
       return { kind: 'rotated' as const, session, refreshToken, account };
     });
 
+    this.metrics.refresh(outcome.kind === 'reuse' ? 'reuse_detected' : outcome.kind);
     switch (outcome.kind) {
       case 'rotated':
         return {
@@ -163,6 +166,7 @@ export class SessionsService {
       case 'reuse':
         this.logger.warn(
           `Refresh token reuse: session ${outcome.session.id} of user ${outcome.session.userId} revoked`,
+          { requestId: client.requestId, userId: outcome.session.userId },
         );
         throw new DomainError('invalid_refresh_token', INVALID_REFRESH);
       case 'invalid':

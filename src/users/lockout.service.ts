@@ -5,6 +5,7 @@ import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
 import { Transactions } from '../database/database';
+import { Metrics } from '../metrics/metrics.service';
 import type { User } from './entities/user.entity';
 import { UsersRepository } from './users.repository';
 
@@ -39,6 +40,7 @@ export class LockoutService {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly metrics: Metrics,
   ) {}
 
   isLocked(user: Pick<User, 'lockedUntil'>): boolean {
@@ -68,11 +70,13 @@ export class LockoutService {
     if (userId === null) return null;
     if (counted !== null) return { userId, rank: counted };
     // Locked, or this attempt reaches the threshold: the lock and its event commit together.
-    return this.transactions.run(async (tx) => {
+    let locked = false;
+    const reserved = await this.transactions.run(async (tx) => {
       const rank = await this.users.reserveAttempt(tx, id, now, limits);
       if (rank === null) return null;
       const lockedFor = this.lockSeconds(rank);
       if (lockedFor > 0) {
+        locked = true;
         await this.audit.record(
           tx,
           {
@@ -86,6 +90,9 @@ export class LockoutService {
       }
       return { userId, rank };
     });
+    // Counted once committed: a rolled-back lock locked nobody.
+    if (locked) this.metrics.lockout();
+    return reserved;
   }
 
   /** The password of a reserved attempt was right: it, and the failures before it, are undone. */

@@ -4,6 +4,15 @@ import { DomainError } from '../common/errors/domain-error';
 import type { RequestContext } from '../common/request-context';
 import { LoginAccount, UsersService } from './users.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
+import { type LoginOutcome, Metrics } from '../metrics/metrics.service';
+
+const LOGIN_OUTCOME_OF: Record<LoginFailureReason, LoginOutcome> = {
+  unknown_account: 'unknown_name',
+  wrong_password: 'wrong_password',
+  wrong_current_password: 'wrong_password',
+  inactive: 'inactive',
+  locked: 'locked',
+};
 
 // One message for every failed login: unknown name, wrong password, inactive or locked account.
 export const INVALID_CREDENTIALS_MESSAGE = 'Invalid username or password';
@@ -20,6 +29,7 @@ export class PasswordCheck {
     private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
     private readonly lockout: LockoutService,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -33,9 +43,15 @@ export class PasswordCheck {
     context: RequestContext,
   ): Promise<LoginAccount> {
     const userId = found?.account.user.id ?? null;
+    // A login (its wrong password is `wrong_password`) is counted in the login metrics; a
+    // re-authentication of a signed-in user is not.
+    const count = (outcome: LoginOutcome): void => {
+      if (attempt.wrongPassword === 'wrong_password') this.metrics.login(outcome);
+    };
     const reservation = await this.lockout.reserve(userId, context);
     const fail = async (reason: LoginFailureReason, release?: Reservation): Promise<never> => {
       await this.lockout.recordFailure(userId, attempt.loginName, reason, context, release);
+      count(LOGIN_OUTCOME_OF[reason]);
       throw new DomainError('invalid_credentials', attempt.message);
     };
     if (found === null || reservation === null) {
@@ -50,6 +66,7 @@ export class PasswordCheck {
     // The right password resolves the reservation, also when the account is then refused.
     if (!found.account.user.isActive) return fail('inactive', reservation);
     await this.lockout.release(reservation);
+    count('success');
     return found;
   }
 

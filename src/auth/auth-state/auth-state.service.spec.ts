@@ -1,3 +1,4 @@
+import { Metrics } from '../../metrics/metrics.service';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestClock } from '../../../test/helpers/test-clock';
@@ -28,7 +29,7 @@ function setup(options: { trusted?: boolean; mayStore?: boolean } = {}) {
     trusted: () => Promise.resolve(options.trusted ?? true),
     mayStore: () => options.mayStore ?? true,
   } as unknown as AuthStateSignals;
-  const service = new AuthStateService(cache, signals, repository, clock);
+  const service = new AuthStateService(cache, signals, repository, clock, new Metrics());
   const claims = { sub: USER, sid: SESSION, iat: nowSeconds };
   return {
     now,

@@ -5,6 +5,7 @@ import type { AccessTokenClaims } from '../tokens/access-token-checks';
 import { type AuthState, AuthStateCache } from './auth-state.cache';
 import { AuthStateRepository } from './auth-state.repository';
 import { AuthStateSignals } from './auth-state.signals';
+import { Metrics } from '../../metrics/metrics.service';
 
 export type { AuthState } from './auth-state.cache';
 
@@ -18,20 +19,39 @@ export type AuthStateClaims = Pick<AccessTokenClaims, 'sub' | 'sid' | 'iat'>;
  */
 @Injectable()
 export class AuthStateService {
+  // Counted here and read by the metrics at scrape time: nothing but an increment per request.
+  private hits = 0;
+  private misses = 0;
+
   constructor(
     private readonly cache: AuthStateCache,
     private readonly signals: AuthStateSignals,
     private readonly repository: AuthStateRepository,
     private readonly clock: Clock,
-  ) {}
+    metrics: Metrics,
+  ) {
+    metrics.counter(
+      'identity_auth_state_cache_lookups_total',
+      'Auth-state checks of access tokens: answered from memory (hit) or read from the database (miss)',
+      ['result'],
+      () => [
+        [{ result: 'hit' }, this.hits],
+        [{ result: 'miss' }, this.misses],
+      ],
+    );
+  }
 
   /** The accepted state for `claims` at `now` (see {@link accepts}), or null. */
   async current(claims: AuthStateClaims, now: Date): Promise<AuthState | null> {
     // Memory may only say yes: whatever it would refuse is checked against the database.
     if (await this.signals.trusted()) {
       const cached = this.cache.lookup(claims.sub, claims.sid, now.getTime());
-      if (cached !== undefined && accepts(cached, claims, now)) return cached;
+      if (cached !== undefined && accepts(cached, claims, now)) {
+        this.hits += 1;
+        return cached;
+      }
     }
+    this.misses += 1;
     const state = await this.read(claims.sub, claims.sid);
     return state !== null && accepts(state, claims, now) ? state : null;
   }

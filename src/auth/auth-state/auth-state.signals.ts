@@ -1,3 +1,4 @@
+import { Metrics } from '../../metrics/metrics.service';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { AuthStateCache } from './auth-state.cache';
@@ -19,6 +20,8 @@ const UNTRUSTED = Promise.resolve(false);
  */
 export type AuthStateSignalStatus = 'off' | 'version' | 'listening' | 'interrupted';
 
+const STATUSES: readonly AuthStateSignalStatus[] = ['off', 'version', 'listening', 'interrupted'];
+
 /**
  * Tells the auth-state cache when the database changed, and whether it may be used at all: on
  * only with AUTH_CACHE_TTL > 0 and every trigger in place; then SQLite's version row
@@ -39,7 +42,22 @@ export class AuthStateSignals implements OnModuleInit, OnModuleDestroy {
     private readonly repository: AuthStateRepository,
     private readonly cache: AuthStateCache,
     private readonly config: AppConfig,
-  ) {}
+    metrics: Metrics,
+  ) {
+    metrics.gauge(
+      'identity_auth_state_signal',
+      'How the auth-state cache learns of changes (1 for the current status): off, version ' +
+        '(SQLite), listening or interrupted (PostgreSQL notifications)',
+      ['status'],
+      () => STATUSES.map((status) => [{ status }, status === this.status ? 1 : 0] as const),
+    );
+    metrics.gauge(
+      'identity_auth_state_listener_connected',
+      'PostgreSQL: 1 while the auth-state listener receives notifications in time, else 0',
+      [],
+      () => (this.postgres === undefined ? [] : [[{}, this.status === 'listening' ? 1 : 0]]),
+    );
+  }
 
   async onModuleInit(): Promise<void> {
     if (!this.cache.enabled) return;

@@ -100,6 +100,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const text = [code, message].filter((part) => typeof part === 'string').join(' ');
     this.logger.warn(
       `Infrastructure failure on ${request.method} ${instanceOf(request.url)} (request ${request.id}): ${text}`,
+      requestFields(request),
     );
     return new DomainError(
       'service_unavailable',
@@ -147,9 +148,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     this.logger.error(
       `Unhandled error on ${request.method} ${instanceOf(request.url)} (request ${request.id})`,
       exception instanceof Error ? exception.stack : String(exception),
+      requestFields(request),
     );
     return problem(500, { detail: 'An unexpected error occurred' });
   }
+}
+
+/** The request id and, once a guard authenticated it, the user id: fields of its log lines. */
+function requestFields(request: FastifyRequest): { requestId: string; userId?: string } {
+  const userId = (request as { user?: { id?: unknown } }).user?.id;
+  return typeof userId === 'string' ? { requestId: request.id, userId } : { requestId: request.id };
 }
 
 function statusOf(exception: unknown): number | undefined {
