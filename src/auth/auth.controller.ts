@@ -24,6 +24,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimit } from '../abuse/rate-limit.decorator';
 import { OAuthError } from '../common/errors/oauth-error';
+import { FORM_MEDIA_TYPE, isFormEncoded } from '../common/http/media-types';
 import { ProblemDto } from '../common/http/problem.dto';
 import { CurrentRequest, RequestContext, requestContextOf } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
@@ -79,7 +80,14 @@ export class AuthController {
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @UseGuards(LocalAuthGuard)
-  @ApiOperation({ summary: 'Log in with username (or email) and password; starts a session' })
+  @ApiOperation({
+    summary: 'Log in with username (or email) and password; starts a session',
+    description:
+      'JSON, or form-encoded as the FastAPI tutorials post it (`grant_type`, `scope`, ' +
+      '`client_id`, `client_secret` then accepted and ignored). A form login always answers ' +
+      'with the refresh token in the body, also in cookie mode.',
+  })
+  @ApiConsumes('application/json', FORM_MEDIA_TYPE)
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiBadRequestResponse({ description: 'Malformed body', type: ProblemDto })
@@ -92,6 +100,9 @@ export class AuthController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenPairDto> {
     const pair = await this.auth.login(request.user, requestContextOf(request));
+    // A cross-site page can post a form without a preflight: such a login must not plant a
+    // refresh cookie in the visitor's browser (login CSRF), so its tokens stay in the body.
+    if (isFormEncoded(request)) return pair;
     return deliverTokens(this.config, reply, pair);
   }
 
