@@ -12,16 +12,19 @@ const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 export const BCRYPT_MIN_COST = 4;
 export const BCRYPT_MAX_COST = 14;
 
-/** Why `hash` is not a bcrypt hash this service verifies; undefined when it is one. */
+/**
+ * Why `hash` is not a bcrypt hash this service verifies, phrased to follow "the hash is";
+ * undefined when it is one.
+ */
 export function bcryptHashProblem(hash: string): string | undefined {
   if (hash.startsWith('$argon2')) {
-    return 'argon2 hashes are not imported: only bcrypt ($2b$, $2a$, $2y$)';
+    return 'an argon2 hash: only bcrypt hashes ($2b$, $2a$, $2y$) are imported';
   }
   const match = BCRYPT_HASH.exec(hash);
   if (match === null) return 'not a bcrypt hash ($2b$, $2a$ or $2y$, 60 characters)';
   const cost = Number(match[1]);
   if (cost < BCRYPT_MIN_COST || cost > BCRYPT_MAX_COST) {
-    return `bcrypt cost ${cost} is outside ${BCRYPT_MIN_COST} to ${BCRYPT_MAX_COST}`;
+    return `bcrypt with cost ${cost}, outside ${BCRYPT_MIN_COST} to ${BCRYPT_MAX_COST}`;
   }
   return undefined;
 }
