@@ -86,9 +86,9 @@ export async function importUsers(options: ImportUsersOptions): Promise<void> {
 
     if (invalid.length > 0 && !options.skipInvalid) {
       throw new CliError(
-        `Error: ${plural(invalid.length, 'record is', 'records are')} invalid; nothing was ` +
-          `${options.dryRun ? 'checked further' : 'imported'} (fix ${invalid.length === 1 ? 'it' : 'them'}, ` +
-          'or pass --skip-invalid to import the others)',
+        `Error: ${plural(invalid.length, 'record is', 'records are')} invalid; ` +
+          `${options.dryRun ? 'the import would import nothing' : 'nothing was imported'} ` +
+          `(fix ${invalid.length === 1 ? 'it' : 'them'}, or pass --skip-invalid to import the others)`,
         1,
       );
     }
