@@ -17,6 +17,8 @@ export const AUDIT_EVENT_TYPES = [
   'user.updated',
   'user.deleted',
   'admin.created',
+  // An account brought in by `import-users` (a FastAPI tutorial's user, bcrypt hash kept).
+  'user.imported',
   // Refused requests, aggregated per minute (RefusalAudit): 401, 403, 429, and what overflowed.
   'access.unauthenticated',
   'access.forbidden',

@@ -15,6 +15,7 @@ import {
   ApiConflictResponse,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -24,6 +25,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimit } from '../abuse/rate-limit.decorator';
 import { OAuthError } from '../common/errors/oauth-error';
+import { FORM_MEDIA_TYPE, isFormEncoded } from '../common/http/media-types';
 import { ProblemDto } from '../common/http/problem.dto';
 import { CurrentRequest, RequestContext, requestContextOf } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
@@ -41,7 +43,7 @@ import { OAuthErrorDto, TokenPairDto } from './dto/token-pair.dto';
 import { TokenRequestDto } from './dto/token-request.dto';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { OAuthTokenFilter } from './oauth-token.filter';
-import { clearRefreshCookie, deliverTokens, readRefreshCookie } from './refresh-cookie';
+import { clearRefreshCookie, deliverTokens, refreshTokenFromCookie } from './refresh-cookie';
 import { SessionsService } from '../sessions/sessions.service';
 
 @ApiTags('auth')
@@ -79,7 +81,14 @@ export class AuthController {
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @UseGuards(LocalAuthGuard)
-  @ApiOperation({ summary: 'Log in with username (or email) and password; starts a session' })
+  @ApiOperation({
+    summary: 'Log in with username (or email) and password; starts a session',
+    description:
+      'JSON, or form-encoded as the FastAPI tutorials post it (`grant_type`, `scope`, ' +
+      '`client_id`, `client_secret` then accepted and ignored). A form login always answers ' +
+      'with the refresh token in the body, also in cookie mode.',
+  })
+  @ApiConsumes('application/json', FORM_MEDIA_TYPE)
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiBadRequestResponse({ description: 'Malformed body', type: ProblemDto })
@@ -92,6 +101,9 @@ export class AuthController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenPairDto> {
     const pair = await this.auth.login(request.user, requestContextOf(request));
+    // A cross-site page can post a form without a preflight: such a login must not plant a
+    // refresh cookie in the visitor's browser (login CSRF), so its tokens stay in the body.
+    if (isFormEncoded(request)) return pair;
     return deliverTokens(this.config, reply, pair);
   }
 
@@ -165,7 +177,9 @@ export class AuthController {
     description:
       'Each refresh token works once. Presenting one that was already used, after a short grace ' +
       'window for concurrent tabs, revokes the whole session. With REFRESH_TOKEN_COOKIE=true the ' +
-      'token is read from the refresh cookie and the new one set there.',
+      'token is read from the refresh cookie and the new one set there. With ' +
+      'REFRESH_COOKIE_SAMESITE=none a cookie refresh must send an `Origin` listed in ' +
+      'CORS_ORIGINS and an `X-CSRF-Protection` header (any value), else 403.',
   })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiBadRequestResponse({
@@ -176,13 +190,19 @@ export class AuthController {
     description: '`invalid_grant`: invalid, expired, reused or revoked refresh token',
     type: OAuthErrorDto,
   })
+  @ApiForbiddenResponse({
+    description:
+      '`invalid_request`: REFRESH_COOKIE_SAMESITE=none and a cookie refresh without an allowed ' +
+      'Origin or without the X-CSRF-Protection header',
+    type: OAuthErrorDto,
+  })
   async refresh(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Body() body: RefreshDto,
   ): Promise<TokenPairDto> {
-    const presented =
-      body.refresh_token ?? (this.config.refresh.cookie ? readRefreshCookie(request) : undefined);
+    // A token in the body is no ambient credential: only the cookie needs the CSRF check.
+    const presented = body.refresh_token ?? refreshTokenFromCookie(this.config, request);
     if (presented === undefined || presented === '') {
       throw new OAuthError('invalid_request', 'refresh_token is required');
     }
@@ -201,7 +221,7 @@ export class AuthController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     await this.sessions.logout(user.id, user.sessionId, context);
-    if (this.config.refresh.cookie) clearRefreshCookie(reply);
+    clearRefreshCookie(this.config, reply);
   }
 
   @Post('logout-all')
@@ -215,6 +235,6 @@ export class AuthController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     await this.sessions.logoutAll(user.id, context);
-    if (this.config.refresh.cookie) clearRefreshCookie(reply);
+    clearRefreshCookie(this.config, reply);
   }
 }

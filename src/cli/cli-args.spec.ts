@@ -47,6 +47,34 @@ describe('parseCliArgs', () => {
     assert.throws(() => parseCliArgs(['prune', '--username', 'x']), UsageError);
   });
 
+  it('reads import-users with its file, an optional format and the two switches', () => {
+    assert.deepEqual(parseCliArgs(['import-users', '--file', 'users.csv']), {
+      name: 'import-users',
+      file: 'users.csv',
+      dryRun: false,
+      skipInvalid: false,
+    });
+    assert.deepEqual(
+      parseCliArgs([
+        'import-users',
+        '--file=export',
+        '--format',
+        'json',
+        '--dry-run',
+        '--skip-invalid',
+      ]),
+      { name: 'import-users', file: 'export', format: 'json', dryRun: true, skipInvalid: true },
+    );
+    for (const argv of [
+      ['import-users'],
+      ['import-users', '--file', 'users.csv', '--format', 'xml'],
+      ['import-users', '--file', 'users.csv', '--username', 'root'],
+      ['create-admin', '--username', 'root', '--email', 'root@example.com', '--dry-run'],
+    ]) {
+      assert.throws(() => parseCliArgs(argv), UsageError, argv.join(' '));
+    }
+  });
+
   it('asks for help with no arguments, --help or -h', () => {
     for (const argv of [[], ['--help'], ['-h'], ['create-admin', '--help']]) {
       assert.deepEqual(parseCliArgs(argv), { name: 'help' }, argv.join(' '));

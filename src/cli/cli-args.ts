@@ -18,6 +18,14 @@ Commands:
       Prints the newest event as "<sequence>:<hash> <time>": keep it outside the database
       (a ticket, a log shipper) and give it to audit:verify --head later. Reads only.
 
+  import-users --file <users.json|users.csv> [--format json|csv] [--dry-run] [--skip-invalid]
+      Imports the users of a FastAPI tutorial app (README, "Migrating from the FastAPI
+      tutorials"): username, email, is_active or disabled, and a bcrypt hashed_password. Each
+      gets ROLE_USER; the old password works and is rehashed to argon2id at its first login.
+      Every record is checked first: accounts already present are skipped, any invalid record
+      stops the import (nothing imported) unless --skip-invalid; the rest is imported in one
+      transaction. --dry-run reports what would happen and changes no account.
+
   prune
       Runs one retention pass (SESSION_RETENTION_DAYS, AUDIT_RETENTION_DAYS) and prints
       what it deleted. Safe while the service runs.
@@ -31,9 +39,20 @@ export type CliCommand =
   | { name: 'create-admin'; username: string; email: string }
   | { name: 'audit:verify'; head?: { sequence: number; hash: string } }
   | { name: 'audit:head' }
-  | { name: 'prune' };
+  | { name: 'prune' }
+  | {
+      name: 'import-users';
+      file: string;
+      format?: 'json' | 'csv';
+      dryRun: boolean;
+      skipInvalid: boolean;
+    };
 
-const COMMANDS = ['create-admin', 'audit:verify', 'audit:head', 'prune'] as const;
+const COMMANDS = ['create-admin', 'audit:verify', 'audit:head', 'prune', 'import-users'] as const;
+const OPTIONS_OF: Partial<Record<(typeof COMMANDS)[number], string[]>> = {
+  'audit:verify': ['help', 'head'],
+  'import-users': ['help', 'file', 'format', 'dry-run', 'skip-invalid'],
+};
 const HEAD = /^([1-9]\d{0,15}):([0-9a-f]{64})$/;
 
 export function parseCliArgs(argv: string[]): CliCommand {
@@ -59,11 +78,27 @@ export function parseCliArgs(argv: string[]): CliCommand {
   }
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
   if (command !== 'create-admin') {
-    const allowed = command === 'audit:verify' ? ['help', 'head'] : ['help'];
+    const allowed = OPTIONS_OF[command as (typeof COMMANDS)[number]] ?? ['help'];
     const given = Object.keys(values).find((option) => !allowed.includes(option));
     if (given !== undefined) throw new UsageError(`${command} takes no option --${given}`);
   }
   if (command === 'audit:head' || command === 'prune') return { name: command };
+  if (command === 'import-users') {
+    if (values.file === undefined || values.file === '') {
+      throw new UsageError('Missing option --file');
+    }
+    const format = values.format;
+    if (format !== undefined && format !== 'json' && format !== 'csv') {
+      throw new UsageError('--format must be json or csv');
+    }
+    return {
+      name: 'import-users',
+      file: values.file,
+      ...(format === undefined ? {} : { format }),
+      dryRun: values['dry-run'] === true,
+      skipInvalid: values['skip-invalid'] === true,
+    };
+  }
   if (command === 'audit:verify') {
     if (values.head === undefined) return { name: 'audit:verify' };
     // The first word of an audit:head line; the time after it is only for people.
@@ -73,7 +108,10 @@ export function parseCliArgs(argv: string[]): CliCommand {
     }
     return { name: 'audit:verify', head: { sequence: Number(match[1]), hash: match[2] ?? '' } };
   }
-  if (values.head !== undefined) throw new UsageError('create-admin takes no option --head');
+  const foreign = ['head', 'file', 'format', 'dry-run', 'skip-invalid'].find(
+    (option) => values[option as keyof typeof values] !== undefined,
+  );
+  if (foreign !== undefined) throw new UsageError(`create-admin takes no option --${foreign}`);
   if (values.username === undefined) throw new UsageError('Missing option --username');
   if (values.email === undefined) throw new UsageError('Missing option --email');
   return { name: 'create-admin', username: values.username, email: values.email };
@@ -86,6 +124,10 @@ function parseWithNode(argv: string[]) {
       username: { type: 'string' },
       email: { type: 'string' },
       head: { type: 'string' },
+      file: { type: 'string' },
+      format: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'skip-invalid': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,

@@ -25,6 +25,11 @@ async function main(argv: string[]): Promise<void> {
       await auditHead();
       return;
     }
+    case 'import-users': {
+      const { importUsers } = await import('./import-users.command');
+      await importUsers(command);
+      return;
+    }
     case 'prune': {
       const { prune } = await import('./prune.command');
       await prune();

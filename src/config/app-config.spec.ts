@@ -109,4 +109,29 @@ describe('configuration', () => {
       /AUTH_STATE_HEARTBEAT_DEADLINE_MS/,
     );
   });
+
+  it('takes REFRESH_COOKIE_SAMESITE strict (default), lax or none, and refuses anything else', () => {
+    assert.equal(loadAppConfig({}).refresh.cookieSameSite, 'strict');
+    assert.equal(loadAppConfig({ REFRESH_COOKIE_SAMESITE: ' Lax ' }).refresh.cookieSameSite, 'lax');
+    assert.deepEqual(problemsOf({ REFRESH_COOKIE_SAMESITE: 'relaxed' }), [
+      'REFRESH_COOKIE_SAMESITE: must be one of strict, lax, none',
+    ]);
+  });
+
+  it('refuses REFRESH_COOKIE_SAMESITE=none without the cookie or without CORS_ORIGINS', () => {
+    const crossSite = {
+      REFRESH_COOKIE_SAMESITE: 'none',
+      REFRESH_TOKEN_COOKIE: 'true',
+      CORS_ORIGINS: 'https://spa.example.net',
+    };
+    assert.equal(loadAppConfig(crossSite).refresh.cookieSameSite, 'none');
+    assert.match(
+      problemsOf({ ...crossSite, REFRESH_TOKEN_COOKIE: 'false' }).join(),
+      /REFRESH_COOKIE_SAMESITE: none applies to the refresh cookie; set REFRESH_TOKEN_COOKIE=true/,
+    );
+    assert.match(
+      problemsOf({ ...crossSite, CORS_ORIGINS: '' }).join(),
+      /REFRESH_COOKIE_SAMESITE: none needs CORS_ORIGINS/,
+    );
+  });
 });

@@ -1,5 +1,10 @@
 import * as path from 'node:path';
-import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './environment';
+import {
+  ConfigurationError,
+  EnvironmentVariables,
+  type RefreshCookieSameSite,
+  validateEnvironment,
+} from './environment';
 import { productionPolicy } from './production-policy';
 import { MIN_SECRET_BYTES, secretProblem } from './secret-strength';
 import { loadSigningKeys, SigningKeys } from './signing-keys';
@@ -34,6 +39,11 @@ export class AppConfig {
     reuseGraceSeconds: number;
     /** Refresh token in an HttpOnly cookie instead of the response body. */
     cookie: boolean;
+    /**
+     * The cookie's SameSite. With `none` a cookie refresh must prove it comes from a page of
+     * CORS_ORIGINS (refresh-cookie.ts; docs/decisions.md, "Cross-site refresh cookie").
+     */
+    cookieSameSite: RefreshCookieSameSite;
   };
   /** Auth state (user, roles, session) kept in memory between requests; see auth-state.cache.ts. */
   readonly authCache: {
@@ -112,6 +122,20 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   if (env.LOCKOUT_BASE_SECONDS > env.LOCKOUT_MAX_SECONDS) {
     problems.push('LOCKOUT_BASE_SECONDS: must not exceed LOCKOUT_MAX_SECONDS');
   }
+  if (env.REFRESH_COOKIE_SAMESITE === 'none') {
+    // The cookie is always Secure (refresh-cookie.ts), as SameSite=None requires; what `none`
+    // also needs is the cookie itself, and the origins its CSRF check accepts.
+    if (!env.REFRESH_TOKEN_COOKIE) {
+      problems.push(
+        'REFRESH_COOKIE_SAMESITE: none applies to the refresh cookie; set REFRESH_TOKEN_COOKIE=true',
+      );
+    }
+    if (corsOrigins.length === 0) {
+      problems.push(
+        'REFRESH_COOKIE_SAMESITE: none needs CORS_ORIGINS to list the origins of the pages that refresh',
+      );
+    }
+  }
   if (env.REFRESH_IDLE_TTL > env.REFRESH_ABSOLUTE_TTL) {
     problems.push('REFRESH_IDLE_TTL: must not exceed REFRESH_ABSOLUTE_TTL');
   }
@@ -168,6 +192,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       absoluteTtlSeconds: env.REFRESH_ABSOLUTE_TTL,
       reuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
       cookie: env.REFRESH_TOKEN_COOKIE,
+      cookieSameSite: env.REFRESH_COOKIE_SAMESITE,
     },
     authCache: {
       ttlSeconds: env.AUTH_CACHE_TTL,

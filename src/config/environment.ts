@@ -28,6 +28,9 @@ const toInteger = ({ value }: { value: unknown }): unknown =>
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+export const REFRESH_COOKIE_SAMESITE_VALUES = ['strict', 'lax', 'none'] as const;
+export type RefreshCookieSameSite = (typeof REFRESH_COOKIE_SAMESITE_VALUES)[number];
+
 /**
  * Every environment variable the service reads, with its default. The names are a contract
  * operators script against (SPEC §2); `.env.example` lists the same set.
@@ -155,6 +158,15 @@ export class EnvironmentVariables {
   @Transform(toBoolean)
   @IsBoolean()
   REFRESH_TOKEN_COOKIE = false;
+
+  /** SameSite of the refresh cookie; `none` (an SPA on another site) adds the CSRF check. */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.trim().toLowerCase() : value,
+  )
+  @IsIn(REFRESH_COOKIE_SAMESITE_VALUES, {
+    message: `must be one of ${REFRESH_COOKIE_SAMESITE_VALUES.join(', ')}`,
+  })
+  REFRESH_COOKIE_SAMESITE: RefreshCookieSameSite = 'strict';
 
   @Transform(toInteger)
   @IsInt()

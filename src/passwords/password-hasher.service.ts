@@ -2,9 +2,14 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
+import { isBcryptHash, verifyBcrypt } from './legacy-bcrypt';
 import { normalizePassword } from './password-policy';
 
-/** argon2id hashing with the configured cost; the only place that touches password hashes. */
+/**
+ * argon2id hashing with the configured cost; the only place that touches password hashes.
+ * Accounts imported from the FastAPI tutorials keep their bcrypt hash until their first login,
+ * which verifies it (legacy-bcrypt.ts) and replaces it with argon2id (`needsRehash`).
+ */
 @Injectable()
 export class PasswordHasher implements OnModuleInit {
   private readonly options: argon2.HashOptions & { raw?: false };
@@ -32,6 +37,7 @@ export class PasswordHasher implements OnModuleInit {
 
   async verify(hash: string, password: string): Promise<boolean> {
     try {
+      if (hash.startsWith('$2')) return isBcryptHash(hash) && (await verifyBcrypt(hash, password));
       return await argon2.verify(hash, normalizePassword(password));
     } catch {
       // A malformed stored hash is a failed verification, never a 500 that tells them apart.
@@ -45,7 +51,9 @@ export class PasswordHasher implements OnModuleInit {
     return false;
   }
 
+  /** True for an argon2 hash made with other parameters, and for any other kind (bcrypt). */
   needsRehash(hash: string): boolean {
+    if (!hash.startsWith('$argon2id$')) return true;
     try {
       return argon2.needsRehash(hash, this.options);
     } catch {

@@ -237,10 +237,40 @@ export class UsersRepository {
     return clash.username === names.username ? 'username' : 'email';
   }
 
+  /** Of these canonical names, the ones an account already holds (import-users). */
+  async findTakenNames(names: {
+    usernames: string[];
+    emails: string[];
+  }): Promise<{ usernames: Set<string>; emails: Set<string> }> {
+    const taken = { usernames: new Set<string>(), emails: new Set<string>() };
+    const users = this.database.manager().getRepository(User);
+    // Chunks keep each IN list far below the databases' parameter limits.
+    for (
+      let start = 0;
+      start < Math.max(names.usernames.length, names.emails.length);
+      start += 500
+    ) {
+      const usernames = names.usernames.slice(start, start + 500);
+      const emails = names.emails.slice(start, start + 500);
+      const holders = await users.find({
+        where: [
+          ...(usernames.length > 0 ? [{ username: In(usernames) }] : []),
+          ...(emails.length > 0 ? [{ email: In(emails) }] : []),
+        ],
+        select: { id: true, username: true, email: true },
+      });
+      for (const holder of holders) {
+        taken.usernames.add(holder.username);
+        taken.emails.add(holder.email);
+      }
+    }
+    return taken;
+  }
+
   /** Inserts an account; the unique indexes refuse a taken name (translateAccountConflict). */
   async insertAccount(
     tx: Transaction,
-    account: { username: string; email: string; passwordHash: string },
+    account: { username: string; email: string; passwordHash: string; isActive?: boolean },
   ): Promise<User> {
     const manager = this.database.manager(tx);
     return manager.save(manager.create(User, account));

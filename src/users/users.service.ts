@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { UserWithRoles } from './account-rows';
 import { PasswordHasher } from '../passwords/password-hasher.service';
+import { isBcryptHash } from '../passwords/legacy-bcrypt';
 import { passwordPolicyViolations } from '../passwords/password-policy';
 import { DomainError } from '../common/errors/domain-error';
 import { Transactions, type Transaction } from '../database/database';
@@ -13,6 +14,14 @@ export interface NewAccount {
   username: string;
   email: string;
   password: string;
+}
+
+/** An account made elsewhere (import-users): canonical names and a bcrypt hash, not a password. */
+export interface ImportedAccount {
+  username: string;
+  email: string;
+  isActive: boolean;
+  passwordHash: string;
 }
 
 export type { UserWithRoles } from './account-rows';
@@ -58,6 +67,55 @@ export class UsersService {
         const user = await this.repository.insertAccount(tx, { username, email, passwordHash });
         await this.repository.grantRoles(tx, user.id, roles);
         const created = { user, roles: [...roles] };
+        await options.audit?.(tx, created);
+        return created;
+      });
+    } catch (error) {
+      throw translateAccountConflict(error);
+    }
+  }
+
+  /** Of these canonical usernames and emails, the ones an account already holds. */
+  findTakenNames(names: {
+    usernames: string[];
+    emails: string[];
+  }): Promise<{ usernames: Set<string>; emails: Set<string> }> {
+    return this.repository.findTakenNames(names);
+  }
+
+  /**
+   * Creates imported accounts, each granted `roles`, in one transaction: all of them or, on any
+   * failure (a name taken meanwhile: 409), none. Their bcrypt hashes are stored as they are and
+   * replaced by argon2id at each account's first login (PasswordHasher.needsRehash).
+   */
+  async importAccounts(
+    accounts: ImportedAccount[],
+    roles: RoleName[],
+    options: {
+      /** Called inside the transaction after the inserts, e.g. to write the audit events. */
+      audit?: (tx: Transaction, created: UserWithRoles[]) => Promise<void>;
+    } = {},
+  ): Promise<UserWithRoles[]> {
+    // The importer checked every row; this keeps any other caller from storing a plain value.
+    const refused = accounts.find((account) => !isBcryptHash(account.passwordHash));
+    if (refused !== undefined) throw new Error(`Not a bcrypt hash for ${refused.username}`);
+    try {
+      return await this.transactions.run(async (tx) => {
+        const grants = await Promise.all(roles.map((name) => this.repository.findRole(tx, name)));
+        if (grants.includes(null)) throw new Error(`Roles missing: ${roles.join(', ')}`);
+        const created: UserWithRoles[] = [];
+        for (const account of accounts) {
+          const user = await this.repository.insertAccount(tx, {
+            username: canonicalUsername(account.username),
+            email: canonicalEmail(account.email),
+            passwordHash: account.passwordHash,
+            isActive: account.isActive,
+          });
+          for (const role of grants) {
+            if (role !== null) await this.repository.grantRole(tx, user.id, role.id);
+          }
+          created.push({ user, roles: [...roles] });
+        }
         await options.audit?.(tx, created);
         return created;
       });

@@ -25,6 +25,11 @@ function mediaTypeOf(contentType: string | undefined): string | undefined {
   return contentType?.split(';', 1)[0].trim().toLowerCase();
 }
 
+/** Whether a request's body is form-encoded, however its Content-Type is written. */
+export function isFormEncoded(request: { headers: { 'content-type'?: string } }): boolean {
+  return mediaTypeOf(request.headers['content-type']) === FORM_MEDIA_TYPE;
+}
+
 /**
  * Form-encoded bodies are parsed (the OAuth2 token endpoint needs them) but accepted only by
  * the operations whose OpenAPI description says so (`@ApiConsumes`), so what the API accepts is
@@ -38,7 +43,7 @@ export function acceptFormBodiesOnlyWhereDocumented(
   const operations = formEncodedOperations(document);
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
     if (
-      mediaTypeOf(request.headers['content-type']) === FORM_MEDIA_TYPE &&
+      isFormEncoded(request) &&
       !operations.has(`${request.method} ${request.routeOptions.url}`)
     ) {
       done(new UnsupportedMediaTypeException());
