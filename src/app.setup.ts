@@ -1,4 +1,4 @@
-import { RequestMethod } from '@nestjs/common';
+import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -53,15 +53,19 @@ export function createFastifyAdapter(
   });
 }
 
+/** The key set lives at the conventional root path, everything else under /api/v1. */
+export function setRoutePrefix(app: INestApplication): void {
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [{ path: '.well-known/jwks.json', method: RequestMethod.GET }],
+  });
+}
+
 /**
  * Everything about the HTTP app that is not a provider, shared by main.ts and the e2e tests so
  * both serve the same thing.
  */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  // The key set lives at the conventional root path, everything else under /api/v1.
-  app.setGlobalPrefix(API_PREFIX, {
-    exclude: [{ path: '.well-known/jwks.json', method: RequestMethod.GET }],
-  });
+  setRoutePrefix(app);
   const fastify = app.getHttpAdapter().getInstance();
   // One hook sets every response's own headers: the security headers, `Vary: Origin` (CORS
   // headers depend on it), the request id, and CORS for listed origins; it answers preflights.
