@@ -112,10 +112,13 @@ export function tokenRefreshPlugin(): object {
             async (args: ExecuteArgs): Promise<unknown> => {
               const result = await original(args);
               const response = system.specSelectors.responseFor(args.path, args.method);
-              const challenge = response?.getIn(['headers', 'www-authenticate']);
+              // Swagger UI splits a header value at its commas into a list.
+              const header = response?.getIn(['headers', 'www-authenticate']) as
+                string | { join(separator: string): string } | undefined;
+              const challenge = typeof header === 'string' ? header : header?.join(', ');
               if (
                 response?.get('status') !== 401 ||
-                typeof challenge !== 'string' ||
+                challenge === undefined ||
                 !challenge.includes('error="invalid_token"')
               ) {
                 return result;
