@@ -1,4 +1,4 @@
-import { RequestMethod } from '@nestjs/common';
+import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -59,17 +59,24 @@ export function createFastifyAdapter(
 }
 
 /**
- * Everything about the HTTP app that is not a provider, shared by main.ts and the e2e tests so
- * both serve the same thing.
+ * The key set and the metrics live at their conventional root paths, everything else under
+ * /api/v1.
  */
-export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  // The key set lives at the conventional root path, everything else under /api/v1.
+export function setRoutePrefix(app: INestApplication): void {
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: '.well-known/jwks.json', method: RequestMethod.GET },
       { path: METRICS_PATH, method: RequestMethod.GET },
     ],
   });
+}
+
+/**
+ * Everything about the HTTP app that is not a provider, shared by main.ts and the e2e tests so
+ * both serve the same thing.
+ */
+export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  setRoutePrefix(app);
   const fastify = app.getHttpAdapter().getInstance();
   recordRequests(fastify, app.get(Metrics));
   // One hook sets every response's own headers: the security headers, `Vary: Origin` (CORS

@@ -1,27 +1,68 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RoleName } from '../src/access/role-name';
+import { buildOpenApiDocumentOffline } from '../src/openapi-document';
 import { createUserWithToken } from './helpers/factories';
 import { createTestApp, TestApp } from './helpers/test-app';
 
+interface Example {
+  summary?: string;
+  value: Record<string, unknown>;
+}
 interface DocumentedResponse {
   description: string;
-  headers?: Record<string, unknown>;
-  content?: Record<string, { schema?: { $ref?: string } }>;
+  headers?: Record<string, { schema?: unknown; example?: unknown }>;
+  content?: Record<string, { schema?: { $ref?: string }; examples?: Record<string, Example> }>;
+}
+interface Parameter {
+  name: string;
+  in: string;
+  schema?: { type?: string; minimum?: number; maximum?: number };
 }
 interface Operation {
+  operationId?: string;
   security?: Array<Record<string, string[]>>;
+  parameters?: Parameter[];
   responses: Record<string, DocumentedResponse>;
   requestBody?: unknown;
 }
 type OpenApi = {
+  servers?: Array<{ url: string }>;
   paths: Record<string, Record<string, Operation>>;
   components: {
     securitySchemes: Record<string, Record<string, unknown>>;
-    schemas: Record<string, unknown>;
+    schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }>;
   };
 };
+
+/**
+ * That `body`, answered with `status` and `mediaType`, is one of the examples the operation
+ * documents for that status: the same type, title, status and detail (a problem), or the same
+ * OAuth2 `error` (RFC 6749). So no documented example is something the service does not say.
+ */
+function assertDocumentedExample(
+  operation: Operation,
+  status: number,
+  mediaType: string,
+  body: Record<string, unknown>,
+  label: string,
+): void {
+  const examples = Object.values(
+    operation.responses[String(status)]?.content?.[mediaType]?.examples ?? {},
+  );
+  const keys = mediaType === PROBLEM ? ['type', 'title', 'status', 'detail'] : ['error'];
+  const pick = (value: Record<string, unknown>) => keys.map((key) => value[key]);
+  assert.ok(
+    examples.some((example) => JSON.stringify(pick(example.value)) === JSON.stringify(pick(body))),
+    `${label}: ${JSON.stringify(pick(body))} is none of the documented ${status} examples ` +
+      JSON.stringify(examples.map((example) => pick(example.value))),
+  );
+}
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 const PROBLEM = 'application/problem+json';
@@ -68,6 +109,27 @@ const EXPECTED_OPERATIONS = [
   'get /api/v1/health/ready',
 ];
 
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+/**
+ * That the answer's status and media type are documented for the operation and, for an error,
+ * that its body is one of the examples documented for that status.
+ */
+function assertDocumentedAnswer(operation: Operation, response: Answer, label: string): void {
+  const documented = operation.responses[String(response.status)];
+  assert.ok(documented, `${label}: ${response.status} is not documented`);
+  const mediaType = (response.headers['content-type'] ?? '').split(';')[0] ?? '';
+  assert.ok(documented.content?.[mediaType], `${label}: ${mediaType} is not documented`);
+  if (response.status >= 400) {
+    const body = JSON.parse(response.text) as Record<string, unknown>;
+    assertDocumentedExample(operation, response.status, mediaType, body, label);
+  }
+}
+
 describe('Swagger UI and the OpenAPI document', () => {
   let t: TestApp;
   let doc: OpenApi;
@@ -97,7 +159,7 @@ describe('Swagger UI and the OpenAPI document', () => {
     assert.deepEqual(listed, [...EXPECTED_OPERATIONS].sort());
   });
 
-  it('declares a bearer scheme and an OAuth2 password flow on the token endpoint', () => {
+  it('declares a bearer scheme and an OAuth2 password flow (and its refresh) on the token endpoint', () => {
     assert.deepEqual(doc.components.securitySchemes.bearer, {
       type: 'http',
       scheme: 'bearer',
@@ -105,8 +167,122 @@ describe('Swagger UI and the OpenAPI document', () => {
     });
     assert.deepEqual(doc.components.securitySchemes.oauth2, {
       type: 'oauth2',
-      flows: { password: { tokenUrl: '/api/v1/auth/token', scopes: {} } },
+      flows: {
+        password: {
+          tokenUrl: '/api/v1/auth/token',
+          refreshUrl: '/api/v1/auth/token',
+          scopes: {},
+        },
+      },
     });
+  });
+
+  it('names every operation with a stable camelCase operationId', () => {
+    const ids = Object.fromEntries(
+      operations().map(({ path, method, operation }) => [
+        `${method} ${path}`,
+        operation.operationId,
+      ]),
+    );
+    assert.deepEqual(ids, {
+      'post /api/v1/auth/register': 'register',
+      'post /api/v1/auth/login': 'login',
+      'post /api/v1/auth/token': 'requestOAuth2Token',
+      'post /api/v1/auth/refresh': 'refreshTokens',
+      'post /api/v1/auth/logout': 'logout',
+      'post /api/v1/auth/logout-all': 'logoutAllSessions',
+      'get /api/v1/auth/sessions': 'listSessions',
+      'delete /api/v1/auth/sessions/{id}': 'revokeSession',
+      'post /api/v1/users/me/password': 'changePassword',
+      'get /.well-known/jwks.json': 'getJwks',
+      'get /api/v1/users/me': 'getCurrentUser',
+      'patch /api/v1/users/me': 'updateCurrentUser',
+      'get /api/v1/users': 'listUsers',
+      'get /api/v1/users/{id}': 'getUser',
+      'patch /api/v1/users/{id}': 'updateUser',
+      'delete /api/v1/users/{id}': 'deleteUser',
+      'post /api/v1/users/{id}/unlock': 'unlockUser',
+      'put /api/v1/users/{id}/roles/{role}': 'grantRole',
+      'delete /api/v1/users/{id}/roles/{role}': 'revokeRole',
+      'get /api/v1/audit-events': 'listAuditEvents',
+      'get /api/v1/content/public': 'getPublicContent',
+      'get /api/v1/content/user': 'getUserContent',
+      'get /api/v1/content/moderator': 'getModeratorContent',
+      'get /api/v1/content/admin': 'getAdminContent',
+      'get /api/v1/health/live': 'getLiveness',
+      'get /api/v1/health/ready': 'getReadiness',
+    });
+    const values = Object.values(ids);
+    assert.equal(new Set(values).size, values.length, 'operationIds are unique');
+  });
+
+  it('names a server relative to where the document is served', () => {
+    assert.deepEqual(
+      doc.servers?.map((server) => server.url),
+      ['/'],
+    );
+  });
+
+  it('types page and limit as bounded integers', () => {
+    for (const path of ['/api/v1/users', '/api/v1/audit-events']) {
+      const parameters = doc.paths[path]?.get?.parameters ?? [];
+      const schema = (name: string) => parameters.find((p) => p.name === name)?.schema;
+      assert.deepEqual(
+        [schema('page')?.type, schema('page')?.minimum, schema('page')?.maximum],
+        ['integer', 1, 1_000_000],
+        path,
+      );
+      assert.deepEqual(
+        [schema('limit')?.type, schema('limit')?.minimum, schema('limit')?.maximum],
+        ['integer', 1, 100],
+        path,
+      );
+    }
+  });
+
+  it('types the key set as JWK objects', async () => {
+    const keys = doc.components.schemas.JwksDto?.properties?.keys;
+    assert.deepEqual(keys?.items, { $ref: '#/components/schemas/JwkDto' });
+    const jwk = doc.components.schemas.JwkDto as {
+      properties: Record<string, { type: string }>;
+      required: string[];
+    };
+    assert.deepEqual(Object.keys(jwk.properties).sort(), [
+      'alg',
+      'crv',
+      'e',
+      'kid',
+      'kty',
+      'n',
+      'use',
+      'x',
+      'y',
+    ]);
+    for (const property of Object.values(jwk.properties)) assert.equal(property.type, 'string');
+    assert.deepEqual([...jwk.required].sort(), ['alg', 'kid', 'kty', 'use']);
+    // An asymmetric key set answers what the schema says.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const signed = await createTestApp({
+      env: {
+        JWT_ALGORITHM: 'ES256',
+        JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+    });
+    try {
+      const body = (await signed.http().get('/.well-known/jwks.json').expect(200)).body as {
+        keys: Array<Record<string, unknown>>;
+      };
+      assert.equal(body.keys.length, 1);
+      for (const key of body.keys) {
+        for (const [name, value] of Object.entries(key)) {
+          assert.ok(name in jwk.properties, `${name} is documented`);
+          assert.equal(typeof value, 'string', name);
+        }
+        for (const name of jwk.required) assert.ok(name in key, `${name} is present`);
+      }
+    } finally {
+      await signed.close();
+    }
   });
 
   it('documents security exactly where the guard enforces it', async () => {
@@ -121,9 +297,13 @@ describe('Swagger UI and the OpenAPI document', () => {
         enforced,
         `${method} ${path}: documented ${documented}, status ${response.status}`,
       );
+      assertDocumentedAnswer(operation, response, `${method} ${path}, no token`);
       if (documented) {
         assert.deepEqual(operation.security, [{ bearer: [] }, { oauth2: [] }], `${method} ${path}`);
         assert.ok(operation.responses['401'], `${method} ${path} documents 401`);
+      } else {
+        // Said explicitly: a generated client sends no credentials there.
+        assert.deepEqual(operation.security, [], `${method} ${path} has security: []`);
       }
     }
   });
@@ -174,21 +354,63 @@ describe('Swagger UI and the OpenAPI document', () => {
     }
   });
 
-  it('answers malformed requests to every operation only with statuses it documents', async () => {
+  it('gives every error response examples of its own status, with the headers they carry', () => {
+    for (const { path, method, operation } of operations()) {
+      const instance = path.replace(/\{[^}]+\}/g, '0b6e5d1c-6a34-4a44-9b7e-3c1f2f5e8a11');
+      for (const [code, response] of Object.entries(operation.responses)) {
+        const status = Number(code);
+        if (status < 400) continue;
+        for (const [mediaType, media] of Object.entries(response.content ?? {})) {
+          const label = `${method} ${path} ${status} ${mediaType}`;
+          const examples = Object.values(media.examples ?? {});
+          assert.ok(examples.length > 0, `${label} has examples`);
+          for (const { value } of examples) {
+            if (mediaType === PROBLEM) {
+              assert.equal(value.status, status, label);
+              if (status !== 431) assert.equal(value.instance, instance, label);
+            } else {
+              assert.equal(typeof value.error, 'string', label);
+            }
+          }
+        }
+        for (const [name, header] of Object.entries(response.headers ?? {})) {
+          assert.notEqual(header.example, undefined, `${method} ${path} ${status} ${name} example`);
+        }
+      }
+    }
+    // The operation's own errors, not one example everywhere.
+    const examplesOf = (path: string, method: string, status: number) =>
+      Object.keys(
+        doc.paths[path]?.[method]?.responses[String(status)]?.content?.[PROBLEM]?.examples ?? {},
+      );
+    assert.deepEqual(examplesOf('/api/v1/auth/register', 'post', 409), [
+      'usernameTaken',
+      'emailTaken',
+      'conflict',
+    ]);
+    assert.deepEqual(examplesOf('/api/v1/users/{id}', 'delete', 409), ['lastAdmin']);
+    assert.deepEqual(examplesOf('/api/v1/auth/sessions/{id}', 'delete', 404), ['sessionNotFound']);
+    assert.deepEqual(examplesOf('/api/v1/users/me', 'get', 401), ['missingToken', 'invalidToken']);
+    assert.deepEqual(examplesOf('/api/v1/auth/login', 'post', 401), ['invalidCredentials']);
+  });
+
+  it('answers malformed and refused requests to every operation only as it documents', async () => {
     // An admin's token, so that requests get as far as they can; rate limits are off.
     const { token } = await createUserWithToken(t, { roles: [RoleName.User, RoleName.Admin] });
+    const { token: userToken } = await createUserWithToken(t);
     const someId = '0b6e5d1c-6a34-4a44-9b7e-3c1f2f5e8a11';
     const concrete = (path: string, id: string): string =>
       path.replace('{role}', RoleName.User).replace(/\{[^}]+\}/g, id);
     let probes = 0;
     for (const { path, method, operation } of operations()) {
-      const send = (url: string) =>
-        t.http()[method as Method](url).set('Authorization', `Bearer ${token}`);
-      const cases: [string, number, () => Promise<{ status: number; headers: object }>][] = [
-        ['huge URL', 414, () => send(`${concrete(path, someId)}?pad=${'a'.repeat(9000)}`)],
+      const request = (url: string) => t.http()[method as Method](url);
+      const send = (url: string) => request(url).set('Authorization', `Bearer ${token}`);
+      const url = concrete(path, someId);
+      // A status of undefined: whatever the operation answers, as long as it is documented.
+      const cases: [string, number | undefined, () => Promise<Answer>][] = [
+        ['huge URL', 414, () => send(`${url}?pad=${'a'.repeat(9000)}`)],
       ];
       if (BODY_METHODS.has(method)) {
-        const url = concrete(path, someId);
         const oversized = JSON.stringify({ pad: 'x'.repeat(t.config.http.bodyLimitBytes) });
         cases.push(
           [
@@ -204,20 +426,32 @@ describe('Swagger UI and the OpenAPI document', () => {
         cases.push(
           ['malformed id', 400, () => send(concrete(path, 'not-a-uuid'))],
           ['over-long id', 414, () => send(concrete(path, 'a'.repeat(101)))],
+          // Handlers run here: only on routes where an unknown id changes nothing.
+          ['unknown id', undefined, () => send(url).send({})],
         );
       }
+      if ((operation.security ?? []).length > 0) {
+        cases.push(
+          ['no token', 401, () => request(url)],
+          ['invalid token', 401, () => request(url).set('Authorization', 'Bearer not.a.token')],
+        );
+      }
+      if (operation.responses['403'] !== undefined) {
+        cases.push([
+          'a role short',
+          path.endsWith('/content/user') ? 200 : 403,
+          () => request(url).set('Authorization', `Bearer ${userToken}`),
+        ]);
+      }
       for (const [probe, expected, run] of cases) {
-        const response = (await run()) as { status: number; headers: Record<string, string> };
+        const response = await run();
         const label = `${method} ${path}, ${probe}`;
-        assert.equal(response.status, expected, label);
-        const documented = operation.responses[String(response.status)];
-        assert.ok(documented, `${label}: ${response.status} is not documented`);
-        const mediaType = (response.headers['content-type'] ?? '').split(';')[0] ?? '';
-        assert.ok(documented.content?.[mediaType], `${label}: ${mediaType} is not documented`);
+        if (expected !== undefined) assert.equal(response.status, expected, label);
+        assertDocumentedAnswer(operation, response, label);
         probes += 1;
       }
     }
-    assert.ok(probes > 60, `${probes} probes`);
+    assert.ok(probes > 100, `${probes} probes`);
   });
 
   it('answers repeated requests, rate limits on, only with statuses each operation documents', async () => {
@@ -237,12 +471,12 @@ describe('Swagger UI and the OpenAPI document', () => {
             : BODY_METHODS.has(method)
               ? request.send({ username: 'x', password: 'y' })
               : request);
+          assertDocumentedAnswer(operation, response, label);
           const documented = operation.responses[String(response.status)];
-          assert.ok(documented, `${label}: ${response.status} is not documented`);
           if (response.status === 429) {
             refused = true;
             assert.match(response.headers['retry-after'] ?? '', /^[1-9]\d*$/, label);
-            assert.ok(documented.headers?.['Retry-After'], `${label}: Retry-After`);
+            assert.ok(documented?.headers?.['Retry-After'], `${label}: Retry-After`);
           }
         }
         if (refused) limitedOperations.push(label);
@@ -256,6 +490,46 @@ describe('Swagger UI and the OpenAPI document', () => {
       ]);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('builds the same document without a database or a server (what lint:openapi lints)', async () => {
+    assert.deepEqual(JSON.parse(JSON.stringify(await buildOpenApiDocumentOffline())), doc);
+  });
+
+  it("lints clean with Redocly's recommended rules (redocly.yaml)", async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'openapi-lint-'));
+    try {
+      const file = path.join(directory, 'openapi.json');
+      writeFileSync(file, JSON.stringify(await buildOpenApiDocumentOffline()));
+      const lint = spawnSync(
+        process.execPath,
+        [
+          'node_modules/@redocly/cli/bin/cli.js',
+          'lint',
+          file,
+          '--config',
+          'redocly.yaml',
+          '--format=json',
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+          timeout: 60_000,
+        },
+      );
+      const report = JSON.parse(lint.stdout) as {
+        totals: { errors: number; warnings: number };
+        problems: Array<{ ruleId: string; message: string }>;
+      };
+      assert.deepEqual(
+        report.problems.map((problem) => `${problem.ruleId}: ${problem.message}`),
+        [],
+      );
+      assert.deepEqual(report.totals, { errors: 0, warnings: 0, ignored: 0 });
+      assert.equal(lint.status, 0, lint.stderr);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 

@@ -1,26 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '../config/app-config';
-import type { PublicJwk } from '../config/signing-keys';
 import { Public } from '../access/public.decorator';
-
-class JwksDto {
-  @ApiProperty({
-    description: 'Public keys that verify access tokens (empty with HS256)',
-    example: [
-      {
-        kty: 'EC',
-        crv: 'P-256',
-        x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
-        y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
-        kid: 'kid',
-        alg: 'ES256',
-        use: 'sig',
-      },
-    ],
-  })
-  keys: PublicJwk[];
-}
+import { JwksDto } from './dto/jwks.dto';
 
 /** RFC 7517 key set for resource servers that verify access tokens themselves. */
 @ApiTags('auth')

@@ -117,7 +117,8 @@ export class HealthController {
     headers: {
       'Retry-After': {
         description: 'Seconds to wait before asking again',
-        schema: { type: 'integer' },
+        schema: { type: 'integer', minimum: 1 },
+        example: RETRY_AFTER_SECONDS,
       },
     },
   })

@@ -53,13 +53,18 @@ export class AuditEventPageDto {
   @ApiProperty({ type: [AuditEventDto] })
   items: AuditEventDto[];
 
-  @ApiProperty({ example: 1, description: 'Events matching the filters' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    example: 1,
+    description: 'Events matching the filters',
+  })
   total: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   page: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 20 })
   limit: number;
 }
 

@@ -7,7 +7,11 @@ export class TokenPairDto {
   @ApiProperty({ example: 'Bearer', enum: ['Bearer'] })
   token_type: 'Bearer';
 
-  @ApiProperty({ example: 900, description: 'Seconds until the access token expires' })
+  @ApiProperty({
+    type: 'integer',
+    example: 900,
+    description: 'Seconds until the access token expires',
+  })
   expires_in: number;
 
   @ApiPropertyOptional({
@@ -18,7 +22,11 @@ export class TokenPairDto {
   })
   refresh_token?: string;
 
-  @ApiProperty({ example: 604800, description: 'Seconds until the session expires if unused' })
+  @ApiProperty({
+    type: 'integer',
+    example: 604800,
+    description: 'Seconds until the session expires if unused',
+  })
   refresh_expires_in: number;
 }
 

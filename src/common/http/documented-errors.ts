@@ -1,5 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type {
+  ExampleObject,
   HeaderObject,
   MediaTypeObject,
   OperationObject,
@@ -7,8 +8,9 @@ import type {
   ResponseObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { STATUS_CODES } from 'node:http';
+import { RETRY_AFTER_SECONDS } from '../errors/infrastructure-failure';
 import { MAX_URL_LENGTH } from './early-errors';
-import { PROBLEM_CONTENT_TYPE } from './problem';
+import { type Problem, problem, PROBLEM_CONTENT_TYPE } from './problem';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 type Method = (typeof METHODS)[number];
@@ -17,6 +19,10 @@ type Method = (typeof METHODS)[number];
 const BODY_METHODS = new Set<Method>(['post', 'put', 'patch', 'delete']);
 
 const PROBLEM_SCHEMA: ReferenceObject = { $ref: '#/components/schemas/ProblemDto' };
+const JSON_MEDIA_TYPE = 'application/json';
+
+/** The id the examples put in a path: what a client would really send. */
+export const EXAMPLE_ID = '0b6e5d1c-6a34-4a44-9b7e-3c1f2f5e8a11';
 
 /** Why a status can be answered on an operation, as its description when the route has none. */
 const REASONS: Record<number, string> = {
@@ -34,12 +40,14 @@ const HEADERS: Record<number, Record<string, HeaderObject>> = {
     'Retry-After': {
       description: 'Seconds until a new attempt may succeed',
       schema: { type: 'integer', minimum: 1 },
+      example: 42,
     },
   },
   503: {
     'Retry-After': {
       description: 'Seconds after which to try again',
       schema: { type: 'integer', minimum: 1 },
+      example: RETRY_AFTER_SECONDS,
     },
   },
 };
@@ -49,8 +57,277 @@ const WWW_AUTHENTICATE: Record<string, HeaderObject> = {
     description:
       'RFC 6750: `Bearer realm="api"`, with `error="invalid_token"` when a token was sent',
     schema: { type: 'string' },
+    example:
+      'Bearer realm="api", error="invalid_token", error_description="The access token is invalid or expired"',
   },
 };
+
+/** A problem the service answers, as `problem()` builds it (the instance is added per path). */
+const domain = (status: number, code: string, title: string, detail: string): Problem =>
+  problem(status, { type: `urn:problem:identity:${code}`, title, detail });
+const generic = (status: number, detail: string): Problem => problem(status, { detail });
+const invalid = (errors: Array<{ field: string; message: string }>): Problem =>
+  problem(400, {
+    type: 'urn:problem:identity:validation-failed',
+    title: 'Validation failed',
+    detail: 'The request is invalid',
+    errors,
+  });
+
+interface NamedExample {
+  summary: string;
+  value: Record<string, unknown>;
+  /** Whether the answer says where it came from (not the 431 Node writes before routing). */
+  instance?: false;
+}
+const named = (summary: string, value: object, instance?: false): NamedExample => ({
+  summary,
+  value: value as Record<string, unknown>,
+  ...(instance === false ? { instance } : {}),
+});
+
+/**
+ * Every error body the document shows, by name: the exact type, title and detail the service
+ * answers (the e2e tests compare what the service really answers with these).
+ */
+const EXAMPLES = {
+  invalidJson: named(
+    'The body is not valid JSON',
+    generic(400, 'The request body is not valid JSON'),
+  ),
+  malformedId: named(
+    'A path parameter is not a UUID',
+    generic(400, 'The request could not be understood'),
+  ),
+  weakPassword: named('The password policy refuses the password', {
+    ...domain(
+      400,
+      'weak-password',
+      'Password rejected',
+      'The password does not meet the password policy',
+    ),
+    errors: [{ field: 'password', message: 'password is too common' }],
+  }),
+  weakNewPassword: named('The password policy refuses the new password', {
+    ...domain(
+      400,
+      'weak-password',
+      'Password rejected',
+      'The new password does not meet the password policy',
+    ),
+    errors: [{ field: 'newPassword', message: 'newPassword is too common' }],
+  }),
+  invalidRegistration: named(
+    'A field is invalid or unknown',
+    invalid([
+      { field: 'email', message: 'email must be an email' },
+      { field: 'role', message: 'property role should not exist' },
+    ]),
+  ),
+  invalidLogin: named(
+    'A field is missing or too long',
+    invalid([{ field: 'username', message: 'username must be a string' }]),
+  ),
+  invalidProfile: named(
+    'A field is invalid or unknown',
+    invalid([
+      { field: 'username', message: 'username must be 3 to 32 of a-z, 0-9, ".", "_", "-"' },
+    ]),
+  ),
+  invalidAdminUpdate: named(
+    'A field is invalid or unknown',
+    invalid([{ field: 'isActive', message: 'isActive must be a boolean value' }]),
+  ),
+  invalidPasswordChange: named(
+    'A field is missing',
+    invalid([{ field: 'currentPassword', message: 'currentPassword must be a string' }]),
+  ),
+  invalidUserQuery: named(
+    'A query parameter is invalid',
+    invalid([{ field: 'limit', message: 'limit must not be greater than 100' }]),
+  ),
+  invalidAuditQuery: named(
+    'A query parameter is invalid',
+    invalid([{ field: 'from', message: 'from must be an ISO 8601 date-time with Z or an offset' }]),
+  ),
+  missingToken: named(
+    'No access token was sent',
+    domain(401, 'missing-token', 'Authentication required', 'An access token is required'),
+  ),
+  invalidToken: named(
+    'The access token is invalid, expired or revoked, or the account is no longer active',
+    domain(401, 'invalid-token', 'Invalid token', 'The access token is invalid or expired'),
+  ),
+  invalidCredentials: named(
+    'Wrong, unknown or locked: one answer for every cause',
+    domain(401, 'invalid-credentials', 'Invalid credentials', 'Invalid username or password'),
+  ),
+  userNotFound: named(
+    'No user has this id',
+    domain(404, 'user-not-found', 'User not found', 'No such user'),
+  ),
+  roleNotFound: named(
+    'No role has this name',
+    domain(404, 'role-not-found', 'Role not found', 'No such role'),
+  ),
+  sessionNotFound: named(
+    'None of your live sessions has this id',
+    domain(404, 'session-not-found', 'Session not found', 'No such session'),
+  ),
+  notFound: named('Nothing is there', generic(404, 'The requested resource does not exist')),
+  usernameTaken: named(
+    'The username is taken (case-insensitively)',
+    domain(409, 'username-taken', 'Username already taken', 'This username is already taken'),
+  ),
+  emailTaken: named(
+    'The email is registered (case-insensitively)',
+    domain(
+      409,
+      'email-taken',
+      'Email already registered',
+      'An account with this email already exists',
+    ),
+  ),
+  lastAdmin: named(
+    'The change would leave no active administrator',
+    domain(
+      409,
+      'last-admin',
+      'Last active administrator',
+      'The last active administrator cannot be demoted, deactivated or deleted',
+    ),
+  ),
+  conflict: named(
+    'A concurrent change took the name first',
+    generic(409, 'The resource conflicts with an existing one'),
+  ),
+  payloadTooLarge: named(
+    'The body is over the limit',
+    generic(413, 'The request body is too large'),
+  ),
+  uriTooLong: named('The URL is too long', generic(414, 'The request URL is too long')),
+  unsupportedMediaType: named(
+    'The body is not of a media type the operation takes',
+    generic(415, 'The request body has an unsupported media type'),
+  ),
+  rateLimited: named(
+    'Too many attempts from this address or for this account',
+    domain(429, 'rate-limited', 'Too many requests', 'Too many attempts; try again later'),
+  ),
+  headersTooLarge: named(
+    'The request headers are too large',
+    generic(431, 'The request headers are too large'),
+    false,
+  ),
+  unexpected: named('An unexpected error', generic(500, 'An unexpected error occurred')),
+  unavailable: named(
+    'The database or Redis does not answer',
+    domain(
+      503,
+      'service-unavailable',
+      'Service unavailable',
+      'The service is temporarily unavailable; retry later',
+    ),
+  ),
+  notReady: named('The database is down', {
+    ...domain(503, 'service-unavailable', 'Service unavailable', 'Not ready: database'),
+    checks: { database: 'down', authState: 'listening', redis: 'not_configured' },
+  }),
+  // RFC 6749 §5.2 bodies of the token and refresh endpoints (application/json).
+  oauthInvalidRequest: named('A parameter is missing or malformed', {
+    error: 'invalid_request',
+    error_description: 'refresh_token is required',
+  }),
+  oauthUnsupportedGrant: named('A grant type the endpoint does not support', {
+    error: 'unsupported_grant_type',
+    error_description: 'Supported grant types: password, refresh_token',
+  }),
+  oauthBadPassword: named('Wrong, unknown or locked account', {
+    error: 'invalid_grant',
+    error_description: 'Invalid username or password',
+  }),
+  oauthBadRefresh: named('The refresh token is invalid, expired, reused or revoked', {
+    error: 'invalid_grant',
+    error_description: 'The refresh token is invalid, expired or revoked',
+  }),
+} satisfies Record<string, NamedExample>;
+
+type ExampleName = keyof typeof EXAMPLES;
+
+/**
+ * The errors an operation's own code answers, by operationId and status (the statuses every
+ * operation of its kind can answer are added by {@link structuralExamples}).
+ */
+const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
+  register: {
+    400: ['invalidRegistration', 'weakPassword'],
+    409: ['usernameTaken', 'emailTaken', 'conflict'],
+  },
+  login: { 400: ['invalidLogin'], 401: ['invalidCredentials'] },
+  requestOAuth2Token: {
+    400: ['oauthInvalidRequest', 'oauthUnsupportedGrant'],
+    401: ['oauthBadPassword', 'oauthBadRefresh'],
+  },
+  refreshTokens: { 400: ['oauthInvalidRequest'], 401: ['oauthBadRefresh'] },
+  changePassword: {
+    400: ['invalidPasswordChange', 'weakNewPassword'],
+    401: ['invalidCredentials'],
+  },
+  updateCurrentUser: { 400: ['invalidProfile'], 409: ['usernameTaken', 'emailTaken', 'conflict'] },
+  listUsers: { 400: ['invalidUserQuery'] },
+  getUser: { 404: ['userNotFound'] },
+  updateUser: {
+    400: ['invalidAdminUpdate'],
+    404: ['userNotFound'],
+    409: ['usernameTaken', 'emailTaken', 'lastAdmin'],
+  },
+  deleteUser: { 404: ['userNotFound'], 409: ['lastAdmin'] },
+  unlockUser: { 404: ['userNotFound'] },
+  grantRole: { 404: ['userNotFound', 'roleNotFound'] },
+  revokeRole: { 404: ['userNotFound', 'roleNotFound'], 409: ['lastAdmin'] },
+  listAuditEvents: { 400: ['invalidAuditQuery'] },
+  revokeSession: { 404: ['sessionNotFound'] },
+  getReadiness: { 503: ['notReady'] },
+};
+
+const SINGLE_EXAMPLE: Partial<Record<number, ExampleName>> = {
+  404: 'notFound',
+  409: 'conflict',
+  413: 'payloadTooLarge',
+  414: 'uriTooLong',
+  415: 'unsupportedMediaType',
+  429: 'rateLimited',
+  431: 'headersTooLarge',
+  500: 'unexpected',
+  503: 'unavailable',
+};
+
+/** The problems a status carries on any operation of this shape (method, path, security). */
+function structuralExamples(
+  status: number,
+  method: Method,
+  path: string,
+  operation: OperationObject,
+  own: ExampleName[],
+): ExampleName[] {
+  switch (status) {
+    case 400:
+      return [
+        ...(BODY_METHODS.has(method) ? (['invalidJson'] as const) : []),
+        ...(path.includes('{') ? (['malformedId'] as const) : []),
+      ];
+    case 401:
+      return (operation.security ?? []).length > 0 ? ['missingToken', 'invalidToken'] : [];
+    case 403:
+      return [];
+    case 503:
+      return own.length > 0 ? [] : ['unavailable'];
+    default: {
+      const single = SINGLE_EXAMPLE[status];
+      return own.length > 0 || single === undefined ? [] : [single];
+    }
+  }
+}
 
 /**
  * The statuses an operation can answer whatever its controller says, from what the route is:
@@ -68,10 +345,11 @@ export function frameworkStatuses(method: string, path: string): number[] {
 /**
  * Completes every operation's responses with the statuses the framework and the
  * infrastructure answer ({@link frameworkStatuses}), as `application/problem+json` with the
- * ProblemDto schema, an example and the headers that come with them (`Retry-After` on 429 and
- * 503, `WWW-Authenticate` on a 401 problem). Responses the controllers declared with
- * the ProblemDto schema get the media type the service really answers with, which
- * @nestjs/swagger writes as `application/json`.
+ * ProblemDto schema and the headers that come with them (`Retry-After` on 429 and 503,
+ * `WWW-Authenticate` on a 401 problem). Responses the controllers declared with the ProblemDto
+ * schema get the media type the service really answers with, which @nestjs/swagger writes as
+ * `application/json`. Every error response then gets named examples of the bodies it carries
+ * on that operation ({@link OPERATION_EXAMPLES} and what its shape implies).
  */
 export function documentFrameworkErrors(document: OpenAPIObject): OpenAPIObject {
   for (const [path, item] of Object.entries(document.paths)) {
@@ -83,12 +361,10 @@ export function documentFrameworkErrors(document: OpenAPIObject): OpenAPIObject 
           description: REASONS[status] ?? STATUS_CODES[status] ?? 'Error',
         }) as ResponseObject;
         const content = (response.content ??= {});
-        content[PROBLEM_CONTENT_TYPE] ??= {
-          schema: PROBLEM_SCHEMA,
-          example: exampleProblem(status, path),
-        };
+        content[PROBLEM_CONTENT_TYPE] ??= { schema: PROBLEM_SCHEMA };
       }
       completeDeclaredResponses(operation);
+      addExamples(method, path, operation);
     }
   }
   return document;
@@ -98,9 +374,9 @@ function completeDeclaredResponses(operation: OperationObject): void {
   for (const [code, response] of Object.entries(operation.responses)) {
     if (response === undefined || '$ref' in response) continue;
     const status = Number(code);
-    const json = response.content?.['application/json'];
+    const json = response.content?.[JSON_MEDIA_TYPE];
     if (response.content !== undefined && json !== undefined && isProblemSchema(json)) {
-      delete response.content['application/json'];
+      delete response.content[JSON_MEDIA_TYPE];
       response.content[PROBLEM_CONTENT_TYPE] ??= json;
     }
     // Every 401 problem names the scheme; the OAuth2 endpoints' RFC 6749 401s do not.
@@ -110,19 +386,55 @@ function completeDeclaredResponses(operation: OperationObject): void {
   }
 }
 
+function addExamples(method: Method, path: string, operation: OperationObject): void {
+  const instance = path.replace(/\{[^}]+\}/g, EXAMPLE_ID);
+  for (const [code, response] of Object.entries(operation.responses)) {
+    const status = Number(code);
+    if (status < 400 || response === undefined || '$ref' in response) continue;
+    const own = OPERATION_EXAMPLES[operation.operationId ?? '']?.[status] ?? [];
+    const names = [
+      ...new Set([...own, ...structuralExamples(status, method, path, operation, own)]),
+    ];
+    for (const [mediaType, media] of Object.entries(response.content ?? {})) {
+      if (media.example !== undefined || media.examples !== undefined) continue;
+      const oauth = mediaType === JSON_MEDIA_TYPE;
+      const examples: Record<string, ExampleObject> = {};
+      for (const name of names) {
+        const example: NamedExample = EXAMPLES[name];
+        const isOAuth = 'error' in example.value;
+        if (isOAuth !== oauth || (!oauth && example.value.status !== status)) continue;
+        examples[name] = {
+          summary: example.summary,
+          value:
+            oauth || example.instance === false ? example.value : { ...example.value, instance },
+        };
+      }
+      if (status === 403) examples.insufficientRole = insufficientRole(operation, instance);
+      if (Object.keys(examples).length > 0) media.examples = examples;
+    }
+  }
+}
+
+function insufficientRole(operation: OperationObject, instance: string): ExampleObject {
+  const roles = (operation as { 'x-required-roles'?: string[] })['x-required-roles'] ?? [];
+  return {
+    summary: 'The account lacks the role the operation requires',
+    value: {
+      ...domain(
+        403,
+        'insufficient-role',
+        'Forbidden',
+        `This action requires ${roles.join(' or ')}`,
+      ),
+      instance,
+    },
+  };
+}
+
 function isProblemSchema(media: MediaTypeObject): boolean {
   return (
     media.schema !== undefined &&
     '$ref' in media.schema &&
     media.schema.$ref === PROBLEM_SCHEMA.$ref
   );
-}
-
-function exampleProblem(status: number, path: string): Record<string, unknown> {
-  return {
-    type: 'about:blank',
-    title: STATUS_CODES[status] ?? 'Error',
-    status,
-    instance: path.replace(/\{[^}]+\}/g, '0b6e5d1c-6a34-4a44-9b7e-3c1f2f5e8a11'),
-  };
 }

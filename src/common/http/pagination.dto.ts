@@ -7,6 +7,7 @@ export const MAX_PAGE_SIZE = 100;
 /** `page` (1-based) and `limit` (1..100) of every paginated list. */
 export class PaginationQueryDto {
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     maximum: 1_000_000,
     default: 1,
@@ -19,7 +20,7 @@ export class PaginationQueryDto {
   @Max(1_000_000)
   page: number = 1;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -55,12 +55,17 @@ export class UserListDto {
   @ApiProperty({ type: [UserResponseDto] })
   items: UserResponseDto[];
 
-  @ApiProperty({ example: 42, description: 'Users matching the filters, over all pages' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    example: 42,
+    description: 'Users matching the filters, over all pages',
+  })
   total: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
   page: number;
 
-  @ApiProperty({ example: 20 })
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 20 })
   limit: number;
 }
