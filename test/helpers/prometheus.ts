@@ -17,9 +17,7 @@ export function parsePrometheus(text: string): Sample[] {
     if (match === null) throw new Error(`not a sample line: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) {
-      labels[key] = (value).replace(/\\(.)/g, (_, c: string) =>
-        c === 'n' ? '\n' : c,
-      );
+      labels[key] = value.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
     samples.push({ name: match[1], labels, value: Number(match[3]) });
   }
