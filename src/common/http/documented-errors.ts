@@ -250,6 +250,14 @@ const EXAMPLES = {
     error: 'invalid_grant',
     error_description: 'The refresh token is invalid, expired or revoked',
   }),
+  oauthCrossSiteRefused: named(
+    'REFRESH_COOKIE_SAMESITE=none: a cookie refresh without an allowed Origin or X-CSRF-Protection',
+    {
+      error: 'invalid_request',
+      error_description:
+        'A refresh with the cookie must come from an allowed origin with the X-CSRF-Protection header',
+    },
+  ),
 } satisfies Record<string, NamedExample>;
 
 type ExampleName = keyof typeof EXAMPLES;
@@ -268,7 +276,11 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
     400: ['oauthInvalidRequest', 'oauthUnsupportedGrant'],
     401: ['oauthBadPassword', 'oauthBadRefresh'],
   },
-  refreshTokens: { 400: ['oauthInvalidRequest'], 401: ['oauthBadRefresh'] },
+  refreshTokens: {
+    400: ['oauthInvalidRequest'],
+    401: ['oauthBadRefresh'],
+    403: ['oauthCrossSiteRefused'],
+  },
   changePassword: {
     400: ['invalidPasswordChange', 'weakNewPassword'],
     401: ['invalidCredentials'],
@@ -409,7 +421,10 @@ function addExamples(method: Method, path: string, operation: OperationObject): 
             oauth || example.instance === false ? example.value : { ...example.value, instance },
         };
       }
-      if (status === 403) examples.insufficientRole = insufficientRole(operation, instance);
+      // A 403 of a bearer route is a missing role (the refresh endpoint's is its own, above).
+      if (status === 403 && !oauth && (operation.security ?? []).length > 0) {
+        examples.insufficientRole = insufficientRole(operation, instance);
+      }
       if (Object.keys(examples).length > 0) media.examples = examples;
     }
   }
