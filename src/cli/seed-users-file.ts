@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { CliError } from './cli-error';
 
 export type SeedFileFormat = 'json' | 'csv';
@@ -73,52 +74,28 @@ function csvRecords(content: string): SeedRecord[] {
 }
 
 /**
- * RFC 4180: comma-separated fields, optionally in double quotes (where `""` is a quote and
- * commas and line breaks are data), records ended by CRLF or LF.
+ * RFC 4180 by csv-parse: comma-separated fields, optionally in double quotes (where `""` is a
+ * quote and commas and line breaks are data), records ended by CRLF or LF. Each record with the
+ * line it starts on.
  */
 export function parseCsv(content: string): { line: number; fields: string[] }[] {
-  const rows: { line: number; fields: string[] }[] = [];
-  let fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  let line = 1;
-  let rowLine = 1;
-  let i = 0;
-  while (i < content.length) {
-    const character = content[i];
-    if (quoted) {
-      if (character === '"' && content[i + 1] === '"') {
-        field += '"';
-        i += 2;
-        continue;
-      }
-      if (character === '"') quoted = false;
-      else {
-        if (character === '\n') line++;
-        field += character;
-      }
-      i++;
-      continue;
-    }
-    if (character === '"' && field === '') quoted = true;
-    else if (character === ',') {
-      fields.push(field);
-      field = '';
-    } else if (character === '\n' || (character === '\r' && content[i + 1] === '\n')) {
-      fields.push(field);
-      rows.push({ line: rowLine, fields });
-      fields = [];
-      field = '';
-      if (character === '\r') i++;
-      line++;
-      rowLine = line;
-    } else field += character;
-    i++;
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(content, {
+      relax_column_count: true,
+      info: true,
+      record_delimiter: ['\r\n', '\n'],
+    }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (error) {
+    const where = (error as { lines?: unknown }).lines;
+    throw new CliError(
+      `Error: the CSV file cannot be read${typeof where === 'number' ? ` at line ${where}` : ''} (${(error as Error).message})`,
+      1,
+    );
   }
-  if (quoted) throw new CliError(`Error: line ${rowLine} has a quoted field that never ends`, 1);
-  if (field !== '' || fields.length > 0) {
-    fields.push(field);
-    rows.push({ line: rowLine, fields });
-  }
-  return rows;
+  return records.map(({ record, info }) => ({
+    // csv-parse counts lines to the record's end; a quoted line break is within the record.
+    line: info.lines - record.reduce((breaks, field) => breaks + (field.split('\n').length - 1), 0),
+    fields: record,
+  }));
 }
