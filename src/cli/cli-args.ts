@@ -18,6 +18,10 @@ Commands:
       Prints the newest event as "<sequence>:<hash> <time>": keep it outside the database
       (a ticket, a log shipper) and give it to audit:verify --head later. Reads only.
 
+  migrate
+      Applies pending migrations (the server also does at boot) and names each one; for a
+      deployment step before the new version starts: node dist/src/cli/main.js migrate.
+
   prune
       Runs one retention pass (SESSION_RETENTION_DAYS, AUDIT_RETENTION_DAYS) and prints
       what it deleted. Safe while the service runs.
@@ -31,9 +35,10 @@ export type CliCommand =
   | { name: 'create-admin'; username: string; email: string }
   | { name: 'audit:verify'; head?: { sequence: number; hash: string } }
   | { name: 'audit:head' }
+  | { name: 'migrate' }
   | { name: 'prune' };
 
-const COMMANDS = ['create-admin', 'audit:verify', 'audit:head', 'prune'] as const;
+const COMMANDS = ['create-admin', 'audit:verify', 'audit:head', 'migrate', 'prune'] as const;
 const HEAD = /^([1-9]\d{0,15}):([0-9a-f]{64})$/;
 
 export function parseCliArgs(argv: string[]): CliCommand {
@@ -63,7 +68,9 @@ export function parseCliArgs(argv: string[]): CliCommand {
     const given = Object.keys(values).find((option) => !allowed.includes(option));
     if (given !== undefined) throw new UsageError(`${command} takes no option --${given}`);
   }
-  if (command === 'audit:head' || command === 'prune') return { name: command };
+  if (command === 'audit:head' || command === 'migrate' || command === 'prune') {
+    return { name: command };
+  }
   if (command === 'audit:verify') {
     if (values.head === undefined) return { name: 'audit:verify' };
     // The first word of an audit:head line; the time after it is only for people.

@@ -25,6 +25,11 @@ async function main(argv: string[]): Promise<void> {
       await auditHead();
       return;
     }
+    case 'migrate': {
+      const { migrate } = await import('./migrate.command');
+      await migrate();
+      return;
+    }
     case 'prune': {
       const { prune } = await import('./prune.command');
       await prune();
