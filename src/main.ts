@@ -19,8 +19,26 @@ async function bootstrap(): Promise<void> {
   // After the shutdown hooks, process.exit rather than re-raising the signal: the 'exit'
   // event is what flushes the log lines still buffered.
   app.enableShutdownHooks([], { useProcessExit: true });
+  closeConnectionsOnceIdle(app);
   await configureApp(app, config);
   await app.listen({ port: config.http.port, host: config.http.host });
+}
+
+/**
+ * At shutdown the server stops accepting connections and lets the requests in flight finish, but
+ * Node closes a keep-alive connection only when it is idle at that moment: one whose response
+ * is sent afterwards would stay open for Fastify's keepAliveTimeout (72 s) and keep the process
+ * alive past any supervisor's grace period. So while closing, idle connections are closed every
+ * 100 ms until the last one is gone. Nothing runs per request.
+ */
+function closeConnectionsOnceIdle(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('preClose', (done) => {
+    const server = fastify.server;
+    const reaper = setInterval(() => server.closeIdleConnections(), 100);
+    server.once('close', () => clearInterval(reaper));
+    done();
+  });
 }
 
 bootstrap().catch((error: unknown) => {

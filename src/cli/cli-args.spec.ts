@@ -40,8 +40,10 @@ describe('parseCliArgs', () => {
     assert.throws(() => parseCliArgs(['audit:verify', 'extra']), UsageError);
   });
 
-  it('reads audit:head and prune, which take no options', () => {
+  it('reads audit:head, migrate and prune, which take no options', () => {
     assert.deepEqual(parseCliArgs(['audit:head']), { name: 'audit:head' });
+    assert.deepEqual(parseCliArgs(['migrate']), { name: 'migrate' });
+    assert.throws(() => parseCliArgs(['migrate', '--email', 'x']), UsageError);
     assert.deepEqual(parseCliArgs(['prune']), { name: 'prune' });
     assert.throws(() => parseCliArgs(['audit:head', '--head', `1:${'a'.repeat(64)}`]), UsageError);
     assert.throws(() => parseCliArgs(['prune', '--username', 'x']), UsageError);

@@ -26,6 +26,10 @@ Commands:
       stops the import (nothing imported) unless --skip-invalid; the rest is imported in one
       transaction. --dry-run reports what would happen and changes no account.
 
+  migrate
+      Applies pending migrations (the server also does at boot) and names each one; for a
+      deployment step before the new version starts: node dist/src/cli/main.js migrate.
+
   prune
       Runs one retention pass (SESSION_RETENTION_DAYS, AUDIT_RETENTION_DAYS) and prints
       what it deleted. Safe while the service runs.
@@ -39,6 +43,7 @@ export type CliCommand =
   | { name: 'create-admin'; username: string; email: string }
   | { name: 'audit:verify'; head?: { sequence: number; hash: string } }
   | { name: 'audit:head' }
+  | { name: 'migrate' }
   | { name: 'prune' }
   | {
       name: 'import-users';
@@ -48,7 +53,14 @@ export type CliCommand =
       skipInvalid: boolean;
     };
 
-const COMMANDS = ['create-admin', 'audit:verify', 'audit:head', 'prune', 'import-users'] as const;
+const COMMANDS = [
+  'create-admin',
+  'audit:verify',
+  'audit:head',
+  'migrate',
+  'prune',
+  'import-users',
+] as const;
 const OPTIONS_OF: Partial<Record<(typeof COMMANDS)[number], string[]>> = {
   'audit:verify': ['help', 'head'],
   'import-users': ['help', 'file', 'format', 'dry-run', 'skip-invalid'],
@@ -82,7 +94,9 @@ export function parseCliArgs(argv: string[]): CliCommand {
     const given = Object.keys(values).find((option) => !allowed.includes(option));
     if (given !== undefined) throw new UsageError(`${command} takes no option --${given}`);
   }
-  if (command === 'audit:head' || command === 'prune') return { name: command };
+  if (command === 'audit:head' || command === 'migrate' || command === 'prune') {
+    return { name: command };
+  }
   if (command === 'import-users') {
     if (values.file === undefined || values.file === '') {
       throw new UsageError('Missing option --file');

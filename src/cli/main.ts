@@ -30,6 +30,11 @@ async function main(argv: string[]): Promise<void> {
       await importUsers(command);
       return;
     }
+    case 'migrate': {
+      const { migrate } = await import('./migrate.command');
+      await migrate();
+      return;
+    }
     case 'prune': {
       const { prune } = await import('./prune.command');
       await prune();
