@@ -81,9 +81,10 @@ export function appDefaults() {
   const { EnvironmentVariables } = require(path.join(ROOT, 'dist/src/config/environment.js'));
   const defaults = {};
   for (const [name, value] of Object.entries(new EnvironmentVariables())) {
-    defaults[name] = String(value);
+    // An optional variable's field exists unset: empty means "not set" to the app.
+    defaults[name] = value === undefined ? '' : String(value);
   }
-  // Optional variables have no default: empty means "not set" to the app.
+  // Optional variables without a field: empty means "not set" to the app.
   for (const name of [
     'DATABASE_URL',
     'REDIS_URL',
@@ -92,6 +93,7 @@ export function appDefaults() {
     'JWT_PRIVATE_KEY_FILE',
     'JWT_PREVIOUS_PUBLIC_KEYS',
     'SWAGGER_ENABLED',
+    'METRICS_PORT',
   ]) {
     defaults[name] = '';
   }
