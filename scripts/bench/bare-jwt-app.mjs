@@ -1,9 +1,12 @@
-// Baseline (a') of `npm run bench:jwt-floor`: the bare Nest-on-Fastify app of baseline (a) with
-// the one thing GET /users/me cannot do without, an access token verified on every request by
-// the libraries the service uses for it: @nestjs/passport's AuthGuard('jwt') over passport-jwt's
-// Strategy (jsonwebtoken underneath), HS256 with a KeyObject, issuer and audience checked, the
-// payload as the answer. No database, no logger. (a') ÷ (a) is the most GET /users/me can reach
-// of (a) while the libraries verify each request. Plain JavaScript: decorators applied by hand.
+import 'reflect-metadata';
+// Baselines (a') and (a'') of `npm run bench:jwt-floor`: the bare Nest-on-Fastify app of
+// baseline (a) with the one thing GET /users/me cannot do without, an access token verified on
+// every request by the libraries the service uses for it: passport-jwt's Strategy (jsonwebtoken
+// underneath), HS256 with a KeyObject, issuer and audience checked, the payload as the answer.
+// (a') GET /api/v1/bench/me runs it the documented way, @nestjs/passport's AuthGuard('jwt');
+// (a'') GET /api/v1/bench/me-direct runs the strategy as the service does (a per-request object
+// inheriting from it, src/auth/guards/run-strategy.ts), without passport's middleware. No
+// database, no logger. Plain JavaScript: decorators applied by hand.
 // Usage: PORT=... JWT_SECRET=... JWT_ISSUER=... JWT_AUDIENCE=... node scripts/bench/bare-jwt-app.mjs
 import { Controller, Get, Injectable, Module, Req, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -34,8 +37,35 @@ class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 }
 Injectable()(JwtStrategy);
 
+/** The strategy run as src/auth/guards/run-strategy.ts runs it. */
+class DirectJwtGuard {
+  constructor(strategy) {
+    this.strategy = strategy;
+  }
+
+  canActivate(context) {
+    const request = context.switchToHttp().getRequest();
+    return new Promise((resolve) => {
+      const run = Object.create(this.strategy);
+      run.success = (user) => {
+        request.user = user;
+        resolve(true);
+      };
+      run.fail = () => resolve(false);
+      run.error = () => resolve(false);
+      run.authenticate(request, { session: false });
+    });
+  }
+}
+Injectable()(DirectJwtGuard);
+Reflect.defineMetadata('design:paramtypes', [JwtStrategy], DirectJwtGuard);
+
 class MeController {
   me(request) {
+    return { id: request.user.sub };
+  }
+
+  meDirect(request) {
     return { id: request.user.sub };
   }
 
@@ -49,6 +79,10 @@ const descriptor = Object.getOwnPropertyDescriptor(MeController.prototype, 'me')
 Req()(MeController.prototype, 'me', 0);
 UseGuards(AuthGuard('jwt'))(MeController.prototype, 'me', descriptor);
 Get(path.posix.basename(BARE_JWT_PATH))(MeController.prototype, 'me', descriptor);
+const direct = Object.getOwnPropertyDescriptor(MeController.prototype, 'meDirect');
+Req()(MeController.prototype, 'meDirect', 0);
+UseGuards(DirectJwtGuard)(MeController.prototype, 'meDirect', direct);
+Get(`${path.posix.basename(BARE_JWT_PATH)}-direct`)(MeController.prototype, 'meDirect', direct);
 Get(path.posix.basename(BARE_PATH))(
   MeController.prototype,
   'ping',
@@ -56,7 +90,7 @@ Get(path.posix.basename(BARE_PATH))(
 );
 
 class BareJwtModule {}
-Module({ controllers: [MeController], providers: [JwtStrategy] })(BareJwtModule);
+Module({ controllers: [MeController], providers: [JwtStrategy, DirectJwtGuard] })(BareJwtModule);
 
 const app = await NestFactory.create(BareJwtModule, new FastifyAdapter(), { logger: false });
 app.enableShutdownHooks();

@@ -68,13 +68,14 @@ export async function startBareJwtApp(settings, jwt, accessToken) {
     }),
     `${baseUrl}${BARE_PATH}`,
   );
+  const get = (route) => ({
+    requests: [{ method: 'GET', path: route, headers: { authorization: `Bearer ${accessToken}` } }],
+  });
   return {
     ...server,
     baseUrl,
-    request: {
-      requests: [
-        { method: 'GET', path: BARE_JWT_PATH, headers: { authorization: `Bearer ${accessToken}` } },
-      ],
-    },
+    // (a'): @nestjs/passport's AuthGuard; (a''): the strategy run as the service runs it.
+    request: get(BARE_JWT_PATH),
+    directRequest: get(`${BARE_JWT_PATH}-direct`),
   };
 }
