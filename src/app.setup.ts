@@ -15,7 +15,6 @@ import { responseHeadersFor } from './common/http/security-headers';
 import type { AppConfig } from './config/app-config';
 import type { Logger } from './logging/logger';
 import { RequestLogController } from './logging/request-line';
-import { requestLoggers } from './logging/request-logger';
 import { recordRequests } from './metrics/http-metrics';
 import { METRICS_PATH } from './metrics/metrics.controller';
 import { Metrics } from './metrics/metrics.service';
@@ -53,7 +52,6 @@ export function createFastifyAdapter(
       : {
           loggerInstance: options.logger,
           logController: new RequestLogController(options.logger),
-          childLoggerFactory: requestLoggers,
         }),
   });
 }
