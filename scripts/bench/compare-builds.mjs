@@ -18,12 +18,12 @@ import * as path from 'node:path';
 import { setTimeout } from 'node:timers';
 import { positiveInteger, readSettings, ROOT } from './config.mjs';
 import { createDatabase } from './database.mjs';
-import { load, stopLoad } from './load.mjs';
-import { cpuMicroseconds, stopAll } from './processes.mjs';
-import { failuresOf, number } from './report.mjs';
+import { stopLoad } from './load.mjs';
+import { measure, medianOf } from './rounds.mjs';
+import { stopAll } from './processes.mjs';
+import { number } from './report.mjs';
 import { seedAccounts, usersMe } from './scenarios.mjs';
 import { startApp, startBareApp } from './servers.mjs';
-import { median } from './stats.mjs';
 
 const settings = readSettings(process.env);
 const rounds = positiveInteger(process.env, 'BENCH_ROUNDS', 25);
@@ -46,32 +46,6 @@ async function startBuild(label, entry) {
   return { label, pid: app.pid, baseUrl: app.baseUrl, request: usersMe(accessToken) };
 }
 
-async function measure(target, seconds) {
-  const before = cpuMicroseconds(target.pid);
-  const result = await load(
-    target.baseUrl,
-    { connections: settings.connections, seconds },
-    target.request,
-  );
-  const after = cpuMicroseconds(target.pid);
-  if (failuresOf(result) > 0) {
-    throw new Error(`${target.label}: ${failuresOf(result)} failed requests`);
-  }
-  return {
-    perSecond: result.perSecond,
-    cpuPerRequest:
-      before === null || after === null || result.operations === 0
-        ? null
-        : (after - before) / result.operations,
-  };
-}
-
-/** The median of the values measured (CPU time is null off Linux); null if there are none. */
-function medianOf(values) {
-  const known = values.filter((value) => value !== null);
-  return known.length === 0 ? null : median(known);
-}
-
 async function main() {
   if (baselineArgument === undefined) {
     console.error('usage: npm run bench:compare -- <baseline build dir> [<candidate build dir>]');
@@ -88,14 +62,19 @@ async function main() {
   const baseline = await startBuild('baseline', baselineEntry);
   const candidate = await startBuild('candidate', candidateEntry);
   const bare = { label: 'bare', ...(await startBareApp(settings)) };
-  for (const target of [baseline, candidate, bare]) await measure(target, settings.warmup);
+  for (const target of [baseline, candidate, bare])
+    await measure(target, { connections: settings.connections, seconds: settings.warmup });
 
   const rows = [];
   for (let round = 0; round < rounds; round += 1) {
     // The two builds back to back, in alternating order, so neither always goes first.
     const order = round % 2 === 0 ? [baseline, candidate, bare] : [candidate, baseline, bare];
     const results = {};
-    for (const target of order) results[target.label] = await measure(target, roundSeconds);
+    for (const target of order)
+      results[target.label] = await measure(target, {
+        connections: settings.connections,
+        seconds: roundSeconds,
+      });
     const row = {
       speed: results.candidate.perSecond / results.baseline.perSecond,
       cpu:

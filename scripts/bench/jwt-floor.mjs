@@ -12,42 +12,17 @@
 import { setTimeout } from 'node:timers';
 import { APP_ENTRY, positiveInteger, readSettings } from './config.mjs';
 import { createDatabase } from './database.mjs';
-import { load, stopLoad } from './load.mjs';
-import { cpuMicroseconds, stopAll } from './processes.mjs';
-import { failuresOf, number } from './report.mjs';
+import { stopLoad } from './load.mjs';
+import { measure, medianOf } from './rounds.mjs';
+import { stopAll } from './processes.mjs';
+import { number } from './report.mjs';
 import { seedAccounts, usersMe } from './scenarios.mjs';
 import { startApp, startBareApp, startBareJwtApp } from './servers.mjs';
-import { median } from './stats.mjs';
 
 const settings = readSettings(process.env);
 const rounds = positiveInteger(process.env, 'BENCH_ROUNDS', 25);
 const roundSeconds = positiveInteger(process.env, 'BENCH_ROUND_SECONDS', 1);
 let database;
-
-async function measure(target, seconds) {
-  const before = cpuMicroseconds(target.pid);
-  const result = await load(
-    target.baseUrl,
-    { connections: settings.connections, seconds },
-    target.request,
-  );
-  const after = cpuMicroseconds(target.pid);
-  if (failuresOf(result) > 0) {
-    throw new Error(`${target.label}: ${failuresOf(result)} failed requests`);
-  }
-  return {
-    perSecond: result.perSecond,
-    cpuPerRequest:
-      before === null || after === null || result.operations === 0
-        ? null
-        : (after - before) / result.operations,
-  };
-}
-
-function medianOf(values) {
-  const known = values.filter((value) => value !== null);
-  return known.length === 0 ? null : median(known);
-}
 
 async function main() {
   console.log(
@@ -63,14 +38,19 @@ async function main() {
   const bareJwt = { label: "a'", ...(await startBareJwtApp(settings, started.jwt, accessToken)) };
   const direct = { ...bareJwt, label: "a''", request: bareJwt.directRequest };
   const targets = [app, bare, bareJwt, direct];
-  for (const target of targets) await measure(target, settings.warmup);
+  for (const target of targets)
+    await measure(target, { connections: settings.connections, seconds: settings.warmup });
 
   const rows = [];
   for (let round = 0; round < rounds; round += 1) {
     // Each one first in turn, so none always runs right after the same other.
     const order = targets.map((_, index) => targets[(index + round) % targets.length]);
     const results = {};
-    for (const target of order) results[target.label] = await measure(target, roundSeconds);
+    for (const target of order)
+      results[target.label] = await measure(target, {
+        connections: settings.connections,
+        seconds: roundSeconds,
+      });
     const row = {
       app: results.app.perSecond / results.a.perSecond,
       ceiling: results["a'"].perSecond / results.a.perSecond,

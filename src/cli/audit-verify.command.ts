@@ -1,5 +1,4 @@
-import { NestFactory } from '@nestjs/core';
-import type { INestApplicationContext } from '@nestjs/common';
+import { cliContext } from './cli-context';
 import { AuditService, ExpectedHead } from '../audit/audit.service';
 import { configFromEnvironment } from '../config/app-config';
 import { CliError } from './cli-error';
@@ -51,12 +50,7 @@ function formatHead(head: { sequence: number; hash: string; occurredAt: Date }):
 
 async function withReadOnlyAudit(run: (audit: AuditService) => Promise<void>): Promise<void> {
   configFromEnvironment();
-  const app: INestApplicationContext = await NestFactory.createApplicationContext(
-    ReadOnlyCliModule,
-    { logger: ['error', 'warn'], abortOnError: false },
-  ).catch((error: unknown) => {
-    throw new CliError(`Error: the service could not start (${String(error)})`, 1);
-  });
+  const app = await cliContext(ReadOnlyCliModule, { writes: false });
   try {
     const audit = app.get(AuditService);
     if (!(await audit.hasTables())) {

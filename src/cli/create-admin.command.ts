@@ -1,4 +1,4 @@
-import { NestFactory } from '@nestjs/core';
+import { cliContext } from './cli-context';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { AuditService } from '../audit/audit.service';
@@ -28,16 +28,7 @@ export async function createAdmin({
   await validAccount({ username, email, password: undefined }, (field) => field !== 'password');
   const account = await validAccount({ username, email, password: await readAdminPassword() });
 
-  const app = await NestFactory.createApplicationContext(CliModule, {
-    logger: ['error', 'warn'],
-    abortOnError: false,
-  }).catch((error: unknown) => {
-    // Nest has already logged the cause with its stack; one line says what it meant.
-    throw new CliError(
-      `Error: the service could not start (${String(error)}); nothing was changed`,
-      1,
-    );
-  });
+  const app = await cliContext(CliModule, { writes: true });
   try {
     const audit = app.get(AuditService);
     const { user, roles } = await app.get(UsersService).createAccount(account, ADMIN_ROLES, {

@@ -1,4 +1,4 @@
-import { NestFactory } from '@nestjs/core';
+import { cliContext } from './cli-context';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RoleName } from '../access/role-name';
@@ -49,15 +49,7 @@ export async function importUsers(options: ImportUsersOptions): Promise<void> {
   const records = readSeedRecords(text, format);
   const { valid, invalid } = await checkSeedRecords(records);
 
-  const app = await NestFactory.createApplicationContext(CliModule, {
-    logger: ['error', 'warn'],
-    abortOnError: false,
-  }).catch((error: unknown) => {
-    throw new CliError(
-      `Error: the service could not start (${String(error)}); nothing was changed`,
-      1,
-    );
-  });
+  const app = await cliContext(CliModule, { writes: true });
   try {
     const users = app.get(UsersService);
     const taken = await users.findTakenNames({

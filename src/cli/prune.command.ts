@@ -1,4 +1,4 @@
-import { NestFactory } from '@nestjs/core';
+import { cliContext } from './cli-context';
 import { configFromEnvironment } from '../config/app-config';
 import { RetentionService } from '../retention/retention.service';
 import { CliError } from './cli-error';
@@ -7,12 +7,7 @@ import { PruneCliModule } from './prune-cli.module';
 /** One retention pass, as the scheduled job runs it; exits 1 if the audit chain stopped it. */
 export async function prune(): Promise<void> {
   configFromEnvironment();
-  const app = await NestFactory.createApplicationContext(PruneCliModule, {
-    logger: ['error', 'warn'],
-    abortOnError: false,
-  }).catch((error: unknown) => {
-    throw new CliError(`Error: the service could not start (${String(error)})`, 1);
-  });
+  const app = await cliContext(PruneCliModule, { writes: false });
   try {
     const result = await app.get(RetentionService).prune();
     console.log(
