@@ -18,6 +18,7 @@ interface LogLine {
   message?: unknown;
   requestId?: unknown;
   method?: unknown;
+  route?: unknown;
   path?: unknown;
   status?: unknown;
   durationMs?: unknown;
@@ -190,6 +191,7 @@ describe('request log of the built server (shipped defaults)', () => {
         pid: 'number',
         requestId: 'log-test-me',
         method: 'GET',
+        route: '/api/v1/users/me',
         path: '/api/v1/users/me',
         status: 200,
         userId,

@@ -34,6 +34,17 @@ describe('request line', () => {
     assert.doesNotMatch(JSON.stringify(line), /secret/);
   });
 
+  it("names the matched route's template, and none when no route matched", () => {
+    const routed = {
+      ...request,
+      url: '/api/v1/users/42',
+      routeOptions: { url: '/api/v1/users/:id' },
+    };
+    assert.equal(requestLine(routed, 403, 1).route, '/api/v1/users/:id');
+    assert.equal(requestLine(routed, 403, 1).path, '/api/v1/users/42');
+    assert.equal('route' in requestLine({ ...request, routeOptions: {} }, 404, 1), false);
+  });
+
   it('names the user once a guard has authenticated the request', () => {
     const line = requestLine({ ...request, user: { id: 'u1', username: 'ada' } }, 200, 1);
     assert.equal(line.userId, 'u1');

@@ -9,6 +9,8 @@ export const REQUEST_ID_KEY = 'requestId';
 export interface RequestLine {
   requestId: string;
   method: string;
+  /** The matched route's template (`/api/v1/users/:id`); absent when no route matched. */
+  route?: string;
   path: string;
   status: number;
   durationMs: number;
@@ -20,6 +22,7 @@ interface LoggedRequest {
   id: string;
   method: string;
   url: string;
+  routeOptions?: { url?: string };
   ip?: string;
   user?: unknown;
 }
@@ -41,6 +44,8 @@ export function requestLine(
     status,
     durationMs: Math.round(elapsedMs * 100) / 100,
   };
+  const route = request.routeOptions?.url;
+  if (route !== undefined) line.route = route;
   const userId = (request.user as { id?: unknown } | null | undefined)?.id;
   if (typeof userId === 'string') line.userId = userId;
   if (request.ip !== undefined) line.ip = request.ip;
