@@ -69,16 +69,16 @@ function nonEmpty(value) {
 }
 
 /**
- * The app's own defaults for every variable it reads (from the compiled configuration class), so
- * the bench never picks up a developer's .env or shell settings, and argon2 runs with the
- * production parameters exactly.
+ * The app's own defaults for every variable it reads (from the compiled configuration class of
+ * `build`, dist/ by default), so the bench never picks up a developer's .env or shell settings,
+ * and argon2 runs with the production parameters exactly.
  */
-export function appDefaults() {
-  if (!existsSync(APP_ENTRY)) {
-    throw new Error(`${APP_ENTRY} is missing: run \`npm run bench\`, which builds first`);
+export function appDefaults(build = path.join(ROOT, 'dist')) {
+  if (!existsSync(path.join(build, 'src/main.js'))) {
+    throw new Error(`${build}/src/main.js is missing: run \`npm run bench\`, which builds first`);
   }
   const require = createRequire(import.meta.url);
-  const { EnvironmentVariables } = require(path.join(ROOT, 'dist/src/config/environment.js'));
+  const { EnvironmentVariables } = require(path.join(build, 'src/config/environment.js'));
   const defaults = {};
   for (const [name, value] of Object.entries(new EnvironmentVariables())) {
     // An optional variable's field exists unset: empty means "not set" to the app.
