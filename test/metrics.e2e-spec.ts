@@ -185,6 +185,53 @@ describe('GET /metrics (SPEC §11)', () => {
     );
   });
 
+  it("counts a login refused by the account's limit, not only by the address's", async () => {
+    await withApp(
+      {
+        METRICS_TOKEN: TOKEN,
+        RATE_LIMIT_ENABLED: 'true',
+        RATE_LIMIT_IP_PER_MINUTE: '100',
+        RATE_LIMIT_ACCOUNT_PER_MINUTE: '2',
+      },
+      async (t) => {
+        const user = await createUser(t);
+        await loginPair(t, user.username);
+        await loginPair(t, user.username);
+        await t
+          .http()
+          .post('/api/v1/auth/login')
+          .send({ username: user.username, password: TEST_PASSWORD })
+          .expect(429);
+        const samples = await scrape(t);
+        const limited = (limit: string) =>
+          valueOf(samples, 'identity_rate_limit_rejections_total', { limit });
+        assert.deepEqual([limited('ip'), limited('account')], [0, 1]);
+        assert.equal(
+          valueOf(samples, 'identity_login_attempts_total', { outcome: 'rate_limited' }),
+          1,
+        );
+        assert.equal(valueOf(samples, 'identity_login_attempts_total', { outcome: 'success' }), 2);
+      },
+    );
+  });
+
+  it("keeps two apps' counts apart in one process, each with the process metrics once", async () => {
+    await withApp({ METRICS_TOKEN: TOKEN }, async (first) => {
+      await withApp({ METRICS_TOKEN: TOKEN }, async (second) => {
+        const user = await createUser(first);
+        await loginPair(first, user.username);
+        const [one, two] = [await scrape(first), await scrape(second)];
+        const success = { outcome: 'success' };
+        assert.equal(valueOf(one, 'identity_login_attempts_total', success), 1);
+        assert.equal(valueOf(two, 'identity_login_attempts_total', success), 0);
+        for (const samples of [one, two]) {
+          const cpu = samples.filter((sample) => sample.name === 'process_cpu_user_seconds_total');
+          assert.equal(cpu.length, 1);
+        }
+      });
+    });
+  });
+
   it('serves them on METRICS_PORT instead, and nowhere else', async () => {
     const port = await freePort();
     await withApp({ METRICS_PORT: String(port), HOST: '127.0.0.1' }, async (t) => {

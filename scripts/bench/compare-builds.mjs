@@ -15,12 +15,9 @@
 // REDIS_URL as for `npm run bench`. Exit code 1 if any request failed.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { setTimeout } from 'node:timers';
 import { positiveInteger, readSettings, ROOT } from './config.mjs';
 import { createDatabase } from './database.mjs';
-import { stopLoad } from './load.mjs';
-import { measure, medianOf } from './rounds.mjs';
-import { stopAll } from './processes.mjs';
+import { measure, medianOf, runBounded } from './rounds.mjs';
 import { number } from './report.mjs';
 import { seedAccounts, usersMe } from './scenarios.mjs';
 import { startApp, startBareApp } from './servers.mjs';
@@ -108,27 +105,10 @@ async function main() {
   return 0;
 }
 
-async function shutdown(code) {
-  stopLoad();
-  await stopAll();
-  for (const database of databases) await database.drop();
-  process.exit(code);
-}
-
-process.on('SIGINT', () => void shutdown(130));
 // Bounded: boots, warm-ups and the rounds, with slack.
-setTimeout(
-  () => {
-    console.error('bench:compare: out of time');
-    void shutdown(1);
+runBounded('bench:compare', main, {
+  cleanUp: async () => {
+    for (const database of databases) await database.drop();
   },
-  (120 + 3 * settings.warmup + rounds * 3 * (roundSeconds + 1)) * 1000,
-).unref();
-
-main().then(
-  (code) => shutdown(code),
-  (error) => {
-    console.error(`bench:compare failed: ${error instanceof Error ? error.message : error}`);
-    return shutdown(1);
-  },
-);
+  timeoutSeconds: 120 + 3 * settings.warmup + rounds * 3 * (roundSeconds + 1),
+});

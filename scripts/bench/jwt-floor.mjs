@@ -9,12 +9,9 @@
 //
 // BENCH_ROUNDS (default 25), BENCH_ROUND_SECONDS (1), BENCH_CONNECTIONS (10), BENCH_WARMUP (3);
 // DATABASE_URL and REDIS_URL as for `npm run bench`. Exit code 1 if any request failed.
-import { setTimeout } from 'node:timers';
 import { APP_ENTRY, positiveInteger, readSettings } from './config.mjs';
 import { createDatabase } from './database.mjs';
-import { stopLoad } from './load.mjs';
-import { measure, medianOf } from './rounds.mjs';
-import { stopAll } from './processes.mjs';
+import { measure, medianOf, runBounded } from './rounds.mjs';
 import { number } from './report.mjs';
 import { seedAccounts, usersMe } from './scenarios.mjs';
 import { startApp, startBareApp, startBareJwtApp } from './servers.mjs';
@@ -80,26 +77,10 @@ async function main() {
   return 0;
 }
 
-async function shutdown(code) {
-  stopLoad();
-  await stopAll();
-  if (database !== undefined) await database.drop();
-  process.exit(code);
-}
-
-process.on('SIGINT', () => void shutdown(130));
-setTimeout(
-  () => {
-    console.error('bench:jwt-floor: out of time');
-    void shutdown(1);
+// Bounded: boots, warm-ups and the rounds, with slack.
+runBounded('bench:jwt-floor', main, {
+  cleanUp: async () => {
+    if (database !== undefined) await database.drop();
   },
-  (120 + 4 * settings.warmup + rounds * 4 * (roundSeconds + 1)) * 1000,
-).unref();
-
-main().then(
-  (code) => shutdown(code),
-  (error) => {
-    console.error(`bench:jwt-floor failed: ${error instanceof Error ? error.message : error}`);
-    return shutdown(1);
-  },
-);
+  timeoutSeconds: 120 + 4 * settings.warmup + rounds * 4 * (roundSeconds + 1),
+});

@@ -1,7 +1,8 @@
 // One timed load of a server with its CPU cost, for the scripts that alternate servers in short
 // rounds (compare-builds.mjs, jwt-floor.mjs).
-import { load } from './load.mjs';
-import { cpuMicroseconds } from './processes.mjs';
+import { setTimeout } from 'node:timers';
+import { load, stopLoad } from './load.mjs';
+import { cpuMicroseconds, stopAll } from './processes.mjs';
 import { failuresOf } from './report.mjs';
 import { median } from './stats.mjs';
 
@@ -30,4 +31,30 @@ export async function measure(target, { connections, seconds }) {
 export function medianOf(values) {
   const known = values.filter((value) => value !== null);
   return known.length === 0 ? null : median(known);
+}
+
+/**
+ * Runs `main` (resolving to an exit code) and exits with it, after stopping the load, every
+ * child process and what `cleanUp` releases (throwaway databases); the same on Ctrl+C (130), on
+ * an error (1) and after `timeoutSeconds` (1). `name` is how the script introduces itself.
+ */
+export function runBounded(name, main, { cleanUp, timeoutSeconds }) {
+  const shutdown = async (code) => {
+    stopLoad();
+    await stopAll();
+    await cleanUp();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(130));
+  setTimeout(() => {
+    console.error(`${name}: out of time`);
+    void shutdown(1);
+  }, timeoutSeconds * 1000).unref();
+  main().then(
+    (code) => shutdown(code),
+    (error) => {
+      console.error(`${name} failed: ${error instanceof Error ? error.message : error}`);
+      return shutdown(1);
+    },
+  );
 }

@@ -278,7 +278,10 @@ export class AuditService {
     const dropped: string[] = [];
     const details = canonicalJson(cleanDetails(withoutSecrets(event.details ?? {}, dropped)));
     if (dropped.length > 0) {
-      this.logger.warn(`${event.type}: details ${dropped.join(', ')} left out (possible secrets)`);
+      this.logger.warn(
+        `${event.type}: details ${dropped.join(', ')} left out (possible secrets)`,
+        context.requestId === null ? {} : { requestId: context.requestId },
+      );
     }
     return {
       type: event.type,

@@ -115,7 +115,10 @@ export class RefusalAudit implements RefusalObserver, OnApplicationBootstrap, On
         });
       }
     } catch (error) {
-      this.logger.warn(`Refusal not counted: ${String(error)}`);
+      this.logger.warn(
+        `Refusal not counted: ${String(error)}`,
+        request.id === undefined ? {} : { requestId: request.id },
+      );
     }
   }
 

@@ -28,12 +28,27 @@ const REFRESH_OUTCOMES: readonly RefreshOutcome[] = ['rotated', 'reuse_detected'
 /** Seconds; from a cached read (well under a millisecond) to a slow argon2 login. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+let processRegistry: Registry | undefined;
+
+/**
+ * Node's process metrics (prom-client's default collectors), once per process: they describe
+ * the process, and each collection installs a GC observer and an event-loop monitor that are
+ * never removed, so one per app would pile up in a process that makes many (the tests).
+ */
+function processMetrics(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 /** A reading taken at each scrape: one value per label set. */
 export type Reading<L extends string> = ReadonlyArray<readonly [LabelValues<L>, number]>;
 
 /**
  * The service's Prometheus metrics (prom-client), in a registry of its own per app (two apps in
- * one process, as in the tests, do not share counts). Features report what happens through the
+ * one process, as in the tests, do not share counts), answered together with the process's. Features report what happens through the
  * methods here; what they already count themselves (cache lookups, the pool, the listener) is
  * read at scrape time through {@link gauge} and {@link counter}, so the request path pays for
  * nothing but the HTTP histogram (docs/decisions.md, "Metrics").
@@ -47,8 +62,9 @@ export class Metrics {
   private readonly lockouts: Counter;
   private readonly rateLimitRejections: Counter<'limit'>;
 
+  private readonly process = processMetrics();
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
@@ -114,16 +130,8 @@ export class Metrics {
     labelNames: readonly L[],
     read: () => Reading<L>,
   ): void {
-    new Gauge<L>({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [labels, value] of read()) this.set(labels, value);
-      },
-    });
+    const registers = [this.registry];
+    new Gauge<L>({ name, help, labelNames, registers, collect: refill(read, 'set') });
   }
 
   /** A counter whose totals `read` gives at each scrape (a feature that counts for itself). */
@@ -133,24 +141,30 @@ export class Metrics {
     labelNames: readonly L[],
     read: () => Reading<L>,
   ): void {
-    new Counter<L>({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [labels, value] of read()) this.inc(labels, value);
-      },
-    });
+    const registers = [this.registry];
+    new Counter<L>({ name, help, labelNames, registers, collect: refill(read, 'inc') });
   }
 
-  /** The text exposition format. */
+  /** The text exposition format: this app's metrics and the process's. */
   render(): Promise<string> {
-    return this.registry.metrics();
+    return Registry.merge([this.process, this.registry]).metrics();
   }
 
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** A `collect` that replaces a metric's values with what `read` says now. */
+function refill<L extends string>(
+  read: () => Reading<L>,
+  write: 'set' | 'inc',
+): (this: Gauge<L> | Counter<L>) => void {
+  return function () {
+    this.reset();
+    for (const [labels, value] of read()) {
+      if (write === 'set') (this as Gauge<L>).set(labels, value);
+      else (this as Counter<L>).inc(labels, value);
+    }
+  };
 }

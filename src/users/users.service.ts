@@ -101,8 +101,6 @@ export class UsersService {
     if (refused !== undefined) throw new Error(`Not a bcrypt hash for ${refused.username}`);
     try {
       return await this.transactions.run(async (tx) => {
-        const grants = await Promise.all(roles.map((name) => this.repository.findRole(tx, name)));
-        if (grants.includes(null)) throw new Error(`Roles missing: ${roles.join(', ')}`);
         const created: UserWithRoles[] = [];
         for (const account of accounts) {
           const user = await this.repository.insertAccount(tx, {
@@ -111,9 +109,7 @@ export class UsersService {
             passwordHash: account.passwordHash,
             isActive: account.isActive,
           });
-          for (const role of grants) {
-            if (role !== null) await this.repository.grantRole(tx, user.id, role.id);
-          }
+          await this.repository.grantRoles(tx, user.id, roles);
           created.push({ user, roles: [...roles] });
         }
         await options.audit?.(tx, created);

@@ -1,5 +1,6 @@
 /** The parts of a Fastify request an observer of refusals reads. */
 export interface RefusedRequest {
+  id?: string;
   ip?: string;
   server?: object;
   routeOptions?: { url?: string };
