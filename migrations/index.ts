@@ -10,6 +10,7 @@ import { AddAuditChainHead1764000000007 } from './1764000000007-AddAuditChainHea
 import { AddAuthStateIdleAndTruncateSignals1764000000009 } from './1764000000009-AddAuthStateIdleAndTruncateSignals';
 
 import { AddAuditKeysAndCheckpoints1764000000010 } from './1764000000010-AddAuditKeysAndCheckpoints';
+import { AddEmailLifecycle1764000000011 } from './1764000000011-AddEmailLifecycle';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -27,4 +28,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AddAuthStateIdleAndTruncateSignals1764000000009,
 
   AddAuditKeysAndCheckpoints1764000000010,
+  AddEmailLifecycle1764000000011,
 ];

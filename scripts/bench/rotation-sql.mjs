@@ -34,7 +34,7 @@ const SQL = {
     's.id AS session_id, s.user_id AS session_user_id, s.created_at AS session_created_at, ' +
     's.last_used_at, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason, ' +
     's.user_agent, s.ip, ' +
-    'u.id, u.username, u.email, u.is_active, u.password_changed_at, u.created_at, u.updated_at, ' +
+    'u.id, u.username, u.email, u.is_active, u.email_verified_at, u.password_changed_at, u.created_at, u.updated_at, ' +
     'r.name AS role ' +
     'FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id ' +
     'JOIN users u ON u.id = s.user_id ' +

@@ -26,6 +26,15 @@ export const AUDIT_EVENT_TYPES = [
   'access.refusals_dropped',
   // One retention pass that deleted something (RetentionService).
   'retention.pruned',
+  // Account lifecycle by email (SPEC §8; src/account-lifecycle).
+  'user.email_verification_sent',
+  'user.email_verified',
+  'user.password_reset_requested',
+  'user.password_reset',
+  'user.email_change_requested',
+  'user.email_changed',
+  // A mail the outbox gave up on (src/mail).
+  'mail.failed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

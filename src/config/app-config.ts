@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import {
   ConfigurationError,
+  type EmailVerificationMode,
   EnvironmentVariables,
   type RefreshCookieSameSite,
   validateEnvironment,
@@ -83,6 +84,28 @@ export class AppConfig {
    * when `token` is set; neither: not served.
    */
   readonly metrics: { token: string | undefined; port: number | undefined };
+  /** Base of links in mails: PUBLIC_URL without a trailing slash. */
+  readonly publicUrl: string;
+  /** Mail delivery (src/mail): SMTP when `smtpUrl` is set, else .eml files in `directory`. */
+  readonly mail: {
+    smtpUrl: string | undefined;
+    from: string;
+    directory: string;
+    productName: string;
+    maxAttempts: number;
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    pollIntervalMs: number;
+    retentionDays: number;
+  };
+  /** The flows that mail a token (src/account-lifecycle), and the tokens' lifetimes in seconds. */
+  readonly accountLifecycle: {
+    emailVerification: EmailVerificationMode;
+    passwordReset: boolean;
+    verificationTtlSeconds: number;
+    resetTtlSeconds: number;
+    emailChangeTtlSeconds: number;
+  };
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -164,6 +187,9 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
     problems.push('METRICS_PORT: must differ from PORT (unset it to serve /metrics on PORT)');
   }
+  if (env.MAIL_RETRY_BASE_SECONDS > env.MAIL_RETRY_MAX_SECONDS) {
+    problems.push('MAIL_RETRY_BASE_SECONDS: must not exceed MAIL_RETRY_MAX_SECONDS');
+  }
   if (problems.length > 0 || keys === undefined) throw new ConfigurationError(problems);
 
   return new AppConfig({
@@ -232,6 +258,25 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       intervalSeconds: env.RETENTION_INTERVAL_SECONDS,
     },
     metrics: { token: metricsToken, port: env.METRICS_PORT },
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM,
+      directory: path.resolve(env.MAIL_DIR),
+      productName: env.PRODUCT_NAME,
+      maxAttempts: env.MAIL_MAX_ATTEMPTS,
+      retryBaseSeconds: env.MAIL_RETRY_BASE_SECONDS,
+      retryMaxSeconds: env.MAIL_RETRY_MAX_SECONDS,
+      pollIntervalMs: env.MAIL_POLL_INTERVAL_MS,
+      retentionDays: env.MAIL_RETENTION_DAYS,
+    },
+    accountLifecycle: {
+      emailVerification: env.EMAIL_VERIFICATION,
+      passwordReset: env.PASSWORD_RESET_ENABLED,
+      verificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,
+      resetTtlSeconds: env.PASSWORD_RESET_TTL,
+      emailChangeTtlSeconds: env.EMAIL_CHANGE_TTL,
+    },
   });
 }
 

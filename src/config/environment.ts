@@ -28,6 +28,9 @@ const toInteger = ({ value }: { value: unknown }): unknown =>
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+export const EMAIL_VERIFICATION_MODES = ['off', 'optional', 'required'] as const;
+export type EmailVerificationMode = (typeof EMAIL_VERIFICATION_MODES)[number];
+
 export const REFRESH_COOKIE_SAMESITE_VALUES = ['strict', 'lax', 'none'] as const;
 export type RefreshCookieSameSite = (typeof REFRESH_COOKIE_SAMESITE_VALUES)[number];
 
@@ -307,6 +310,101 @@ export class EnvironmentVariables {
   @Max(36500)
   SESSION_RETENTION_DAYS = 30;
 
+  /**
+   * Base of every link in a mail (and, later, the OIDC issuer). Empty: `http://localhost:$PORT`.
+   * Production wants it set, https (production-policy.ts).
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
+    message: 'must be an http:// or https:// URL without query or fragment',
+  })
+  PUBLIC_URL?: string;
+
+  /** Mail transport (SPEC §8): `smtp://` or `smtps://` with credentials; empty: .eml files. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^smtps?:\/\/.+/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  /** The sender of every mail: an address, or `Name <address>`. */
+  @IsString()
+  @MinLength(3)
+  @MaxLength(320)
+  MAIL_FROM = 'Identity service <no-reply@localhost>';
+
+  /** Where mails are written as .eml files when SMTP_URL is unset. */
+  @IsString()
+  @MinLength(1)
+  MAIL_DIR = 'data/mail';
+
+  /** The product's name in mails (subjects, greetings, footers). */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  PRODUCT_NAME = 'Identity service';
+
+  @IsIn(EMAIL_VERIFICATION_MODES)
+  EMAIL_VERIFICATION: EmailVerificationMode = 'optional';
+
+  /** POST /auth/password/forgot and /auth/password/reset, and the admin's reset mail. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  PASSWORD_RESET_ENABLED = true;
+
+  /** Lifetimes of the tokens mailed for verification, reset and email change, in seconds. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(60)
+  @Max(604800)
+  EMAIL_VERIFICATION_TTL = 86400;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(60)
+  @Max(86400)
+  PASSWORD_RESET_TTL = 1800;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(60)
+  @Max(604800)
+  EMAIL_CHANGE_TTL = 3600;
+
+  /** Delivery attempts of one mail before the outbox gives up on it. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  MAIL_MAX_ATTEMPTS = 8;
+
+  /** Back-off after a failed attempt n: min(max, base * 2^(n-1)) seconds. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  MAIL_RETRY_BASE_SECONDS = 30;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(604800)
+  MAIL_RETRY_MAX_SECONDS = 3600;
+
+  /** How often each instance looks for mail to deliver (new mail is also sent at once). */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(50)
+  @Max(600_000)
+  MAIL_POLL_INTERVAL_MS = 5000;
+
+  /** Days a delivered (or given-up) mail's row is kept before pruning. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  MAIL_RETENTION_DAYS = 7;
+
   /** Seconds between pruning passes of each instance; 0: only `npm run cli -- prune`. */
   @Transform(toInteger)
   @IsInt()
@@ -336,6 +434,8 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     'JWT_PREVIOUS_PUBLIC_KEYS',
     'SWAGGER_ENABLED',
     'METRICS_PORT',
+    'PUBLIC_URL',
+    'SMTP_URL',
   ]) {
     if (raw[key] !== undefined) relevant[key] = raw[key];
   }

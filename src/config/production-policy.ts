@@ -77,6 +77,24 @@ export function productionPolicy(env: EnvironmentVariables): {
     );
   }
 
+  if (mailFlowsOn(env)) {
+    // Without these a flow would mail links nobody receives, or links to localhost.
+    const off = 'or turn the mail flows off (EMAIL_VERIFICATION=off, PASSWORD_RESET_ENABLED=false)';
+    if (env.SMTP_URL === undefined) {
+      problems.push(
+        `SMTP_URL: required when NODE_ENV=production and a mail flow is on; set it ${off}`,
+      );
+    }
+    if (env.PUBLIC_URL === undefined || !env.PUBLIC_URL.startsWith('https://')) {
+      problems.push(
+        `PUBLIC_URL: an https:// URL is required in production for the links in mails; set it ${off}`,
+      );
+    }
+    if (/@localhost>?$/i.test(env.MAIL_FROM.trim())) {
+      problems.push(`MAIL_FROM: set the sender address of the mails ${off}`);
+    }
+  }
+
   const allowed = new Set<string>();
   const listed = env.PRODUCTION_ALLOW_INSECURE.split(',')
     .map((name) => name.trim())
@@ -128,4 +146,11 @@ function originsOf(env: EnvironmentVariables): string[] {
   return env.CORS_ORIGINS.split(',')
     .map((origin) => origin.trim())
     .filter((origin) => origin.length > 0);
+}
+
+/** True when some flow sends mail: email verification or password reset. */
+export function mailFlowsOn(
+  env: Pick<EnvironmentVariables, 'EMAIL_VERIFICATION' | 'PASSWORD_RESET_ENABLED'>,
+): boolean {
+  return env.EMAIL_VERIFICATION !== 'off' || env.PASSWORD_RESET_ENABLED;
 }

@@ -11,13 +11,14 @@ export interface UserWithRoles {
 /**
  * The user columns every query that loads an account selects (login, the token check, the
  * refresh rotation), with one row per role: `u.id, u.username, u.email, u.is_active,
- * u.password_changed_at, u.created_at, u.updated_at, r.name AS role`.
+ * u.email_verified_at, u.password_changed_at, u.created_at, u.updated_at, r.name AS role`.
  */
 export interface AccountRow {
   id: string;
   username: string;
   email: string;
   is_active: boolean | number;
+  email_verified_at: Date | string | null;
   password_changed_at: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
@@ -25,7 +26,7 @@ export interface AccountRow {
 }
 
 /** The SELECT list of {@link AccountRow}, for queries that join `users u` and `roles r`. */
-export const ACCOUNT_COLUMNS = `u.id, u.username, u.email, u.is_active, u.password_changed_at,
+export const ACCOUNT_COLUMNS = `u.id, u.username, u.email, u.is_active, u.email_verified_at, u.password_changed_at,
          u.created_at, u.updated_at, r.name AS role`;
 
 /**
@@ -38,6 +39,7 @@ export function accountFromRows(rows: readonly AccountRow[], first: AccountRow):
     username: first.username,
     email: first.email,
     isActive: first.is_active === true || first.is_active === 1,
+    emailVerifiedAt: toDateOrNull(first.email_verified_at),
     passwordChangedAt: toDateOrNull(first.password_changed_at),
     createdAt: toDate(first.created_at),
     updatedAt: toDate(first.updated_at),

@@ -58,7 +58,7 @@ const ACCOUNT_FROM = `
 // One parameterised query for everything a login reads: TypeORM's query building and entity
 // hydration, and a second round trip for the roles, cost more than the query (docs/benchmarks.md).
 const LOGIN_ACCOUNT_SELECT = `
-  SELECT u.id, u.username, u.email, u.is_active, u.password_changed_at, u.created_at, u.updated_at,
+  SELECT u.id, u.username, u.email, u.is_active, u.email_verified_at, u.password_changed_at, u.created_at, u.updated_at,
          u.password_hash, r.name AS role
   FROM users u
   LEFT JOIN users_to_roles ur ON ur.user_id = u.id

@@ -1,6 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Server } from 'node:http';
 import supertest from 'supertest';
 import { DataSource } from 'typeorm';
@@ -36,6 +38,8 @@ export function testEnvironment(
     // Every request of a test comes from 127.0.0.1: suites that test limits turn them on.
     RATE_LIMIT_ENABLED: 'false',
     RATE_LIMIT_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}`,
+    // Without SMTP_URL mails become .eml files: never in the checkout's data/.
+    MAIL_DIR: path.join(os.tmpdir(), `identity-test-mail-${randomBytes(6).toString('hex')}`),
     // With REDIS_URL set (CI's PostgreSQL run), limits and any shared state use Redis.
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...database.env,

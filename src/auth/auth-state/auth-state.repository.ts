@@ -46,7 +46,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // roles and the session the token names. Entity hydration through TypeORM's query builder cost
 // more than the queries themselves on this path.
 const AUTH_STATE_SQL = `
-  SELECT u.id, u.username, u.email, u.is_active, u.password_changed_at, u.created_at, u.updated_at,
+  SELECT u.id, u.username, u.email, u.is_active, u.email_verified_at, u.password_changed_at, u.created_at, u.updated_at,
          s.user_id AS session_user_id, s.revoked_at, s.idle_expires_at, s.absolute_expires_at,
          r.name AS role
   FROM users u

@@ -17,7 +17,12 @@ export type DomainErrorCode =
   | 'last_admin'
   | 'weak_password'
   | 'rate_limited'
-  | 'service_unavailable';
+  | 'service_unavailable'
+  | 'invalid_account_token'
+  | 'email_not_verified'
+  | 'email_already_verified'
+  | 'email_change_needs_confirmation'
+  | 'feature_disabled';
 
 export interface FieldError {
   field: string;
@@ -52,4 +57,10 @@ export const PROBLEM_TYPES: Record<DomainErrorCode, { status: number; title: str
   weak_password: { status: 400, title: 'Password rejected' },
   rate_limited: { status: 429, title: 'Too many requests' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
+  // The token of a mailed link (verification, reset, email change): unknown, used or expired.
+  invalid_account_token: { status: 400, title: 'Invalid or expired link' },
+  email_not_verified: { status: 403, title: 'Email address not verified' },
+  email_already_verified: { status: 409, title: 'Email address already verified' },
+  email_change_needs_confirmation: { status: 400, title: 'Email change needs confirmation' },
+  feature_disabled: { status: 404, title: 'Not available' },
 };

@@ -13,6 +13,12 @@ export class UserResponseDto {
   @ApiProperty({ example: 'alice@example.com' })
   email: string;
 
+  @ApiProperty({
+    example: true,
+    description: 'Whether the user proved the email is theirs (a link mailed to it, SPEC §8)',
+  })
+  emailVerified: boolean;
+
   @ApiProperty({ example: true })
   isActive: boolean;
 
@@ -50,6 +56,7 @@ function userResponse({ user, roles }: UserWithRoles): UserResponseDto {
     id: user.id,
     username: user.username,
     email: user.email,
+    emailVerified: user.emailVerifiedAt !== null,
     isActive: user.isActive,
     roles: [...roles].sort(),
     createdAt: user.createdAt.toISOString(),

@@ -36,6 +36,10 @@ export class User {
   @Column({ name: 'is_active', type: 'boolean', default: true })
   isActive: boolean;
 
+  /** When the user proved the current email is theirs (SPEC §8); null: not verified. */
+  @Column({ name: 'email_verified_at', type: TIMESTAMP_TYPE, nullable: true })
+  emailVerifiedAt: Date | null;
+
   /** Access tokens issued before this instant are refused. */
   @Column({ name: 'password_changed_at', type: TIMESTAMP_TYPE, nullable: true })
   passwordChangedAt: Date | null;
