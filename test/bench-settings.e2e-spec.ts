@@ -14,6 +14,7 @@ interface BenchConfig {
     database: { env: Record<string, string> };
     redisUrl: string | undefined;
     logLevel: string | undefined;
+    smtpUrl: string;
   }): Record<string, string>;
 }
 
@@ -33,6 +34,7 @@ describe('the environment npm run bench gives the app', () => {
         database: { env: { SQLITE_PATH: path.join(ROOT, 'data', 'bench-settings.sqlite') } },
         redisUrl: undefined,
         logLevel: undefined,
+        smtpUrl: 'smtp://127.0.0.1:2525',
       }),
     };
     const config = loadAppConfig(env);

@@ -264,6 +264,8 @@ describe('GET /metrics (SPEC §11)', () => {
       NODE_ENV: 'production',
       JWT_SECRET: 'pT3x9QvLw2Zr8Kd5Ys1Hb7Nc4Mf6Gj0Ra2Ue8Wi3Oq5Tl',
       AUDIT_KEY: 'Hq7Vn2Xc9Lp4Zt6Rb1Md8Kf3Ws5Yj0Ge2Ua7Oi4Tn9Sx',
+      EMAIL_VERIFICATION: 'off',
+      PASSWORD_RESET_ENABLED: 'false',
     };
     assert.throws(
       () => loadAppConfig({ ...production, METRICS_TOKEN: 'metrics' }),

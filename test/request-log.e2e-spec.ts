@@ -48,6 +48,9 @@ function runServer(database: TestDatabase, use: (baseUrl: string) => Promise<voi
     ARGON2_MEMORY_KIB: '19456',
     ARGON2_TIME_COST: '2',
     RATE_LIMIT_ENABLED: 'true',
+    SMTP_URL: 'smtp://127.0.0.1:9',
+    MAIL_FROM: 'Identity <no-reply@example.com>',
+    PUBLIC_URL: 'https://id.example.com',
     // A rotated token presented again is reuse at once (no grace window), for the event below.
     REFRESH_REUSE_GRACE_SECONDS: '0',
     HOST: '127.0.0.1',

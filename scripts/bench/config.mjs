@@ -105,7 +105,7 @@ export function appDefaults(build = path.join(ROOT, 'dist')) {
  * default (info: a line per request) and SWAGGER_ENABLED unset (production serves no docs)
  * unless BENCH_LOG_LEVEL asks for a variant.
  */
-export function appOverrides({ port, database, redisUrl, logLevel }) {
+export function appOverrides({ port, database, redisUrl, logLevel, smtpUrl }) {
   return {
     NODE_ENV: 'production',
     // Random keys: production refuses guessable ones.
@@ -121,6 +121,10 @@ export function appOverrides({ port, database, redisUrl, logLevel }) {
     RATE_LIMIT_ACCOUNT_PER_MINUTE: '100000',
     ...database.env,
     REDIS_URL: redisUrl ?? '',
+    // Production mails through SMTP with https links (SPEC §8): to the bench's sink (smtp-sink.mjs).
+    SMTP_URL: smtpUrl,
+    MAIL_FROM: 'Identity bench <bench@example.com>',
+    PUBLIC_URL: 'https://id.example.com',
   };
 }
 

@@ -11,6 +11,7 @@ import {
   READY_PATH,
 } from './config.mjs';
 import { freePort, startServer } from './processes.mjs';
+import { smtpSink } from './smtp-sink.mjs';
 
 /**
  * A build of the app (`entry`: its dist/src/main.js) on `database`, with production settings and
@@ -22,7 +23,13 @@ export async function startApp(settings, { entry, database, label = 'app', cpus 
   const port = await freePort();
   const env = childEnvironment(settings, {
     ...appDefaults(),
-    ...appOverrides({ port, database, redisUrl: settings.redisUrl, logLevel: settings.logLevel }),
+    ...appOverrides({
+      port,
+      database,
+      redisUrl: settings.redisUrl,
+      logLevel: settings.logLevel,
+      smtpUrl: (await smtpSink()).url,
+    }),
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = await startServer(label, [entry], env, `${baseUrl}${READY_PATH}`, { cpus });

@@ -23,6 +23,7 @@ import {
 } from '../bench/config.mjs';
 import { createDatabase } from '../bench/database.mjs';
 import { freePort, startServer, stopAll } from '../bench/processes.mjs';
+import { smtpSink } from '../bench/smtp-sink.mjs';
 import { median } from '../bench/stats.mjs';
 
 const samples = positiveInteger(process.env, 'TIMING_SAMPLES', 200);
@@ -63,7 +64,7 @@ async function main() {
       { threadpoolSize: positiveInteger(process.env, 'UV_THREADPOOL_SIZE', 4) },
       {
         ...defaults,
-        ...appOverrides({ port, database, redisUrl }),
+        ...appOverrides({ port, database, redisUrl, smtpUrl: (await smtpSink()).url }),
       },
     );
     const baseUrl = `http://127.0.0.1:${port}`;

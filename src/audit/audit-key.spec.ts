@@ -22,7 +22,12 @@ function problemsOf(env: Record<string, string>): string[] {
 
 describe('AUDIT_KEY', () => {
   it('is required in production, and refused when short or a repeated pattern', () => {
-    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET };
+    const production = {
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      EMAIL_VERIFICATION: 'off',
+      PASSWORD_RESET_ENABLED: 'false',
+    };
     assert.match(problemsOf(production).join(), /AUDIT_KEY: required/);
     for (const weak of [
       'short-key',

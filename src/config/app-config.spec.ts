@@ -74,6 +74,8 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       JWT_SECRET: SECRET,
       AUDIT_KEY: AUDIT_KEY,
+      EMAIL_VERIFICATION: 'off',
+      PASSWORD_RESET_ENABLED: 'false',
     });
     assert.equal(config.jwt.generated, false);
     assert.equal(config.isProduction, true);

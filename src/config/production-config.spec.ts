@@ -10,6 +10,10 @@ const STRONG = {
   NODE_ENV: 'production',
   JWT_SECRET: randomBytes(48).toString('base64url'),
   AUDIT_KEY: randomBytes(32).toString('base64url'),
+  // Production mails (SPEC §8): a transport, the sender, and https links.
+  SMTP_URL: 'smtp://mail.example.com:587',
+  MAIL_FROM: 'Example <no-reply@example.com>',
+  PUBLIC_URL: 'https://id.example.com',
 };
 
 function refusal(env: Record<string, string>): string[] {
@@ -30,7 +34,7 @@ function refusedFor(env: Record<string, string>, variable: string): string {
 }
 
 describe('production configuration', () => {
-  it('boots with a strong JWT_SECRET and AUDIT_KEY and nothing else: the defaults are the safe values', () => {
+  it('boots with a strong JWT_SECRET and AUDIT_KEY and the mail settings: the defaults are the safe values', () => {
     const config = loadAppConfig(STRONG);
     assert.equal(config.isProduction, true);
     assert.deepEqual(config.warnings, []);
@@ -41,11 +45,36 @@ describe('production configuration', () => {
     assert.equal(loadAppConfig({}).http.swaggerEnabled, true);
   });
 
-  it('boots from .env.example with only NODE_ENV, JWT_SECRET and AUDIT_KEY changed, without a warning', () => {
+  it('boots from .env.example with only NODE_ENV, the keys and the mail settings changed, without a warning', () => {
     const example = parseEnv(readFileSync('.env.example', 'utf8'));
     const config = loadAppConfig({ ...example, ...STRONG });
     assert.deepEqual(config.warnings, []);
     assert.equal(config.http.swaggerEnabled, false);
+  });
+
+  it('refuses to mail without SMTP_URL, a sender and an https PUBLIC_URL, unless every mail flow is off', () => {
+    const { SMTP_URL, MAIL_FROM, PUBLIC_URL, ...keys } = STRONG;
+    assert.ok(SMTP_URL && MAIL_FROM && PUBLIC_URL);
+    const problems = refusal(keys);
+    for (const variable of ['SMTP_URL', 'PUBLIC_URL', 'MAIL_FROM']) {
+      assert.ok(
+        problems.some((problem) => problem.startsWith(`${variable}:`)),
+        `${variable} not named in: ${problems.join(' | ')}`,
+      );
+    }
+    assert.match(
+      refusedFor({ ...STRONG, PUBLIC_URL: 'http://id.example.com' }, 'PUBLIC_URL'),
+      /https/,
+    );
+    // Only one flow on is enough to need them.
+    refusedFor({ ...keys, EMAIL_VERIFICATION: 'off' }, 'SMTP_URL');
+    refusedFor({ ...keys, PASSWORD_RESET_ENABLED: 'false' }, 'SMTP_URL');
+    const mailless = loadAppConfig({
+      ...keys,
+      EMAIL_VERIFICATION: 'off',
+      PASSWORD_RESET_ENABLED: 'false',
+    });
+    assert.equal(mailless.mail.smtpUrl, undefined);
   });
 
   it('refuses a guessable JWT_SECRET, without echoing it; development still accepts it', () => {
