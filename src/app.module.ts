@@ -15,6 +15,7 @@ import { AppConfigModule } from './config/config.module';
 import { ContentModule } from './content/content.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { MailModule } from './mail/mail.module';
 import { RetentionModule } from './retention/retention.module';
 import { UsersModule } from './users/users.module';
 
@@ -23,6 +24,7 @@ import { UsersModule } from './users/users.module';
     AppConfigModule,
     CommonModule,
     DatabaseModule.forRoot(),
+    MailModule,
     UsersModule,
     AuthModule,
     ContentModule,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { AccountLifecycleModule } from '../account-lifecycle/account-lifecycle.module';
 import { AppConfig } from '../config/app-config';
 import { AuditModule } from '../audit/audit.module';
 import { UsersModule } from '../users/users.module';
@@ -17,6 +18,7 @@ import { jwtModuleOptions } from './tokens/jwt-options';
 
 @Module({
   imports: [
+    AccountLifecycleModule,
     PasswordsModule,
     SessionsModule,
     UsersModule,

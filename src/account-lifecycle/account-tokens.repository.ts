@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Statement, type Transaction } from '../database/database';
+import type { AccountTokenPurpose } from './account-token.entity';
+
+// Fixed statements, one text for both databases: dates are bound as TypeORM stores them
+// (timestamptz on PostgreSQL, UTC text on SQLite, where text order is time order).
+
+const INSERT: Statement = {
+  name: 'account_tokens_insert',
+  sql: `
+    INSERT INTO account_tokens (id, user_id, purpose, token_hash, email, created_at, expires_at, used_at)
+    VALUES (:id, :userId, :purpose, :tokenHash, :email, :now, :expiresAt, NULL)`,
+};
+
+const SPEND_ALL: Statement = {
+  name: 'account_tokens_spend_all',
+  sql: `
+    UPDATE account_tokens SET used_at = :now
+    WHERE user_id = :userId AND purpose = :purpose AND used_at IS NULL`,
+};
+
+// The WHERE is the whole check: of concurrent consumers only one finds used_at still NULL
+// (PostgreSQL re-checks it on the row the winner committed; SQLite has one writer).
+const CONSUME: Statement = {
+  name: 'account_tokens_consume',
+  sql: `
+    UPDATE account_tokens SET used_at = :now
+    WHERE token_hash = :tokenHash AND purpose = :purpose AND used_at IS NULL AND expires_at > :now
+    RETURNING user_id, email`,
+};
+
+export interface NewAccountToken {
+  id: string;
+  userId: string;
+  purpose: AccountTokenPurpose;
+  tokenHash: string;
+  email: string;
+  now: Date;
+  expiresAt: Date;
+}
+
+/** The mailed tokens of account_tokens (AccountToken): all their SQL. */
+@Injectable()
+export class AccountTokensRepository {
+  constructor(private readonly database: Database) {}
+
+  async insert(tx: Transaction, token: NewAccountToken): Promise<void> {
+    await this.database.run(INSERT, { ...token }, tx);
+  }
+
+  /** Marks every unused token of the user and purpose spent at `now`; how many it spent. */
+  async spendAll(
+    tx: Transaction,
+    userId: string,
+    purpose: AccountTokenPurpose,
+    now: Date,
+  ): Promise<number> {
+    const { affected } = await this.database.run(SPEND_ALL, { userId, purpose, now }, tx);
+    return affected;
+  }
+
+  /** Spends the unused, unexpired token with this hash; its user and address, or null. */
+  async consume(
+    tx: Transaction,
+    purpose: AccountTokenPurpose,
+    tokenHash: string,
+    now: Date,
+  ): Promise<{ userId: string; email: string } | null> {
+    const {
+      rows: [row],
+    } = await this.database.run<{ user_id: string; email: string }>(
+      CONSUME,
+      { tokenHash, purpose, now },
+      tx,
+    );
+    return row === undefined ? null : { userId: row.user_id, email: row.email };
+  }
+}
