@@ -31,6 +31,8 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'UsersController.unlock': 'unlockUser',
   'UsersController.grantRole': 'grantRole',
   'UsersController.revokeRole': 'revokeRole',
+  'EmailChangeController.request': 'requestEmailChange',
+  'EmailChangeController.confirm': 'confirmEmailChange',
   'AuditController.list': 'listAuditEvents',
   'ContentController.public': 'getPublicContent',
   'ContentController.user': 'getUserContent',
