@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { Database, type Statement, toDateOrNull, type Transaction } from '../database/database';
 import { OUTBOX_STATUSES, type OutboxStatus } from './outbox-mail.entity';
 
@@ -122,10 +123,29 @@ const NEXT_DUE: Statement = {
     FROM mail_outbox WHERE status IN ('pending', 'sending')`,
 };
 
+// SQLite: workers of apps in one process (tests) take turns per database file: better-sqlite3
+// waits synchronously for another connection's lock, which would stall its holder on this thread.
+const sqliteTurns = new Map<string, Promise<unknown>>();
+
 /** The mail_outbox table: queueing, the workers' claims and outcomes, and its counts. */
 @Injectable()
 export class MailOutboxRepository {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Runs a worker's `write` after the other workers' of this process on the same SQLite file. */
+  inTurn<T>(write: () => Promise<T>): Promise<T> {
+    const { database } = this.config;
+    if (database.kind !== 'sqlite') return write();
+    const next = (sqliteTurns.get(database.path) ?? Promise.resolve()).then(write);
+    sqliteTurns.set(
+      database.path,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
 
   /** Inserts a pending mail in `tx`, due at `now`. */
   async insert(tx: Transaction, row: NewOutboxRow): Promise<void> {

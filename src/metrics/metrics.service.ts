@@ -25,6 +25,11 @@ const LOGIN_OUTCOMES: readonly LoginOutcome[] = [
 ];
 const REFRESH_OUTCOMES: readonly RefreshOutcome[] = ['rotated', 'reuse_detected', 'invalid'];
 
+/** How one delivery attempt of an outbox mail ended: sent, to be tried again, or given up. */
+export type MailDeliveryOutcome = 'sent' | 'retried' | 'failed';
+
+const MAIL_DELIVERY_OUTCOMES: readonly MailDeliveryOutcome[] = ['sent', 'retried', 'failed'];
+
 /** Seconds; from a cached read (well under a millisecond) to a slow argon2 login. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -61,6 +66,7 @@ export class Metrics {
   private readonly refreshes: Counter<'outcome'>;
   private readonly lockouts: Counter;
   private readonly rateLimitRejections: Counter<'limit'>;
+  private readonly mailDeliveries: Counter<'outcome'>;
 
   private readonly process = processMetrics();
 
@@ -96,10 +102,17 @@ export class Metrics {
       labelNames: ['limit'],
       registers,
     });
+    this.mailDeliveries = new Counter({
+      name: 'identity_mail_deliveries_total',
+      help: 'Delivery attempts of outbox mails by outcome: sent, retried (a transient failure), failed (given up)',
+      labelNames: ['outcome'],
+      registers,
+    });
     // Every outcome from the start, so a rate() over a fresh instance is 0, not missing.
     for (const outcome of LOGIN_OUTCOMES) this.logins.inc({ outcome }, 0);
     for (const outcome of REFRESH_OUTCOMES) this.refreshes.inc({ outcome }, 0);
     for (const limit of ['ip', 'account']) this.rateLimitRejections.inc({ limit }, 0);
+    for (const outcome of MAIL_DELIVERY_OUTCOMES) this.mailDeliveries.inc({ outcome }, 0);
   }
 
   /** One finished HTTP request; `route` is the route's template, never the raw URL. */
@@ -123,12 +136,16 @@ export class Metrics {
     this.rateLimitRejections.inc({ limit });
   }
 
-  /** A gauge whose values `read` gives at each scrape. */
+  mailDelivery(outcome: MailDeliveryOutcome): void {
+    this.mailDeliveries.inc({ outcome });
+  }
+
+  /** A gauge whose values `read` gives at each scrape (awaited when it is a promise). */
   gauge<L extends string>(
     name: string,
     help: string,
     labelNames: readonly L[],
-    read: () => Reading<L>,
+    read: () => Reading<L> | Promise<Reading<L>>,
   ): void {
     const registers = [this.registry];
     new Gauge<L>({ name, help, labelNames, registers, collect: refill(read, 'set') });
@@ -157,14 +174,19 @@ export class Metrics {
 
 /** A `collect` that replaces a metric's values with what `read` says now. */
 function refill<L extends string>(
-  read: () => Reading<L>,
+  read: () => Reading<L> | Promise<Reading<L>>,
   write: 'set' | 'inc',
-): (this: Gauge<L> | Counter<L>) => void {
+): (this: Gauge<L> | Counter<L>) => void | Promise<void> {
   return function () {
-    this.reset();
-    for (const [labels, value] of read()) {
-      if (write === 'set') (this as Gauge<L>).set(labels, value);
-      else (this as Counter<L>).inc(labels, value);
-    }
+    const fill = (reading: Reading<L>): void => {
+      this.reset();
+      for (const [labels, value] of reading) {
+        if (write === 'set') (this as Gauge<L>).set(labels, value);
+        else (this as Counter<L>).inc(labels, value);
+      }
+    };
+    const reading = read();
+    if (reading instanceof Promise) return reading.then(fill);
+    fill(reading);
   };
 }
