@@ -82,6 +82,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ProblemDto],
     operationIdFactory: operationIdOf,
+    // Tags are the controllers' and methods' own @ApiTags; none made up from class names.
+    autoTagControllers: false,
   });
   markPublicOperations(document);
   return documentFrameworkErrors(document);

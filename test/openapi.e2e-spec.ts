@@ -90,6 +90,8 @@ const EXPECTED_OPERATIONS = [
   'get /api/v1/auth/sessions',
   'delete /api/v1/auth/sessions/{id}',
   'post /api/v1/users/me/password',
+  'post /api/v1/users/me/email',
+  'post /api/v1/auth/email/change/confirm',
   'get /.well-known/jwks.json',
   'get /api/v1/users/me',
   'patch /api/v1/users/me',
@@ -194,6 +196,8 @@ describe('Swagger UI and the OpenAPI document', () => {
       'get /api/v1/auth/sessions': 'listSessions',
       'delete /api/v1/auth/sessions/{id}': 'revokeSession',
       'post /api/v1/users/me/password': 'changePassword',
+      'post /api/v1/users/me/email': 'requestEmailChange',
+      'post /api/v1/auth/email/change/confirm': 'confirmEmailChange',
       'get /.well-known/jwks.json': 'getJwks',
       'get /api/v1/users/me': 'getCurrentUser',
       'patch /api/v1/users/me': 'updateCurrentUser',
@@ -484,10 +488,12 @@ describe('Swagger UI and the OpenAPI document', () => {
       }
       // Every rate-limited route was reached; the others never answer 429.
       assert.deepEqual(limitedOperations.sort(), [
+        'post /api/v1/auth/email/change/confirm',
         'post /api/v1/auth/login',
         'post /api/v1/auth/refresh',
         'post /api/v1/auth/register',
         'post /api/v1/auth/token',
+        'post /api/v1/users/me/email',
       ]);
     } finally {
       await limited.close();

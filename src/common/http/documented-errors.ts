@@ -142,6 +142,45 @@ const EXAMPLES = {
     'A field is missing',
     invalid([{ field: 'currentPassword', message: 'currentPassword must be a string' }]),
   ),
+  invalidEmailChange: named(
+    'A field is missing or invalid',
+    invalid([{ field: 'newEmail', message: 'newEmail must be a valid email address' }]),
+  ),
+  invalidLinkCode: named(
+    'The code is missing or not the code of a mailed link',
+    invalid([{ field: 'token', message: 'token must be the code of a mailed link' }]),
+  ),
+  invalidAccountToken: named(
+    'The code is unknown, used, expired or replaced by a newer one',
+    domain(
+      400,
+      'invalid-account-token',
+      'Invalid or expired link',
+      'The link is invalid, expired or already used; ask for a new one',
+    ),
+  ),
+  emailAlreadyOwn: named(
+    'The address is already this account’s',
+    domain(409, 'conflict', 'Conflict', 'That is already the email of this account'),
+  ),
+  mailFlowsOff: named(
+    'Every mail flow is off (EMAIL_VERIFICATION=off, PASSWORD_RESET_ENABLED=false)',
+    domain(
+      404,
+      'feature-disabled',
+      'Not available',
+      'Email changes by confirmation need a mail flow; use PATCH /users/me',
+    ),
+  ),
+  emailChangeNeedsConfirmation: named(
+    'A new email while a mail flow is on: POST /users/me/email mails the new address',
+    domain(
+      400,
+      'email-change-needs-confirmation',
+      'Email change needs confirmation',
+      'Change the email with POST /users/me/email: the new address must confirm it',
+    ),
+  ),
   invalidUserQuery: named(
     'A query parameter is invalid',
     invalid([{ field: 'limit', message: 'limit must not be greater than 100' }]),
@@ -285,7 +324,21 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
     400: ['invalidPasswordChange', 'weakNewPassword'],
     401: ['invalidCredentials'],
   },
-  updateCurrentUser: { 400: ['invalidProfile'], 409: ['usernameTaken', 'emailTaken', 'conflict'] },
+  updateCurrentUser: {
+    400: ['invalidProfile', 'emailChangeNeedsConfirmation'],
+    409: ['usernameTaken', 'emailTaken', 'conflict'],
+  },
+  requestEmailChange: {
+    400: ['invalidEmailChange'],
+    401: ['invalidCredentials'],
+    404: ['mailFlowsOff'],
+    409: ['emailTaken', 'emailAlreadyOwn'],
+  },
+  confirmEmailChange: {
+    400: ['invalidLinkCode', 'invalidAccountToken'],
+    404: ['mailFlowsOff'],
+    409: ['emailTaken'],
+  },
   listUsers: { 400: ['invalidUserQuery'] },
   getUser: { 404: ['userNotFound'] },
   updateUser: {
