@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createTransport, type Transporter } from 'nodemailer';
@@ -29,7 +29,7 @@ export const SMTP_TIMEOUTS_MS = {
  * try-out needs no mail server. Nowhere else is a link of a mail logged.
  */
 @Injectable()
-export class MailTransport implements OnModuleDestroy {
+export class MailTransport {
   private readonly logger = new Logger(MailTransport.name);
   private readonly smtp: Transporter | undefined;
   private readonly files: Transporter | undefined;
@@ -67,7 +67,8 @@ export class MailTransport implements OnModuleDestroy {
     );
   }
 
-  onModuleDestroy(): void {
+  /** Closes pooled connections (`?pool=true`); the worker calls it once its sends are done. */
+  close(): void {
     this.smtp?.close();
   }
 
@@ -95,6 +96,9 @@ export class MailTransport implements OnModuleDestroy {
 
 /** The links in `text` into the service (they start with PUBLIC_URL). */
 export function linksTo(publicUrl: string, text: string): string[] {
-  const links = text.match(/https?:\/\/[^\s<>"')\]]+/g) ?? [];
+  // A sentence's full stop or comma after a link is not part of it.
+  const links = (text.match(/https?:\/\/[^\s<>"')\]]+/g) ?? []).map((link) =>
+    link.replace(/[.,;:!?]+$/, ''),
+  );
   return links.filter((link) => link === publicUrl || link.startsWith(`${publicUrl}/`));
 }
