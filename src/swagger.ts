@@ -37,6 +37,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'UsersController.revokeRole': 'revokeRole',
   'EmailChangeController.request': 'requestEmailChange',
   'EmailChangeController.confirm': 'confirmEmailChange',
+  'AdminPasswordResetController.send': 'sendPasswordReset',
   'AuditController.list': 'listAuditEvents',
   'ContentController.public': 'getPublicContent',
   'ContentController.user': 'getUserContent',

@@ -181,6 +181,10 @@ const EXAMPLES = {
       'The email address is already verified',
     ),
   ),
+  accountDeactivated: named(
+    'The account is deactivated: a reset link could not be used',
+    domain(409, 'conflict', 'Conflict', 'The account is deactivated; activate it first'),
+  ),
   emailAlreadyOwn: named(
     'The address is already this account’s',
     domain(409, 'conflict', 'Conflict', 'That is already the email of this account'),
@@ -397,6 +401,10 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
     409: ['usernameTaken', 'emailTaken', 'lastAdmin'],
   },
   deleteUser: { 404: ['userNotFound'], 409: ['lastAdmin'] },
+  sendPasswordReset: {
+    404: ['userNotFound', 'passwordResetDisabled'],
+    409: ['accountDeactivated'],
+  },
   unlockUser: { 404: ['userNotFound'] },
   grantRole: { 404: ['userNotFound', 'roleNotFound'] },
   revokeRole: { 404: ['userNotFound', 'roleNotFound'], 409: ['lastAdmin'] },
