@@ -15,8 +15,6 @@ import { CurrentRequest, RequestContext } from '../common/request-context';
 import { AcceptedDto } from './dto/accepted.dto';
 import { PasswordResetService } from './password-reset.service';
 
-const UUID = new ParseUUIDPipe({ version: undefined });
-
 /** An administrator sends a user the reset mail (SPEC §8); beside the user routes in Swagger. */
 @ApiTags('users')
 @Controller('users')
@@ -42,7 +40,7 @@ export class AdminPasswordResetController {
   async send(
     @CurrentUser() current: AuthenticatedUser,
     @CurrentRequest() context: RequestContext,
-    @Param('id', UUID) id: string,
+    @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
   ): Promise<AcceptedDto> {
     await this.resets.sendFor(current.id, id, context);
     return { message: 'A link to reset the password is on its way to the user' };
