@@ -231,7 +231,7 @@ async function run(queryRunner: QueryRunner, statements: Statement[]): Promise<v
     try {
       for (const { query, parameters } of statements) await queryRunner.query(query, parameters);
       if (sqlite) {
-        const broken: unknown[] = await queryRunner.query('PRAGMA foreign_key_check');
+        const broken = (await queryRunner.query('PRAGMA foreign_key_check')) as unknown[];
         if (broken.length > 0) throw new Error('the migration breaks foreign keys');
       }
       await queryRunner.commitTransaction();

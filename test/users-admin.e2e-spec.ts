@@ -34,7 +34,10 @@ describe('user administration', () => {
   let user: Awaited<ReturnType<typeof createUserWithToken>>;
 
   before(async () => {
-    t = await createTestApp();
+    // No mail flow: PATCH /users/me changes the email itself (users-me.e2e-spec.ts has both).
+    t = await createTestApp({
+      env: { EMAIL_VERIFICATION: 'off', PASSWORD_RESET_ENABLED: 'false' },
+    });
     admin = await createUserWithToken(t, { roles: [RoleName.User, RoleName.Admin] });
     moderator = await createUserWithToken(t, { roles: [RoleName.User, RoleName.Moderator] });
     user = await createUserWithToken(t);
@@ -211,6 +214,31 @@ describe('user administration', () => {
       assert.equal(
         (await as(admin.token).patch(`/api/v1/users/${target.user.id}`, { roles: ['ROLE_ADMIN'] }))
           .status,
+        400,
+      );
+    });
+
+    it('lets an admin set emailVerified; a changed email is unverified unless said in the same request', async () => {
+      const target = await createUserWithToken(t);
+      const path = `/api/v1/users/${target.user.id}`;
+      const verified = await as(admin.token).patch(path, { emailVerified: true });
+      assert.equal(verified.status, 200);
+      assert.equal((verified.body as { emailVerified: boolean }).emailVerified, true);
+      // The user sees it on their next request.
+      const me = await as(target.token).get('/api/v1/users/me');
+      assert.equal((me.body as { emailVerified: boolean }).emailVerified, true);
+
+      const moved = await as(admin.token).patch(path, { email: `moved-${target.email}` });
+      assert.equal((moved.body as { emailVerified: boolean }).emailVerified, false);
+      const movedVerified = await as(admin.token).patch(path, {
+        email: `again-${target.email}`,
+        emailVerified: true,
+      });
+      assert.equal((movedVerified.body as { emailVerified: boolean }).emailVerified, true);
+      assert.equal((await as(admin.token).patch(path, { emailVerified: 'yes' })).status, 400);
+      // A user cannot verify their own address by PATCH.
+      assert.equal(
+        (await as(target.token).patch('/api/v1/users/me', { emailVerified: true })).status,
         400,
       );
     });

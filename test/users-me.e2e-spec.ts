@@ -5,12 +5,18 @@ import { createUserWithToken, loginToken, TEST_PASSWORD } from './helpers/factor
 import { createTestApp, TestApp } from './helpers/test-app';
 
 const THRESHOLD = 3;
+const NO_MAIL_FLOWS = { EMAIL_VERIFICATION: 'off', PASSWORD_RESET_ENABLED: 'false' };
 
 describe('self-service changes that need the current password', () => {
   let t: TestApp;
   before(async () => {
     t = await createTestApp({
-      env: { LOCKOUT_THRESHOLD: String(THRESHOLD), LOCKOUT_BASE_SECONDS: '60' },
+      env: {
+        LOCKOUT_THRESHOLD: String(THRESHOLD),
+        LOCKOUT_BASE_SECONDS: '60',
+        // No mail flow: PATCH /users/me changes the email itself (with mail, it needs confirming).
+        ...NO_MAIL_FLOWS,
+      },
     });
   });
   after(async () => {
@@ -39,6 +45,8 @@ describe('self-service changes that need the current password', () => {
       const moved = await patchMe(me.token, { email, currentPassword: TEST_PASSWORD });
       assert.equal(moved.status, 200);
       assert.equal((moved.body as { email: string }).email, email);
+      // Nobody proved the new address is theirs.
+      assert.equal((moved.body as { emailVerified: boolean }).emailVerified, false);
       await login(email, TEST_PASSWORD).expect(200);
       await login(me.email, TEST_PASSWORD).expect(401);
     });
@@ -102,5 +110,44 @@ describe('self-service changes that need the current password', () => {
         .expect(401);
       assert.equal((await row(me.user.id)).failedLoginCount, 1);
     });
+  });
+});
+
+describe('PATCH /users/me while a mail flow is on', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('refuses a new email (the new address must confirm it) and still renames', async () => {
+    const me = await createUserWithToken(t);
+    const patchMe = (body: object) =>
+      t
+        .http()
+        .patch('/api/v1/users/me')
+        .set({ Authorization: `Bearer ${me.token}` })
+        .send(body);
+
+    const refused = await patchMe({ email: `new-${me.email}`, currentPassword: TEST_PASSWORD });
+    assert.equal(refused.status, 400);
+    assert.equal(
+      (refused.body as { type: string }).type,
+      'urn:problem:identity:email-change-needs-confirmation',
+    );
+    assert.match((refused.body as { detail: string }).detail, /POST \/users\/me\/email/);
+    const row = await t.dataSource.getRepository(User).findOneByOrFail({ id: me.user.id });
+    assert.equal(row.email, me.email);
+
+    // The email it already has, and a new username, are fine.
+    const renamed = await patchMe({
+      username: `${me.username}2`,
+      email: me.email,
+      currentPassword: TEST_PASSWORD,
+    });
+    assert.equal(renamed.status, 200);
+    assert.equal((renamed.body as { username: string }).username, `${me.username}2`);
   });
 });

@@ -6,7 +6,7 @@ import {
   type RefreshCookieSameSite,
   validateEnvironment,
 } from './environment';
-import { productionPolicy } from './production-policy';
+import { mailFlowsOn, productionPolicy } from './production-policy';
 import { MIN_SECRET_BYTES, secretProblem } from './secret-strength';
 import { loadSigningKeys, SigningKeys } from './signing-keys';
 
@@ -102,6 +102,11 @@ export class AppConfig {
   readonly accountLifecycle: {
     emailVerification: EmailVerificationMode;
     passwordReset: boolean;
+    /**
+     * Some flow mails (verification or reset): then an email changes only when the new address
+     * confirms it (POST /users/me/email), and production needs SMTP_URL.
+     */
+    mailFlows: boolean;
     verificationTtlSeconds: number;
     resetTtlSeconds: number;
     emailChangeTtlSeconds: number;
@@ -273,6 +278,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
     accountLifecycle: {
       emailVerification: env.EMAIL_VERIFICATION,
       passwordReset: env.PASSWORD_RESET_ENABLED,
+      mailFlows: mailFlowsOn(env),
       verificationTtlSeconds: env.EMAIL_VERIFICATION_TTL,
       resetTtlSeconds: env.PASSWORD_RESET_TTL,
       emailChangeTtlSeconds: env.EMAIL_CHANGE_TTL,

@@ -1,3 +1,4 @@
+import type { Clock } from '../common/clock/clock';
 import assert from 'node:assert/strict';
 import { userEntity } from '../../test/helpers/user-entity';
 import { randomUUID } from 'node:crypto';
@@ -72,6 +73,12 @@ class InMemoryUsers {
     return Promise.resolve(this.grants.get(userId)?.delete(roleId) === true);
   }
 
+  setEmailVerifiedAt(_tx: Transaction, id: string, at: Date | null): Promise<void> {
+    const user = this.users.get(id);
+    if (user !== undefined) user.emailVerifiedAt = at;
+    return Promise.resolve();
+  }
+
   setActive(_tx: Transaction, id: string, isActive: boolean): Promise<void> {
     const user = this.users.get(id);
     if (user !== undefined) user.isActive = isActive;
@@ -96,6 +103,8 @@ function roleWithId(id: number): Role {
   assert.ok(role);
   return role;
 }
+
+const NOW = new Date('2026-12-02T08:00:00.000Z');
 
 describe('UserManagementService', () => {
   let users: InMemoryUsers;
@@ -127,6 +136,7 @@ describe('UserManagementService', () => {
       transactions,
       accountEvents,
       audit,
+      { now: () => NOW } as Clock,
     );
     admin = users.add('root', [RoleName.User, RoleName.Admin]);
   });
@@ -207,6 +217,29 @@ describe('UserManagementService', () => {
     assert.deepEqual(
       events.map((event) => event.type),
       ['role.granted'],
+    );
+  });
+
+  it('lets an administrator mark an email verified or not, recorded as a change', async () => {
+    const alice = users.add('alice', [RoleName.User]);
+
+    const verified = await management.update(
+      admin,
+      alice,
+      { emailVerified: true },
+      NO_REQUEST_CONTEXT,
+    );
+    assert.deepEqual(verified.user.emailVerifiedAt, NOW);
+    // Saying it again changes nothing and records nothing.
+    await management.update(admin, alice, { emailVerified: true }, NO_REQUEST_CONTEXT);
+    await management.update(admin, alice, { emailVerified: false }, NO_REQUEST_CONTEXT);
+    assert.equal(users.users.get(alice)?.emailVerifiedAt, null);
+    assert.deepEqual(
+      events.map((event) => event.details),
+      [
+        { changes: { emailVerified: { from: false, to: true } } },
+        { changes: { emailVerified: { from: true, to: false } } },
+      ],
     );
   });
 

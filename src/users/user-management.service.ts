@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService, NewAuditEvent } from '../audit/audit.service';
+import { Clock } from '../common/clock/clock';
 import type { RequestContext } from '../common/request-context';
 import { DomainError } from '../common/errors/domain-error';
 import { Transactions, type Transaction } from '../database/database';
@@ -30,6 +31,7 @@ export class UserManagementService {
     private readonly transactions: Transactions,
     private readonly accountEvents: AccountEvents,
     private readonly audit: AuditService,
+    private readonly clock: Clock,
   ) {}
 
   async list(query: ListUsersQueryDto): Promise<UserPage> {
@@ -55,9 +57,10 @@ export class UserManagementService {
    * of the user in the same transaction.
    */
   async update(
-    actorId: string,
+    /** null: the command line (the audit event names no account as its actor). */
+    actorId: string | null,
     id: string,
-    changes: { username?: string; email?: string; isActive?: boolean },
+    changes: { username?: string; email?: string; isActive?: boolean; emailVerified?: boolean },
     context: RequestContext,
   ): Promise<UserWithRoles> {
     try {
@@ -72,14 +75,25 @@ export class UserManagementService {
           if (value !== undefined && value !== user[field])
             renamed[field] = { from: user[field], to: value };
         }
+        const verified = user.emailVerifiedAt !== null;
+        // A new address is unverified until proven (or an administrator says so in the same change).
+        const nowVerified =
+          changes.emailVerified ?? (renamed.email !== undefined ? false : verified);
+        const changed: Record<string, { from: unknown; to: unknown }> = { ...renamed };
+        if (nowVerified !== verified) changed.emailVerified = { from: verified, to: nowVerified };
         if (Object.keys(renamed).length > 0) {
           await this.assertNamesFree(tx, id, changes);
           await this.users.updateNames(tx, id, changes);
+        }
+        if (nowVerified !== verified || (renamed.email !== undefined && nowVerified)) {
+          await this.users.setEmailVerifiedAt(tx, id, nowVerified ? this.clock.now() : null);
+        }
+        if (Object.keys(changed).length > 0) {
           events.push({
             type: 'user.updated',
             actorId,
             subjectUserId: id,
-            details: { changes: renamed },
+            details: { changes: changed },
           });
         }
         if (changes.isActive !== undefined && changes.isActive !== user.isActive) {

@@ -29,6 +29,8 @@ import { Authenticated } from '../access/authenticated.decorator';
 import { CurrentUser } from '../access/current-user.decorator';
 import { Roles } from '../access/roles.decorator';
 import { ProblemDto } from '../common/http/problem.dto';
+import { DomainError } from '../common/errors/domain-error';
+import { AppConfig } from '../config/app-config';
 import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ListUsersQueryDto, UserListDto } from './dto/list-users.dto';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto';
@@ -45,6 +47,7 @@ export class UsersController {
     private readonly management: UserManagementService,
     private readonly lockout: LockoutService,
     private readonly passwords: PasswordCheck,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('me')
@@ -62,12 +65,16 @@ export class UsersController {
     summary: 'Change your own username or email (roles and activation are not yours to change)',
     description:
       'Changing `email` needs `currentPassword` (re-authentication: the email can recover the ' +
-      'account, so a stolen access token alone must not move it).',
+      'account, so a stolen access token alone must not move it). While a mail flow is on ' +
+      '(EMAIL_VERIFICATION or PASSWORD_RESET_ENABLED) a new email is refused here (400 ' +
+      '`email_change_needs_confirmation`): POST /users/me/email mails the new address, which ' +
+      'must confirm it.',
   })
   @ApiOkResponse({ type: UserResponseDto })
   @ApiBadRequestResponse({
     description:
-      'Invalid value, a field that may not be changed here, or `email` without `currentPassword`',
+      'Invalid value, a field that may not be changed here, `email` without `currentPassword`, ' +
+      'or a new `email` while mail flows are on (use POST /users/me/email)',
     type: ProblemDto,
   })
   @ApiUnauthorizedResponse({
@@ -80,6 +87,17 @@ export class UsersController {
     @CurrentRequest() context: RequestContext,
     @Body() body: UpdateProfileDto,
   ): Promise<UserResponseDto> {
+    if (
+      body.email !== undefined &&
+      body.email !== current.account.user.email &&
+      this.config.accountLifecycle.mailFlows
+    ) {
+      // The new address must prove it is the user's (POST /users/me/email, SPEC §8).
+      throw new DomainError(
+        'email_change_needs_confirmation',
+        'Change the email with POST /users/me/email: the new address must confirm it',
+      );
+    }
     if (body.email !== undefined) {
       // The DTO requires currentPassword with email.
       await this.passwords.reauthenticate(current, body.currentPassword ?? '', context);

@@ -348,6 +348,11 @@ export class UsersRepository {
       .update(User, { id }, { username: names.username, email: names.email });
   }
 
+  /** Marks the email verified at `at`, or unverified (null). */
+  async setEmailVerifiedAt(tx: Transaction, id: string, at: Date | null): Promise<void> {
+    await this.database.manager(tx).update(User, { id }, { emailVerifiedAt: at });
+  }
+
   async setActive(tx: Transaction, id: string, isActive: boolean): Promise<void> {
     await this.database.manager(tx).update(User, { id }, { isActive });
   }

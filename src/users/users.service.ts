@@ -134,9 +134,32 @@ export class UsersService {
     return this.repository.findWithRoles(id);
   }
 
+  /** {@link findWithRoles} inside `tx`. */
+  findWithRolesIn(tx: Transaction, id: string): Promise<UserWithRoles | null> {
+    return this.repository.findWithRoles(id, tx);
+  }
+
   /** Re-hash with current parameters; not a password change (tokens stay valid). */
   async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.repository.updatePasswordHash(id, passwordHash);
+  }
+
+  /**
+   * Moves the account to a confirmed new email, verified at `verifiedAt` (the confirmation mailed
+   * to it proved it). The unique index decides a race with another account taking it: 409.
+   */
+  async changeEmail(tx: Transaction, id: string, email: string, verifiedAt: Date): Promise<void> {
+    try {
+      await this.repository.updateNames(tx, id, { email });
+      await this.repository.setEmailVerifiedAt(tx, id, verifiedAt);
+    } catch (error) {
+      throw translateAccountConflict(error);
+    }
+  }
+
+  /** The id of the account holding this canonical email, if any. */
+  findIdByEmail(tx: Transaction, email: string): Promise<string | null> {
+    return this.repository.findIdByName(tx, 'email', email);
   }
 
   /**

@@ -12,6 +12,7 @@ export function userEntity(
     username,
     email: overrides.email ?? `${username}@example.com`,
     isActive: overrides.isActive ?? true,
+    emailVerifiedAt: null,
     passwordChangedAt: null,
     createdAt,
     updatedAt: createdAt,

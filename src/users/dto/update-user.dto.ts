@@ -40,4 +40,14 @@ export class AdminUpdateUserDto extends AccountNamesDto {
   @IsOptional()
   @IsBoolean()
   isActive?: boolean;
+
+  @ApiPropertyOptional({
+    example: true,
+    description:
+      'Marks the email verified (true) or not (false). A changed `email` is unverified unless ' +
+      'this says true in the same request.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  emailVerified?: boolean;
 }
