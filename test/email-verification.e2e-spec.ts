@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { RoleName } from '../src/access/role-name';
 import { AccountTokens } from '../src/account-lifecycle/account-tokens.service';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import { AuditService } from '../src/audit/audit.service';
 import { Transactions } from '../src/database/database';
 import { OutboxMail } from '../src/mail/outbox-mail.entity';
 import { User } from '../src/users/entities/user.entity';
+import { UsersService } from '../src/users/users.service';
 import { createUser, loginToken, TEST_PASSWORD, uniqueUsername } from './helpers/factories';
 import { startSmtpServer, tokenIn, type TestSmtpServer } from './helpers/smtp-server';
 import { createTestApp, type TestApp } from './helpers/test-app';
@@ -230,6 +232,27 @@ describe('email verification (EMAIL_VERIFICATION=required)', () => {
     // The same access token, on the very next request.
     await t.http().get('/api/v1/content/user').set('Authorization', bearer).expect(200);
     await t.http().post('/api/v1/auth/logout').set('Authorization', bearer).expect(204);
+  });
+
+  it("lets an admin's emailVerified count on the account's very next request", async () => {
+    const admin = await createUser(t, { roles: [RoleName.User, RoleName.Admin] });
+    await t.app
+      .get(Transactions)
+      .run((tx) =>
+        t.app.get(UsersService).markEmailVerified(tx, admin.user.id, admin.email, new Date()),
+      );
+    const adminBearer = `Bearer ${await loginToken(t, admin.username)}`;
+    const { username, user } = await createUser(t);
+    const bearer = `Bearer ${await loginToken(t, username)}`;
+    // Refused first: the account state is now in the auth-state cache.
+    await t.http().get('/api/v1/content/user').set('Authorization', bearer).expect(403);
+    await t
+      .http()
+      .patch(`/api/v1/users/${user.id}`)
+      .set('Authorization', adminBearer)
+      .send({ emailVerified: true })
+      .expect(200);
+    await t.http().get('/api/v1/content/user').set('Authorization', bearer).expect(200);
   });
 
   it('leaves accounts made without registration (CLI, import) to the same rule', async () => {

@@ -348,9 +348,11 @@ export class UsersRepository {
       .update(User, { id }, { username: names.username, email: names.email });
   }
 
-  /** Marks the email verified at `at`, or unverified (null). */
+  /** Marks the email verified at `at`, or unverified (null); updated_at as markEmailVerified. */
   async setEmailVerifiedAt(tx: Transaction, id: string, at: Date | null): Promise<void> {
-    await this.database.manager(tx).update(User, { id }, { emailVerifiedAt: at });
+    await this.database
+      .manager(tx)
+      .update(User, { id }, { emailVerifiedAt: at, updatedAt: this.preciseNow() });
   }
 
   async setActive(tx: Transaction, id: string, isActive: boolean): Promise<void> {
@@ -504,14 +506,26 @@ export class UsersRepository {
    * same as the registration's a moment before.
    */
   async markEmailVerified(tx: Transaction, id: string, email: string, at: Date): Promise<boolean> {
+    const { affected } = await this.database
+      .manager(tx)
+      .update(
+        User,
+        { id, email, isActive: true },
+        { emailVerifiedAt: at, updatedAt: this.preciseNow() },
+      );
+    return (affected ?? 0) > 0;
+  }
+
+  /**
+   * The database's time with sub-second precision, for an updated_at that must move (the
+   * auth-state triggers watch it; SQLite's CURRENT_TIMESTAMP has whole seconds).
+   */
+  private preciseNow(): () => string {
     const now =
       this.database.dialect === 'postgres'
         ? 'CURRENT_TIMESTAMP'
         : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
-    const { affected } = await this.database
-      .manager(tx)
-      .update(User, { id, email, isActive: true }, { emailVerifiedAt: at, updatedAt: () => now });
-    return (affected ?? 0) > 0;
+    return () => now;
   }
 }
 
