@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { simpleParser } from 'mailparser';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import { Transactions } from '../src/database/database';
 import { MailOutboxRepository } from '../src/mail/mail-outbox.repository';
@@ -263,6 +265,27 @@ describe('Mail outbox over SMTP', () => {
     }
     assert.ok(count('pending') >= 1);
     assert.ok(count('failed') >= 2);
+  });
+});
+
+describe('Mail outbox without SMTP_URL', () => {
+  it('writes each mail as a parsable .eml file in MAIL_DIR and marks it sent', async () => {
+    const t = await createTestApp({ env: QUIET });
+    try {
+      const written = mail();
+      await queue(t, written);
+      const row = await statusOf(t, written.to, 'sent', 1);
+      const files = readdirSync(t.config.mail.directory).filter((name) => name.endsWith('.eml'));
+      const file = files.find((name) => name.includes(row?.id ?? '-'));
+      assert.ok(file, `no .eml of ${row?.id} in ${files.join(', ')}`);
+      const parsed = await simpleParser(readFileSync(path.join(t.config.mail.directory, file)));
+      assert.equal(parsed.subject, written.subject);
+      assert.equal(parsed.messageId, row?.messageId);
+      assert.equal(tokenIn(parsed, '/verify-email'), `tok${counter}`);
+    } finally {
+      await t.close();
+      rmSync(t.config.mail.directory, { recursive: true, force: true });
+    }
   });
 });
 

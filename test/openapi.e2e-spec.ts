@@ -90,6 +90,10 @@ const EXPECTED_OPERATIONS = [
   'get /api/v1/auth/sessions',
   'delete /api/v1/auth/sessions/{id}',
   'post /api/v1/users/me/password',
+  'post /api/v1/auth/email/verify',
+  'post /api/v1/auth/email/verify/resend',
+  'post /api/v1/auth/password/forgot',
+  'post /api/v1/auth/password/reset',
   'get /.well-known/jwks.json',
   'get /api/v1/users/me',
   'patch /api/v1/users/me',
@@ -194,6 +198,10 @@ describe('Swagger UI and the OpenAPI document', () => {
       'get /api/v1/auth/sessions': 'listSessions',
       'delete /api/v1/auth/sessions/{id}': 'revokeSession',
       'post /api/v1/users/me/password': 'changePassword',
+      'post /api/v1/auth/email/verify': 'verifyEmail',
+      'post /api/v1/auth/email/verify/resend': 'resendEmailVerification',
+      'post /api/v1/auth/password/forgot': 'forgotPassword',
+      'post /api/v1/auth/password/reset': 'resetPassword',
       'get /.well-known/jwks.json': 'getJwks',
       'get /api/v1/users/me': 'getCurrentUser',
       'patch /api/v1/users/me': 'updateCurrentUser',
@@ -436,8 +444,9 @@ describe('Swagger UI and the OpenAPI document', () => {
           ['invalid token', 401, () => request(url).set('Authorization', 'Bearer not.a.token')],
         );
       }
-      // A role short: only a bearer route has roles to lack.
-      if (operation.responses['403'] !== undefined && (operation.security ?? []).length > 0) {
+      // A role short: only a bearer route has roles to lack (every bearer route documents a 403
+      // for EMAIL_VERIFICATION=required besides).
+      if ('x-required-roles' in operation && (operation.security ?? []).length > 0) {
         cases.push([
           'a role short',
           path.endsWith('/content/user') ? 200 : 403,
@@ -484,7 +493,11 @@ describe('Swagger UI and the OpenAPI document', () => {
       }
       // Every rate-limited route was reached; the others never answer 429.
       assert.deepEqual(limitedOperations.sort(), [
+        'post /api/v1/auth/email/verify',
+        'post /api/v1/auth/email/verify/resend',
         'post /api/v1/auth/login',
+        'post /api/v1/auth/password/forgot',
+        'post /api/v1/auth/password/reset',
         'post /api/v1/auth/refresh',
         'post /api/v1/auth/register',
         'post /api/v1/auth/token',

@@ -29,6 +29,13 @@ const CONSUME: Statement = {
     RETURNING user_id, email`,
 };
 
+const FIND_USABLE: Statement = {
+  name: 'account_tokens_find_usable',
+  sql: `
+    SELECT user_id, email FROM account_tokens
+    WHERE token_hash = :tokenHash AND purpose = :purpose AND used_at IS NULL AND expires_at > :now`,
+};
+
 export interface NewAccountToken {
   id: string;
   userId: string;
@@ -57,6 +64,22 @@ export class AccountTokensRepository {
   ): Promise<number> {
     const { affected } = await this.database.run(SPEND_ALL, { userId, purpose, now }, tx);
     return affected;
+  }
+
+  /** The unused, unexpired token with this hash, left unspent: its user and address, or null. */
+  async findUsable(
+    purpose: AccountTokenPurpose,
+    tokenHash: string,
+    now: Date,
+  ): Promise<{ userId: string; email: string } | null> {
+    const {
+      rows: [row],
+    } = await this.database.run<{ user_id: string; email: string }>(FIND_USABLE, {
+      tokenHash,
+      purpose,
+      now,
+    });
+    return row === undefined ? null : { userId: row.user_id, email: row.email };
   }
 
   /** Spends the unused, unexpired token with this hash; its user and address, or null. */

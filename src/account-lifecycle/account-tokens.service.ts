@@ -57,6 +57,18 @@ export class AccountTokens {
     return this.repository.consume(tx, purpose, hashAccountToken(token), this.clock.now());
   }
 
+  /**
+   * Whom `token` would name if it were consumed now, without spending it (a reset checks the new
+   * password against the account before its transaction); consume() still decides.
+   */
+  peek(
+    purpose: AccountTokenPurpose,
+    token: string,
+  ): Promise<{ userId: string; email: string } | null> {
+    if (!ACCOUNT_TOKEN_PATTERN.test(token)) return Promise.resolve(null);
+    return this.repository.findUsable(purpose, hashAccountToken(token), this.clock.now());
+  }
+
   /** Spends every unused token of the user and purpose (a password change ends pending resets). */
   spendAll(tx: Transaction, userId: string, purpose: AccountTokenPurpose): Promise<number> {
     return this.repository.spendAll(tx, userId, purpose, this.clock.now());

@@ -34,6 +34,7 @@ import type { UserWithRoles } from '../users/users.service';
 import { AuthService } from './auth.service';
 import type { AuthenticatedUser } from '../access/authenticated-user';
 import { Authenticated } from '../access/authenticated.decorator';
+import { AllowUnverifiedEmail } from '../access/allow-unverified-email.decorator';
 import { CurrentUser } from '../access/current-user.decorator';
 import { Public } from '../access/public.decorator';
 import { LoginDto } from './dto/login.dto';
@@ -213,6 +214,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @Authenticated()
+  @AllowUnverifiedEmail()
   @ApiOperation({ summary: 'End the current session (its refresh and access tokens stop working)' })
   @ApiNoContentResponse({ description: 'Session revoked' })
   async logout(
@@ -227,6 +229,7 @@ export class AuthController {
   @Post('logout-all')
   @HttpCode(204)
   @Authenticated()
+  @AllowUnverifiedEmail()
   @ApiOperation({ summary: 'End every session of the current user, this one included' })
   @ApiNoContentResponse({ description: 'All sessions revoked' })
   async logoutAll(

@@ -20,6 +20,8 @@ import type { LockoutLimits, LoginAccount, UsersRepository } from '../users/user
 import { UsersService } from '../users/users.service';
 import { AuthService } from './auth.service';
 import type { AccessTokenService } from './tokens/access-token.service';
+import type { EmailVerificationService } from '../account-lifecycle/email-verification.service';
+import type { PasswordResetService } from '../account-lifecycle/password-reset.service';
 
 const LOCKOUT = { threshold: 3, baseSeconds: 60, maxSeconds: 3600 };
 const CURRENT_ARGON2 = { memoryKib: 2048, timeCost: 1, parallelism: 1 };
@@ -178,6 +180,8 @@ describe('AuthService.authenticate', () => {
       limiter,
       transactions,
       metrics,
+      {} as EmailVerificationService,
+      {} as PasswordResetService,
     );
   });
 

@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { RateLimiterService } from '../abuse/rate-limiter.service';
+import { EmailVerificationService } from '../account-lifecycle/email-verification.service';
+import { PasswordResetService } from '../account-lifecycle/password-reset.service';
 import { AuditService } from '../audit/audit.service';
 import type { RequestContext } from '../common/request-context';
 import { Clock } from '../common/clock/clock';
@@ -39,6 +41,8 @@ export class AuthService implements OnModuleInit {
     private readonly limiter: RateLimiterService,
     private readonly transactions: Transactions,
     private readonly metrics: Metrics,
+    private readonly verification: EmailVerificationService,
+    private readonly passwordReset: PasswordResetService,
   ) {}
 
   onModuleInit(): void {
@@ -51,10 +55,14 @@ export class AuthService implements OnModuleInit {
     }
   }
 
+  /**
+   * Creates the account; in its transaction the verification mail is queued (unless
+   * EMAIL_VERIFICATION=off), so a registration that rolls back mails nothing.
+   */
   register(input: RegisterDto, context: RequestContext): Promise<UserWithRoles> {
     return this.users.createAccount(input, [RoleName.User], {
-      audit: (tx, created) =>
-        this.audit.record(
+      audit: async (tx, created) => {
+        await this.audit.record(
           tx,
           {
             type: 'user.registered',
@@ -63,7 +71,9 @@ export class AuthService implements OnModuleInit {
             details: { username: created.user.username, email: created.user.email },
           },
           context,
-        ),
+        );
+        await this.verification.queueMail(tx, created.user, context);
+      },
     });
   }
 
@@ -131,7 +141,8 @@ export class AuthService implements OnModuleInit {
 
   /**
    * Changes the password of the signed-in user: every other session is revoked, the current one
-   * gets a new refresh token, and access tokens issued before the change stop working.
+   * gets a new refresh token, access tokens issued before the change stop working, pending
+   * reset tokens are spent and a "password changed" notice is queued.
    */
   async changePassword(
     current: AuthenticatedUser,
@@ -163,6 +174,8 @@ export class AuthService implements OnModuleInit {
         tx,
       });
       const token = await this.sessions.replaceRefreshToken(tx, current.sessionId);
+      // Pending reset links die with the old password; the owner is told.
+      await this.passwordReset.passwordChanged(tx, user, changedAt);
       // Last in the transaction: the audit append holds a lock until commit.
       await this.audit.record(
         tx,

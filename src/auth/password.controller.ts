@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { AuthService } from './auth.service';
 import type { AuthenticatedUser } from '../access/authenticated-user';
 import { Authenticated } from '../access/authenticated.decorator';
+import { AllowUnverifiedEmail } from '../access/allow-unverified-email.decorator';
 import { CurrentUser } from '../access/current-user.decorator';
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { TokenPairDto } from './dto/token-pair.dto';
@@ -24,6 +25,7 @@ export class PasswordController {
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Authenticated()
+  @AllowUnverifiedEmail()
   @ApiOperation({
     summary: 'Change your password',
     description:

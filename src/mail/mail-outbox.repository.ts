@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { Database, type Statement, toDateOrNull, type Transaction } from '../database/database';
+import { Database, type Statement, type Transaction } from '../database/database';
 import { OUTBOX_STATUSES, type OutboxStatus } from './outbox-mail.entity';
 
 /** A row to insert: what the caller gave plus the outbox's own fields. */
@@ -116,13 +116,6 @@ const COUNT_BY_STATUS: Statement = {
   sql: 'SELECT status, COUNT(*) AS count FROM mail_outbox GROUP BY status',
 };
 
-const NEXT_DUE: Statement = {
-  name: 'identity_mail_outbox_next_due',
-  sql: `
-    SELECT MIN(CASE WHEN status = 'pending' THEN next_attempt_at ELSE claimed_until END) AS due
-    FROM mail_outbox WHERE status IN ('pending', 'sending')`,
-};
-
 // SQLite: workers of apps in one process (tests) take turns per database file: better-sqlite3
 // waits synchronously for another connection's lock, which would stall its holder on this thread.
 const sqliteTurns = new Map<string, Promise<unknown>>();
@@ -231,13 +224,5 @@ export class MailOutboxRepository {
       }
     }
     return counts;
-  }
-
-  /** When the next mail falls due (a pending one's time or a claim's lapse); null: none. */
-  async nextDue(): Promise<Date | null> {
-    const {
-      rows: [row],
-    } = await this.database.run<{ due: Date | string | null }>(NEXT_DUE, {});
-    return toDateOrNull(row?.due ?? null);
   }
 }

@@ -95,6 +95,9 @@ export class MailTransport implements OnModuleDestroy {
 
 /** The links in `text` into the service (they start with PUBLIC_URL). */
 export function linksTo(publicUrl: string, text: string): string[] {
-  const links = text.match(/https?:\/\/[^\s<>"')\]]+/g) ?? [];
+  // A sentence's full stop or comma after a link is not part of it.
+  const links = (text.match(/https?:\/\/[^\s<>"')\]]+/g) ?? []).map((link) =>
+    link.replace(/[.,;:!?]+$/, ''),
+  );
   return links.filter((link) => link === publicUrl || link.startsWith(`${publicUrl}/`));
 }

@@ -10,6 +10,7 @@ import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ProblemDto } from '../common/http/problem.dto';
 import type { AuthenticatedUser } from '../access/authenticated-user';
 import { Authenticated } from '../access/authenticated.decorator';
+import { AllowUnverifiedEmail } from '../access/allow-unverified-email.decorator';
 import { CurrentUser } from '../access/current-user.decorator';
 import { SessionDto, toSessionDto } from './dto/session.dto';
 import { SessionsService } from './sessions.service';
@@ -21,6 +22,7 @@ export class SessionsController {
 
   @Get()
   @Authenticated()
+  @AllowUnverifiedEmail()
   @ApiOperation({ summary: "The current user's live sessions, most recently used first" })
   @ApiOkResponse({ type: [SessionDto] })
   async list(@CurrentUser() user: AuthenticatedUser): Promise<SessionDto[]> {
@@ -31,6 +33,7 @@ export class SessionsController {
   @Delete(':id')
   @HttpCode(204)
   @Authenticated()
+  @AllowUnverifiedEmail()
   @ApiOperation({ summary: 'Revoke one of your own sessions' })
   @ApiNoContentResponse({ description: 'Session revoked' })
   @ApiNotFoundResponse({

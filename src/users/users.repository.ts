@@ -495,6 +495,17 @@ export class UsersRepository {
     if (this.database.dialect === 'postgres') return this.database.run<Row>(statement, parameters);
     return this.database.transaction((tx) => this.database.run<Row>(statement, parameters, tx));
   }
+
+  /**
+   * Marks the email verified at `at`, only while the account is active and still has `email`;
+   * whether it did. Through TypeORM: updated_at moves and the auth-state cache lets go.
+   */
+  async markEmailVerified(tx: Transaction, id: string, email: string, at: Date): Promise<boolean> {
+    const { affected } = await this.database
+      .manager(tx)
+      .update(User, { id, email, isActive: true }, { emailVerifiedAt: at });
+    return (affected ?? 0) > 0;
+  }
 }
 
 function escapeLike(value: string): string {

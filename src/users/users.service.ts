@@ -176,4 +176,14 @@ export class UsersService {
   ): Promise<void> {
     await this.repository.setPassword(tx, id, passwordHash, changedAt);
   }
+
+  /** A verification link was followed: see UsersRepository.markEmailVerified. */
+  markEmailVerified(tx: Transaction, id: string, email: string, at: Date): Promise<boolean> {
+    return this.repository.markEmailVerified(tx, id, email, at);
+  }
+
+  /** Clears failed logins and the lock (a password reset proves the owner). */
+  resetLockout(tx: Transaction, id: string): Promise<void> {
+    return this.repository.resetLockout(tx, id);
+  }
 }

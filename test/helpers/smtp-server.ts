@@ -166,7 +166,9 @@ export async function startStallingServer(
 
 /** The links in a mail's plain text. */
 export function linksIn(mail: Pick<ParsedMail, 'text'>): string[] {
-  return (mail.text ?? '').match(/https?:\/\/[^\s<>"')\]]+/g) ?? [];
+  const links = (mail.text ?? '').match(/https?:\/\/[^\s<>"')\]]+/g) ?? [];
+  // A sentence's full stop or comma after a link is not part of it.
+  return links.map((link) => link.replace(/[.,;:!?]+$/, ''));
 }
 
 /** The first link in the mail's text whose path starts with `pathPrefix`; throws if none. */

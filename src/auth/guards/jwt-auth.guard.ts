@@ -4,24 +4,38 @@ import { DomainError } from '../../common/errors/domain-error';
 import { isInfrastructureFailure } from '../../common/errors/infrastructure-failure';
 import { RouteMetadata } from '../../common/route-metadata';
 import type { AuthenticatedUser } from '../../access/authenticated-user';
+import { ALLOW_UNVERIFIED_EMAIL_KEY } from '../../access/allow-unverified-email.decorator';
 import { IS_PUBLIC_KEY } from '../../access/public.decorator';
+import { AppConfig } from '../../config/app-config';
 import { JwtStrategy } from '../strategies/jwt.strategy';
 import { runStrategy } from './run-strategy';
 
-/** Global: every route needs a valid access token unless it is marked `@Public()`. */
+/**
+ * Global: every route needs a valid access token unless it is marked `@Public()`. With
+ * EMAIL_VERIFICATION=required an account with an unverified email gets 403 `email_not_verified`
+ * on every route not marked `@AllowUnverifiedEmail()`, judged from the account state the token
+ * check loaded (so a verification counts from the very next request).
+ */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   private readonly isPublic: RouteMetadata<boolean>;
+  private readonly allowsUnverified: RouteMetadata<boolean> | null;
 
   constructor(
     reflector: Reflector,
     private readonly strategy: JwtStrategy,
+    config: AppConfig,
   ) {
-    this.isPublic = new RouteMetadata(
-      (handler, controller) =>
-        reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [handler, controller]) ===
-        true,
-    );
+    const flag = (key: string) =>
+      new RouteMetadata(
+        (handler, controller) =>
+          reflector.getAllAndOverride<boolean | undefined>(key, [handler, controller]) === true,
+      );
+    this.isPublic = flag(IS_PUBLIC_KEY);
+    this.allowsUnverified =
+      config.accountLifecycle.emailVerification === 'required'
+        ? flag(ALLOW_UNVERIFIED_EMAIL_KEY)
+        : null;
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -33,7 +47,18 @@ export class JwtAuthGuard implements CanActivate {
     // with the same token, never a 401 that makes it throw a valid token away.
     if (error instanceof DomainError || isInfrastructureFailure(error)) throw error;
     if (error === null && user) {
-      request.user = user as AuthenticatedUser;
+      const authenticated = user as AuthenticatedUser;
+      request.user = authenticated;
+      if (
+        this.allowsUnverified !== null &&
+        authenticated.account.user.emailVerifiedAt === null &&
+        !this.allowsUnverified.of(context)
+      ) {
+        throw new DomainError(
+          'email_not_verified',
+          'Verify your email address first: follow the link mailed to it',
+        );
+      }
       return true;
     }
     if (info instanceof Error && info.message === 'No auth token') {

@@ -142,6 +142,59 @@ const EXAMPLES = {
     'A field is missing',
     invalid([{ field: 'currentPassword', message: 'currentPassword must be a string' }]),
   ),
+  invalidAccountTokenFormat: named(
+    'The token is not the 43-character code of a mail',
+    invalid([{ field: 'token', message: 'token must be the 43-character code from the mail' }]),
+  ),
+  invalidForgotPassword: named(
+    'The email is missing or malformed',
+    invalid([{ field: 'email', message: 'email must be a valid email address' }]),
+  ),
+  invalidAccountToken: named(
+    'The token is unknown, used, expired, replaced by a newer one, or no longer fits the account',
+    domain(
+      400,
+      'invalid-account-token',
+      'Invalid or expired link',
+      'The link is invalid, expired or already used',
+    ),
+  ),
+  emailNotVerified: named(
+    'EMAIL_VERIFICATION=required and the account has not verified its email address yet',
+    domain(
+      403,
+      'email-not-verified',
+      'Email address not verified',
+      'Verify your email address first: follow the link mailed to it',
+    ),
+  ),
+  emailAlreadyVerified: named(
+    'The address is verified already',
+    domain(
+      409,
+      'email-already-verified',
+      'Email address already verified',
+      'The email address is already verified',
+    ),
+  ),
+  emailVerificationDisabled: named(
+    'EMAIL_VERIFICATION=off',
+    domain(
+      404,
+      'feature-disabled',
+      'Not available',
+      'Email verification is not enabled on this service',
+    ),
+  ),
+  passwordResetDisabled: named(
+    'PASSWORD_RESET_ENABLED=false',
+    domain(
+      404,
+      'feature-disabled',
+      'Not available',
+      'Password reset is not enabled on this service',
+    ),
+  ),
   invalidUserQuery: named(
     'A query parameter is invalid',
     invalid([{ field: 'limit', message: 'limit must not be greater than 100' }]),
@@ -281,6 +334,16 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
     401: ['oauthBadRefresh'],
     403: ['oauthCrossSiteRefused'],
   },
+  verifyEmail: {
+    400: ['invalidAccountTokenFormat', 'invalidAccountToken'],
+    404: ['emailVerificationDisabled'],
+  },
+  resendEmailVerification: { 404: ['emailVerificationDisabled'], 409: ['emailAlreadyVerified'] },
+  forgotPassword: { 400: ['invalidForgotPassword'], 404: ['passwordResetDisabled'] },
+  resetPassword: {
+    400: ['invalidAccountTokenFormat', 'invalidAccountToken', 'weakNewPassword'],
+    404: ['passwordResetDisabled'],
+  },
   changePassword: {
     400: ['invalidPasswordChange', 'weakNewPassword'],
     401: ['invalidCredentials'],
@@ -375,11 +438,40 @@ export function documentFrameworkErrors(document: OpenAPIObject): OpenAPIObject 
         const content = (response.content ??= {});
         content[PROBLEM_CONTENT_TYPE] ??= { schema: PROBLEM_SCHEMA };
       }
+      documentUnverifiedEmail(operation);
       completeDeclaredResponses(operation);
       addExamples(method, path, operation);
     }
   }
   return document;
+}
+
+/** Marks an operation `@AllowUnverifiedEmail()` (src/access) lets an unverified account use. */
+export const ALLOW_UNVERIFIED_EMAIL_EXTENSION = 'x-allow-unverified-email';
+
+const UNVERIFIED_EMAIL_REASON =
+  'EMAIL_VERIFICATION=required and the email address is not verified yet';
+
+/** Whether EMAIL_VERIFICATION=required withholds the operation from an unverified account. */
+function refusesUnverifiedEmail(operation: OperationObject): boolean {
+  return (
+    (operation.security ?? []).length > 0 &&
+    (operation as unknown as Record<string, unknown>)[ALLOW_UNVERIFIED_EMAIL_EXTENSION] !== true
+  );
+}
+
+/** The 403 `email_not_verified` every bearer route answers unless `@AllowUnverifiedEmail()`. */
+function documentUnverifiedEmail(operation: OperationObject): void {
+  if (!refusesUnverifiedEmail(operation)) return;
+  const declared = operation.responses['403'] as ResponseObject | undefined;
+  if (declared === undefined) {
+    operation.responses['403'] = {
+      description: UNVERIFIED_EMAIL_REASON,
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA } },
+    };
+  } else {
+    declared.description = `${declared.description}; or ${UNVERIFIED_EMAIL_REASON}`;
+  }
 }
 
 function completeDeclaredResponses(operation: OperationObject): void {
@@ -421,17 +513,28 @@ function addExamples(method: Method, path: string, operation: OperationObject): 
             oauth || example.instance === false ? example.value : { ...example.value, instance },
         };
       }
-      // A 403 of a bearer route is a missing role (the refresh endpoint's is its own, above).
+      // A 403 of a bearer route is a missing role (the refresh endpoint's is its own, above),
+      // or an email not verified yet.
       if (status === 403 && !oauth && (operation.security ?? []).length > 0) {
-        examples.insufficientRole = insufficientRole(operation, instance);
+        if (requiredRoles(operation).length > 0) {
+          examples.insufficientRole = insufficientRole(operation, instance);
+        }
+        if (refusesUnverifiedEmail(operation)) {
+          examples.emailNotVerified = { ...EXAMPLES.emailNotVerified };
+          examples.emailNotVerified.value = { ...EXAMPLES.emailNotVerified.value, instance };
+        }
       }
       if (Object.keys(examples).length > 0) media.examples = examples;
     }
   }
 }
 
+function requiredRoles(operation: OperationObject): string[] {
+  return (operation as { 'x-required-roles'?: string[] })['x-required-roles'] ?? [];
+}
+
 function insufficientRole(operation: OperationObject, instance: string): ExampleObject {
-  const roles = (operation as { 'x-required-roles'?: string[] })['x-required-roles'] ?? [];
+  const roles = requiredRoles(operation);
   return {
     summary: 'The account lacks the role the operation requires',
     value: {
