@@ -498,12 +498,19 @@ export class UsersRepository {
 
   /**
    * Marks the email verified at `at`, only while the account is active and still has `email`;
-   * whether it did. Through TypeORM: updated_at moves and the auth-state cache lets go.
+   * whether it did. Through TypeORM (this instance's cache lets go at commit), and updated_at
+   * moves to the database's time with sub-second precision: the auth-state triggers watch
+   * updated_at, not email_verified_at, and SQLite's CURRENT_TIMESTAMP has whole seconds, the
+   * same as the registration's a moment before.
    */
   async markEmailVerified(tx: Transaction, id: string, email: string, at: Date): Promise<boolean> {
+    const now =
+      this.database.dialect === 'postgres'
+        ? 'CURRENT_TIMESTAMP'
+        : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
     const { affected } = await this.database
       .manager(tx)
-      .update(User, { id, email, isActive: true }, { emailVerifiedAt: at });
+      .update(User, { id, email, isActive: true }, { emailVerifiedAt: at, updatedAt: () => now });
     return (affected ?? 0) > 0;
   }
 }
