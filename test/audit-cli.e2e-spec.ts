@@ -78,6 +78,9 @@ describe('npm run cli -- audit:head, audit:verify --head, prune', () => {
   it('runs one retention pass with prune', () => {
     const pruned = cli(['prune']);
     assert.equal(pruned.status, 0, pruned.stderr);
-    assert.equal(pruned.stdout, 'Pruned 0 sessions, 0 refresh tokens, 0 audit events\n');
+    assert.equal(
+      pruned.stdout,
+      'Pruned 0 sessions, 0 refresh tokens, 0 mails, 0 account tokens, 0 audit events\n',
+    );
   });
 });

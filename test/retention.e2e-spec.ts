@@ -109,6 +109,9 @@ describe('retention (SPEC §12)', () => {
       auditEvents: dayZeroEvents,
       auditRetentionDays: 30,
       refreshRecords: 2,
+      mails: 0,
+      accountRecords: 0,
+      mailRetentionDays: 7,
       sessionRetentionDays: 30,
       sessions: 1,
     });

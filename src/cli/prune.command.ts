@@ -12,6 +12,7 @@ export async function prune(): Promise<void> {
     const result = await app.get(RetentionService).prune();
     console.log(
       `Pruned ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ` +
+        `${result.mails} mails, ${result.accountTokens} account tokens, ` +
         `${result.auditEvents} audit events` +
         (result.auditCheckpoint === null
           ? ''

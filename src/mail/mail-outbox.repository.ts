@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Database, type Statement, type Transaction } from '../database/database';
+import { AfterCommitSubscriber } from './after-commit.subscriber';
 import { OUTBOX_STATUSES, type OutboxStatus } from './outbox-mail.entity';
 
 /** A row to insert: what the caller gave plus the outbox's own fields. */
@@ -55,6 +56,11 @@ const INSERT: Statement = {
 const DUE = `
   (status = 'pending' AND next_attempt_at <= :now)
   OR (status = 'sending' AND claimed_until <= :now)`;
+
+const ANY_DUE: Statement = {
+  name: 'identity_mail_outbox_any_due',
+  sql: `SELECT 1 AS due FROM mail_outbox WHERE ${DUE} LIMIT 1`,
+};
 
 const CLAIMED_COLUMNS =
   'id, kind, recipient, user_id, subject, text_body, html_body, attempts, message_id';
@@ -126,7 +132,14 @@ export class MailOutboxRepository {
   constructor(
     private readonly database: Database,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    database.subscribe(new AfterCommitSubscriber());
+  }
+
+  /** Runs `callback` once `tx` has committed (never if it rolls back); at once outside one. */
+  afterCommit(tx: Transaction, callback: () => void): void {
+    AfterCommitSubscriber.note(tx, callback);
+  }
 
   /** Runs a worker's `write` after the other workers' of this process on the same SQLite file. */
   inTurn<T>(write: () => Promise<T>): Promise<T> {
@@ -143,6 +156,15 @@ export class MailOutboxRepository {
   /** Inserts a pending mail in `tx`, due at `now`. */
   async insert(tx: Transaction, row: NewOutboxRow): Promise<void> {
     await this.database.run(INSERT, { ...row }, tx);
+  }
+
+  /**
+   * Whether any mail is due at `now`: a read, so an idle pass takes no write lock (on SQLite,
+   * WAL: it waits for no writer).
+   */
+  async anyDue(now: Date): Promise<boolean> {
+    const { rows } = await this.database.run(ANY_DUE, { now });
+    return rows.length > 0;
   }
 
   /**

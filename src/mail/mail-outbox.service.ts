@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock/clock';
 import { AppConfig } from '../config/app-config';
-import { Database, type Transaction } from '../database/database';
+import type { Transaction } from '../database/database';
 import { MailOutboxRepository } from './mail-outbox.repository';
-import { MailQueuedSubscriber } from './mail-queued.subscriber';
 
 /** A mail to send: rendered by its feature, delivered by the outbox. */
 export interface OutgoingMail {
@@ -33,10 +32,8 @@ export class MailOutbox {
     private readonly outbox: MailOutboxRepository,
     private readonly clock: Clock,
     config: AppConfig,
-    database: Database,
   ) {
     this.host = new URL(config.publicUrl).hostname;
-    database.subscribe(new MailQueuedSubscriber(() => this.notify()));
   }
 
   /** Queues `mail` in `tx`: it goes out once `tx` commits, never if it rolls back. */
@@ -55,7 +52,7 @@ export class MailOutbox {
       messageId: `<${id}@${this.host}>`,
       now: this.clock.now(),
     });
-    if (!MailQueuedSubscriber.note(tx)) this.notify();
+    this.outbox.afterCommit(tx, this.notify);
   }
 
   /** Calls `listener` whenever queued mail has been committed; returns the unsubscribe. */
@@ -64,9 +61,9 @@ export class MailOutbox {
     return () => this.listeners.delete(listener);
   }
 
-  private notify(): void {
+  private readonly notify = (): void => {
     for (const listener of this.listeners) listener();
-  }
+  };
 }
 
 const HEADER_BREAK = /[\r\n]/;

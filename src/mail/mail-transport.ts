@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createTransport, type Transporter } from 'nodemailer';
@@ -29,7 +29,7 @@ export const SMTP_TIMEOUTS_MS = {
  * try-out needs no mail server. Nowhere else is a link of a mail logged.
  */
 @Injectable()
-export class MailTransport implements OnModuleDestroy {
+export class MailTransport {
   private readonly logger = new Logger(MailTransport.name);
   private readonly smtp: Transporter | undefined;
   private readonly files: Transporter | undefined;
@@ -67,7 +67,8 @@ export class MailTransport implements OnModuleDestroy {
     );
   }
 
-  onModuleDestroy(): void {
+  /** Closes pooled connections (`?pool=true`); the worker calls it once its sends are done. */
+  close(): void {
     this.smtp?.close();
   }
 

@@ -109,6 +109,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.unsubscribe?.();
     // Let the sends in progress finish and record their outcome before the database closes.
     await this.running?.catch(() => undefined);
+    this.transport.close();
   }
 
   /**
@@ -157,6 +158,7 @@ export class OutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
     let handled = 0;
     for (;;) {
       const now = this.clock.now();
+      if (!(await this.outbox.anyDue(now))) return handled;
       const leaseEnd = new Date(now.getTime() + CLAIM_LEASE_SECONDS * 1000);
       const claimed = await this.write((tx) =>
         this.outbox.claimDue(tx, now, leaseEnd, CLAIM_BATCH),

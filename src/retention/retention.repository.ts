@@ -35,6 +35,24 @@ const DELETE_ROTATED_TOKENS: Statement = {
       SELECT id FROM refresh_tokens WHERE rotated_at < :cutoff ORDER BY id LIMIT :batch)`,
 };
 
+// Mails delivered or given up (their bodies are already cleared), `retention` after that.
+const DELETE_FINISHED_MAILS: Statement = {
+  name: 'identity_retention_finished_mails',
+  sql: `
+    DELETE FROM mail_outbox WHERE id IN (
+      SELECT id FROM mail_outbox
+      WHERE status IN ('sent', 'failed') AND finished_at < :cutoff ORDER BY id LIMIT :batch)`,
+};
+
+// Mailed tokens spent (used or replaced) or expired, `retention` after that.
+const DELETE_SPENT_ACCOUNT_TOKENS: Statement = {
+  name: 'identity_retention_spent_account_tokens',
+  sql: `
+    DELETE FROM account_tokens WHERE id IN (
+      SELECT id FROM account_tokens WHERE used_at < :cutoff OR expires_at < :cutoff
+      ORDER BY id LIMIT :batch)`,
+};
+
 /** PostgreSQL: one instance prunes at a time; the others skip (released at commit). */
 const TRY_RETENTION_LOCK: Statement = {
   name: 'identity_retention_try_lock',
@@ -79,8 +97,8 @@ export const RETENTION_LOCK_KEY = 0x72657461696e;
 const sqlitePasses = new Map<string, Promise<unknown>>();
 
 /**
- * What the retention job deletes (dead sessions with their refresh tokens, rotated tokens, the
- * audit log's oldest events) and the checkpoint that replaces pruned events; its locks.
+ * What the retention job deletes (dead sessions with their refresh tokens, rotated tokens,
+ * finished mails, spent account tokens, the audit log's oldest events) and the checkpoint that replaces pruned events; its locks.
  */
 @Injectable()
 export class RetentionRepository {
@@ -138,6 +156,16 @@ export class RetentionRepository {
   /** Up to `batch` refresh tokens rotated before `cutoff`; the count deleted. */
   deleteRotatedTokens(tx: Transaction, cutoff: Date, batch: number): Promise<number> {
     return this.affected(tx, DELETE_ROTATED_TOKENS, { cutoff, batch });
+  }
+
+  /** Up to `batch` outbox mails sent or given up before `cutoff`; the count deleted. */
+  deleteFinishedMails(tx: Transaction, cutoff: Date, batch: number): Promise<number> {
+    return this.affected(tx, DELETE_FINISHED_MAILS, { cutoff, batch });
+  }
+
+  /** Up to `batch` account tokens used or expired before `cutoff`; the count deleted. */
+  deleteSpentAccountTokens(tx: Transaction, cutoff: Date, batch: number): Promise<number> {
+    return this.affected(tx, DELETE_SPENT_ACCOUNT_TOKENS, { cutoff, batch });
   }
 
   /**

@@ -33,10 +33,24 @@ interface StoredToken {
   rotatedAt: Date | null;
 }
 
+interface StoredMail {
+  id: string;
+  status: 'pending' | 'sending' | 'sent' | 'failed';
+  finishedAt: Date | null;
+}
+
+interface StoredAccountToken {
+  id: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
 /** The tables a pass reads and deletes from; the audit log is shared with AuditService. */
 class Tables {
   sessions: StoredSession[] = [];
   tokens: StoredToken[] = [];
+  mails: StoredMail[] = [];
+  accountTokens: StoredAccountToken[] = [];
   events: AuditEvent[] = [];
   checkpoint: AuditCheckpoint | null = null;
   /** Another instance holds the pruning lock. */
@@ -90,6 +104,37 @@ class InMemoryRetention implements RetentionApi {
     );
     this.tables.tokens = this.tables.tokens.filter((token) => !rotated.has(token.id));
     return Promise.resolve(rotated.size);
+  }
+
+  deleteFinishedMails(_tx: Transaction, cutoff: Date, batch: number): Promise<number> {
+    const finished = new Set(
+      this.tables.mails
+        .filter(
+          (mail) =>
+            (mail.status === 'sent' || mail.status === 'failed') &&
+            mail.finishedAt !== null &&
+            mail.finishedAt < cutoff,
+        )
+        .map((mail) => mail.id)
+        .sort()
+        .slice(0, batch),
+    );
+    this.tables.mails = this.tables.mails.filter((mail) => !finished.has(mail.id));
+    return Promise.resolve(finished.size);
+  }
+
+  deleteSpentAccountTokens(_tx: Transaction, cutoff: Date, batch: number): Promise<number> {
+    const spent = new Set(
+      this.tables.accountTokens
+        .filter(
+          (token) => (token.usedAt !== null && token.usedAt < cutoff) || token.expiresAt < cutoff,
+        )
+        .map((token) => token.id)
+        .sort()
+        .slice(0, batch),
+    );
+    this.tables.accountTokens = this.tables.accountTokens.filter((token) => !spent.has(token.id));
+    return Promise.resolve(spent.size);
   }
 
   lockAuditLog(): Promise<void> {
@@ -186,6 +231,7 @@ describe('RetentionService (in-memory tables)', () => {
       AUDIT_RETENTION_DAYS: '365',
       REFRESH_REUSE_GRACE_SECONDS: String(GRACE_SECONDS),
       RETENTION_INTERVAL_SECONDS: '0',
+      MAIL_RETENTION_DAYS: '7',
     });
     tables = new Tables();
     clock = new TestClock();
@@ -275,6 +321,52 @@ describe('RetentionService (in-memory tables)', () => {
     assert.equal(result.refreshTokens, 1);
   });
 
+  it('deletes finished mails and spent or expired account tokens past MAIL_RETENTION_DAYS, and keeps the rest', async () => {
+    setUp();
+    const mail = (status: StoredMail['status'], finishedAt: Date | null): string => {
+      const id = randomUUID();
+      tables.mails.push({ id, status, finishedAt });
+      return id;
+    };
+    const accountToken = (expiresAt: Date, usedAt: Date | null): string => {
+      const id = randomUUID();
+      tables.accountTokens.push({ id, expiresAt, usedAt });
+      return id;
+    };
+    mail('sent', ago(8 * DAY));
+    mail('failed', ago(7 * DAY + 1));
+    const keptMails = [
+      mail('sent', ago(6 * DAY)),
+      mail('failed', ago(7 * DAY - 1)),
+      // Not finished, however old: still to be delivered.
+      mail('pending', null),
+      mail('sending', null),
+    ];
+    accountToken(ago(8 * DAY), null);
+    accountToken(ago(-DAY), ago(8 * DAY));
+    const keptTokens = [
+      accountToken(ago(-DAY), null),
+      accountToken(ago(6 * DAY), null),
+      accountToken(ago(-DAY), ago(6 * DAY)),
+    ];
+
+    const result = await retention.prune();
+
+    assert.deepEqual([result.mails, result.accountTokens], [2, 2]);
+    assert.deepEqual(
+      tables.mails.map((row) => row.id),
+      keptMails,
+    );
+    assert.deepEqual(
+      tables.accountTokens.map((row) => row.id),
+      keptTokens,
+    );
+    const pass = tables.events.at(-1);
+    assert.equal(pass?.type, 'retention.pruned');
+    const details = JSON.parse(pass?.details ?? '{}') as Record<string, unknown>;
+    assert.deepEqual([details.mails, details.accountRecords, details.mailRetentionDays], [2, 2, 7]);
+  });
+
   it('replaces audit events past retention with a signed checkpoint; the rest of the chain verifies', async () => {
     setUp();
     await eventsAt(400 * DAY, 3);
@@ -316,9 +408,12 @@ describe('RetentionService (in-memory tables)', () => {
     assert.equal(
       tables.events[2]?.details,
       JSON.stringify({
+        accountRecords: 0,
         auditCheckpoint: 3,
         auditEvents: 3,
         auditRetentionDays: 365,
+        mailRetentionDays: 7,
+        mails: 0,
         refreshRecords: 0,
         sessionRetentionDays: 30,
         sessions: 0,

@@ -10,6 +10,10 @@ import { RetentionRepository } from './retention.repository';
 export interface PruneResult {
   sessions: number;
   refreshTokens: number;
+  /** Outbox mails sent or given up more than MAIL_RETENTION_DAYS ago. */
+  mails: number;
+  /** Mailed tokens (verification, reset, email change) used or expired that long ago. */
+  accountTokens: number;
   auditEvents: number;
   /** The sequence the audit checkpoint now covers, when audit events were pruned. */
   auditCheckpoint: number | null;
@@ -28,7 +32,8 @@ type Batch = number | 'locked';
 /**
  * SPEC §12: deletes, in bounded batches each in its own transaction, sessions dead (revoked or
  * expired) for more than SESSION_RETENTION_DAYS with their refresh tokens, rotated refresh tokens
- * once past the reuse grace window plus that retention, and audit events older than
+ * once past the reuse grace window plus that retention, outbox mails finished and mailed account
+ * tokens used or expired more than MAIL_RETENTION_DAYS ago, and audit events older than
  * AUDIT_RETENTION_DAYS, which a signed checkpoint replaces so the rest of the chain verifies.
  * Every instance schedules it; one prunes at a time, and a pass is idempotent anyway.
  */
@@ -94,9 +99,13 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       sessionCutoff.getTime() - this.config.refresh.reuseGraceSeconds * 1000,
     );
     const auditCutoff = new Date(now.getTime() - auditDays * DAY_MS);
+    const mailDays = this.config.mail.retentionDays;
+    const mailCutoff = new Date(now.getTime() - mailDays * DAY_MS);
     const result: PruneResult = {
       sessions: 0,
       refreshTokens: 0,
+      mails: 0,
+      accountTokens: 0,
       auditEvents: 0,
       auditCheckpoint: null,
       skipped: false,
@@ -122,6 +131,22 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
           return tokens;
         },
       },
+      {
+        full: ROW_BATCH,
+        batch: async (tx) => {
+          const mails = await this.retention.deleteFinishedMails(tx, mailCutoff, ROW_BATCH);
+          result.mails += mails;
+          return mails;
+        },
+      },
+      {
+        full: ROW_BATCH,
+        batch: async (tx) => {
+          const tokens = await this.retention.deleteSpentAccountTokens(tx, mailCutoff, ROW_BATCH);
+          result.accountTokens += tokens;
+          return tokens;
+        },
+      },
       { full: AUDIT_BATCH, batch: (tx) => this.pruneAudit(tx, auditCutoff, result) },
     ];
     for (const step of steps) {
@@ -135,7 +160,13 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       }
     }
 
-    if (result.sessions + result.refreshTokens + result.auditEvents > 0) {
+    const deleted =
+      result.sessions +
+      result.refreshTokens +
+      result.mails +
+      result.accountTokens +
+      result.auditEvents;
+    if (deleted > 0) {
       await this.transactions.run((tx) =>
         this.audit.record(
           tx,
@@ -147,9 +178,12 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
               sessions: result.sessions,
               // Not "refreshTokens": details named like a token are dropped as possible secrets.
               refreshRecords: result.refreshTokens,
+              mails: result.mails,
+              accountRecords: result.accountTokens,
               auditEvents: result.auditEvents,
               auditCheckpoint: result.auditCheckpoint,
               sessionRetentionDays: sessionDays,
+              mailRetentionDays: mailDays,
               auditRetentionDays: auditDays,
             },
           },
@@ -158,6 +192,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       );
       this.logger.log(
         `Retention: deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ` +
+          `${result.mails} mails, ${result.accountTokens} account tokens, ` +
           `${result.auditEvents} audit events`,
       );
     }
