@@ -37,6 +37,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'UsersController.revokeRole': 'revokeRole',
   'EmailChangeController.request': 'requestEmailChange',
   'EmailChangeController.confirm': 'confirmEmailChange',
+  'AdminPasswordResetController.send': 'sendPasswordReset',
   'AuditController.list': 'listAuditEvents',
   'ContentController.public': 'getPublicContent',
   'ContentController.user': 'getUserContent',
@@ -86,6 +87,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ProblemDto],
     operationIdFactory: operationIdOf,
+    // Tags are the controllers' and methods' own @ApiTags; none made up from class names.
+    autoTagControllers: false,
   });
   markPublicOperations(document);
   return documentFrameworkErrors(document);

@@ -75,7 +75,7 @@ describe('every audited action writes exactly one event', () => {
 
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-  it('register, with the request id and address of the request', async () => {
+  it('register, with the request id and address of the request, and the verification mail it queues', async () => {
     const username = uniqueUsername();
     let userId = '';
     let requestId = '';
@@ -88,9 +88,15 @@ describe('every audited action writes exactly one event', () => {
       userId = (response.body as { id: string }).id;
       requestId = response.headers['x-request-id'] ?? '';
     });
-    const row = assertOne(rows, { type: 'user.registered', actor: userId, subject: userId });
-    assert.equal(row.request_id, requestId);
-    assert.ok(row.ip);
+    // EMAIL_VERIFICATION=optional (the default): the registration also mails a verification link.
+    assert.deepEqual(
+      rows.map((row) => row.type),
+      ['user.registered', 'user.email_verification_sent'],
+    );
+    const [registered, mailed] = rows as [Row, Row];
+    assertOne([registered], { type: 'user.registered', actor: userId, subject: userId });
+    assertOne([mailed], { type: 'user.email_verification_sent', actor: userId, subject: userId });
+    for (const row of rows) assert.equal(row.request_id, requestId);
   });
 
   it('login success, and login failure with the attempted name but never the password', async () => {

@@ -163,6 +163,27 @@ describe('Mail outbox over SMTP', () => {
     assert.deepEqual(received(dropped.to), []);
   });
 
+  it('sends the mail of a savepoint once the outer transaction commits, none of a savepoint rolled back', async () => {
+    const transactions = t.app.get(Transactions);
+    const outbox = t.app.get(MailOutbox);
+    const kept = mail();
+    const dropped = mail();
+    await transactions.run(async (outer) => {
+      await transactions.run((savepoint) => outbox.queue(savepoint, kept), outer);
+      await assert.rejects(
+        transactions.run(async (savepoint) => {
+          await outbox.queue(savepoint, dropped);
+          throw new Error('roll back the savepoint');
+        }, outer),
+        /roll back the savepoint/,
+      );
+    });
+    await smtp.waitForMail((one) => one.envelope.to.includes(kept.to));
+    await statusOf(t, kept.to, 'sent', 1);
+    assert.equal(await rowOf(t, dropped.to), null);
+    assert.deepEqual(received(dropped.to), []);
+  });
+
   it('retries after a 451 with the back-off and delivers once on the second attempt', async () => {
     smtp.failNext(1, 451, 'Greylisted, try again later');
     const greylisted = mail();

@@ -90,6 +90,8 @@ const EXPECTED_OPERATIONS = [
   'get /api/v1/auth/sessions',
   'delete /api/v1/auth/sessions/{id}',
   'post /api/v1/users/me/password',
+  'post /api/v1/users/me/email',
+  'post /api/v1/auth/email/change/confirm',
   'post /api/v1/auth/email/verify',
   'post /api/v1/auth/email/verify/resend',
   'post /api/v1/auth/password/forgot',
@@ -102,6 +104,7 @@ const EXPECTED_OPERATIONS = [
   'patch /api/v1/users/{id}',
   'delete /api/v1/users/{id}',
   'post /api/v1/users/{id}/unlock',
+  'post /api/v1/users/{id}/password-reset',
   'put /api/v1/users/{id}/roles/{role}',
   'delete /api/v1/users/{id}/roles/{role}',
   'get /api/v1/audit-events',
@@ -198,6 +201,8 @@ describe('Swagger UI and the OpenAPI document', () => {
       'get /api/v1/auth/sessions': 'listSessions',
       'delete /api/v1/auth/sessions/{id}': 'revokeSession',
       'post /api/v1/users/me/password': 'changePassword',
+      'post /api/v1/users/me/email': 'requestEmailChange',
+      'post /api/v1/auth/email/change/confirm': 'confirmEmailChange',
       'post /api/v1/auth/email/verify': 'verifyEmail',
       'post /api/v1/auth/email/verify/resend': 'resendEmailVerification',
       'post /api/v1/auth/password/forgot': 'forgotPassword',
@@ -210,6 +215,7 @@ describe('Swagger UI and the OpenAPI document', () => {
       'patch /api/v1/users/{id}': 'updateUser',
       'delete /api/v1/users/{id}': 'deleteUser',
       'post /api/v1/users/{id}/unlock': 'unlockUser',
+      'post /api/v1/users/{id}/password-reset': 'sendPasswordReset',
       'put /api/v1/users/{id}/roles/{role}': 'grantRole',
       'delete /api/v1/users/{id}/roles/{role}': 'revokeRole',
       'get /api/v1/audit-events': 'listAuditEvents',
@@ -493,6 +499,7 @@ describe('Swagger UI and the OpenAPI document', () => {
       }
       // Every rate-limited route was reached; the others never answer 429.
       assert.deepEqual(limitedOperations.sort(), [
+        'post /api/v1/auth/email/change/confirm',
         'post /api/v1/auth/email/verify',
         'post /api/v1/auth/email/verify/resend',
         'post /api/v1/auth/login',
@@ -501,6 +508,7 @@ describe('Swagger UI and the OpenAPI document', () => {
         'post /api/v1/auth/refresh',
         'post /api/v1/auth/register',
         'post /api/v1/auth/token',
+        'post /api/v1/users/me/email',
       ]);
     } finally {
       await limited.close();

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testEnvironment } from './helpers/test-app';
+import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server';
 import { createTestDatabase, TestDatabase } from './helpers/test-database';
 
 // The compiled server beside this compiled file, as `npm start` runs it.
@@ -17,11 +18,14 @@ interface Run {
 
 describe('the built server with NODE_ENV=production', () => {
   let database: TestDatabase;
+  let smtp: TestSmtpServer;
 
   before(async () => {
     database = await createTestDatabase();
+    smtp = await startSmtpServer();
   });
   after(async () => {
+    await smtp.close();
     await database.drop();
   });
 
@@ -37,7 +41,7 @@ describe('the built server with NODE_ENV=production', () => {
       ARGON2_MEMORY_KIB: '19456',
       ARGON2_TIME_COST: '2',
       RATE_LIMIT_ENABLED: 'true',
-      SMTP_URL: 'smtp://127.0.0.1:9',
+      SMTP_URL: smtp.url,
       MAIL_FROM: 'Identity <no-reply@example.com>',
       PUBLIC_URL: 'https://id.example.com',
       LOG_LEVEL: 'info',

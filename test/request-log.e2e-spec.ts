@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TEST_PASSWORD } from './helpers/factories';
 import { testEnvironment } from './helpers/test-app';
+import { startSmtpServer, type TestSmtpServer } from './helpers/smtp-server';
 import { createTestDatabase, TestDatabase } from './helpers/test-database';
 
 // The compiled server beside this compiled file, as `npm start` runs it.
@@ -37,7 +38,11 @@ interface Run {
  * Boots the built server with the shipped defaults (LOG_LEVEL unset: info), runs `use` against
  * it, then sends SIGTERM and resolves with everything it printed once it has exited.
  */
-function runServer(database: TestDatabase, use: (baseUrl: string) => Promise<void>): Promise<Run> {
+function runServer(
+  database: TestDatabase,
+  smtpUrl: string,
+  use: (baseUrl: string) => Promise<void>,
+): Promise<Run> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATABASE_URL: '',
@@ -48,7 +53,7 @@ function runServer(database: TestDatabase, use: (baseUrl: string) => Promise<voi
     ARGON2_MEMORY_KIB: '19456',
     ARGON2_TIME_COST: '2',
     RATE_LIMIT_ENABLED: 'true',
-    SMTP_URL: 'smtp://127.0.0.1:9',
+    SMTP_URL: smtpUrl,
     MAIL_FROM: 'Identity <no-reply@example.com>',
     PUBLIC_URL: 'https://id.example.com',
     // A rotated token presented again is reuse at once (no grace window), for the event below.
@@ -98,11 +103,14 @@ function linesOf(stdout: string): LogLine[] {
 
 describe('request log of the built server (shipped defaults)', () => {
   let database: TestDatabase;
+  let smtp: TestSmtpServer;
 
   before(async () => {
     database = await createTestDatabase();
+    smtp = await startSmtpServer();
   });
   after(async () => {
+    await smtp.close();
     await database.drop();
   });
 
@@ -112,7 +120,7 @@ describe('request log of the built server (shipped defaults)', () => {
     const cookie = `cookie-secret-${randomBytes(6).toString('hex')}`;
     let token = '';
     let userId = '';
-    const run = await runServer(database, async (baseUrl) => {
+    const run = await runServer(database, smtp.url, async (baseUrl) => {
       const json = { 'content-type': 'application/json' };
       const registered = await fetch(`${baseUrl}/api/v1/auth/register`, {
         method: 'POST',

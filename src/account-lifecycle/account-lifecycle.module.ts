@@ -4,6 +4,7 @@ import { AuditModule } from '../audit/audit.module';
 import { PasswordsModule } from '../passwords/passwords.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
+import { AdminPasswordResetController } from './admin-password-reset.controller';
 import { AccountTokensRepository } from './account-tokens.repository';
 import { AccountTokens } from './account-tokens.service';
 import { EmailChangeController } from './email-change.controller';
@@ -19,7 +20,12 @@ import { PasswordResetService } from './password-reset.service';
  */
 @Module({
   imports: [UsersModule, SessionsModule, AuditModule, PasswordsModule, AbuseModule],
-  controllers: [EmailVerificationController, PasswordResetController, EmailChangeController],
+  controllers: [
+    EmailVerificationController,
+    PasswordResetController,
+    EmailChangeController,
+    AdminPasswordResetController,
+  ],
   providers: [
     AccountTokensRepository,
     AccountTokens,

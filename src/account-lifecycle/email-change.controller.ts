@@ -16,6 +16,7 @@ import { CurrentUser } from '../access/current-user.decorator';
 import { Public } from '../access/public.decorator';
 import { ProblemDto } from '../common/http/problem.dto';
 import { CurrentRequest, RequestContext } from '../common/request-context';
+import { AcceptedDto } from './dto/accepted.dto';
 import { ConfirmEmailChangeDto, RequestEmailChangeDto } from './dto/email-change.dto';
 import { EmailChangeService } from './email-change.service';
 
@@ -38,7 +39,7 @@ export class EmailChangeController {
       'EMAIL_CHANGE_TTL seconds, default 1 hour); the old one a notice. Nothing changes until the ' +
       'link is used (POST /auth/email/change/confirm). A newer request replaces the older link.',
   })
-  @ApiAcceptedResponse({ description: 'The confirmation mail is queued' })
+  @ApiAcceptedResponse({ description: 'The confirmation mail is queued', type: AcceptedDto })
   @ApiBadRequestResponse({ description: 'Invalid email or missing password', type: ProblemDto })
   @ApiUnauthorizedResponse({
     description: 'Wrong current password (counts as a failed login), or no valid access token',
@@ -53,8 +54,9 @@ export class EmailChangeController {
     @CurrentUser() current: AuthenticatedUser,
     @CurrentRequest() context: RequestContext,
     @Body() body: RequestEmailChangeDto,
-  ): Promise<void> {
+  ): Promise<AcceptedDto> {
     await this.emailChange.request(current, body, context);
+    return { message: 'A link to confirm the new address is on its way to it' };
   }
 
   @Post('auth/email/change/confirm')

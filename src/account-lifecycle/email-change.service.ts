@@ -11,6 +11,7 @@ import { MailOutbox } from '../mail/mail-outbox.service';
 import { emailTaken } from '../users/account-conflict';
 import { PasswordCheck } from '../users/password-check.service';
 import { UsersService } from '../users/users.service';
+import { invalidAccountToken } from './account-token-errors';
 import { AccountTokens } from './account-tokens.service';
 import { emailChangeConfirmationMail } from './mails/email-change-confirmation.mail';
 import { emailChangeNoticeMail } from './mails/email-change-notice.mail';
@@ -100,10 +101,7 @@ export class EmailChangeService {
       const spent = await this.tokens.consume(tx, 'email_change', token);
       const account = spent === null ? null : await this.users.findWithRolesIn(tx, spent.userId);
       if (spent === null || account === null || !account.user.isActive) {
-        throw new DomainError(
-          'invalid_account_token',
-          'The link is invalid, expired or already used; ask for a new one',
-        );
+        throw invalidAccountToken();
       }
       const from = account.user.email;
       await this.users.changeEmail(tx, spent.userId, spent.email, this.clock.now());

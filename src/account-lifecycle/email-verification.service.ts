@@ -40,15 +40,15 @@ export class EmailVerificationService {
   }
 
   /**
-   * Queues the verification mail for `user` in `tx` (a newer mail's token replaces the older
-   * ones); nothing with EMAIL_VERIFICATION=off. Writes `user.email_verification_sent` unless
-   * `event: false` (registration says it in its own event: one event per action).
+   * Queues the verification mail for `user` in `tx` (registration's, or a resend's) and writes
+   * `user.email_verification_sent`; nothing with EMAIL_VERIFICATION=off. A newer mail's token
+   * replaces the older ones.
    */
   async queueMail(
     tx: Transaction,
     user: Pick<User, 'id' | 'username' | 'email'>,
     context: RequestContext,
-    options: { actorId?: string | null; event?: boolean } = {},
+    actorId: string | null = user.id,
   ): Promise<boolean> {
     if (!this.enabled) return false;
     const ttlSeconds = this.config.accountLifecycle.verificationTtlSeconds;
@@ -65,12 +65,11 @@ export class EmailVerificationService {
       userId: user.id,
       ...mail,
     });
-    if (options.event === false) return true;
     await this.audit.record(
       tx,
       {
         type: 'user.email_verification_sent',
-        actorId: options.actorId === undefined ? user.id : options.actorId,
+        actorId,
         subjectUserId: user.id,
         details: { email: user.email },
       },

@@ -76,6 +76,22 @@ export class PasswordResetService implements OnModuleDestroy {
   }
 
   /**
+   * An administrator's (or the CLI's, `actorId` null) reset mail for the user `userId`: 404 when
+   * there is none, 409 for a deactivated account (its reset could not be used to log in).
+   */
+  async sendFor(actorId: string | null, userId: string, context: RequestContext): Promise<void> {
+    this.ensureEnabled();
+    await this.transactions.run(async (tx) => {
+      const account = await this.users.findWithRolesIn(tx, userId);
+      if (account === null) throw new DomainError('user_not_found', 'No such user');
+      if (!account.user.isActive) {
+        throw new DomainError('conflict', 'The account is deactivated; activate it first');
+      }
+      await this.queueResetMail(tx, account.user, context, actorId);
+    });
+  }
+
+  /**
    * Issues a reset token for `user` and queues its mail in `tx`, with
    * `user.password_reset_requested` (the admin route passes its actor).
    */

@@ -62,24 +62,17 @@ export class AuthService implements OnModuleInit {
   register(input: RegisterDto, context: RequestContext): Promise<UserWithRoles> {
     return this.users.createAccount(input, [RoleName.User], {
       audit: async (tx, created) => {
-        const verificationMailed = await this.verification.queueMail(tx, created.user, context, {
-          event: false,
-        });
-        // Last in the transaction: the audit append holds a lock until commit.
         await this.audit.record(
           tx,
           {
             type: 'user.registered',
             actorId: created.user.id,
             subjectUserId: created.user.id,
-            details: {
-              username: created.user.username,
-              email: created.user.email,
-              verificationMailed,
-            },
+            details: { username: created.user.username, email: created.user.email },
           },
           context,
         );
+        await this.verification.queueMail(tx, created.user, context);
       },
     });
   }

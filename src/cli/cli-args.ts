@@ -30,6 +30,13 @@ Commands:
       Applies pending migrations (the server also does at boot) and names each one; for a
       deployment step before the new version starts: node dist/src/cli/main.js migrate.
 
+  password-reset --user <username|email>
+      Mails the user a password reset link (PASSWORD_RESET_ENABLED): queued in the outbox and
+      delivered by a running server (README, "Mail"). Audited.
+
+  email-verified --user <username|email> [--unverified]
+      Marks the user's email verified (or, with --unverified, not verified). Audited.
+
   prune
       Runs one retention pass (SESSION_RETENTION_DAYS, AUDIT_RETENTION_DAYS) and prints
       what it deleted. Safe while the service runs.
@@ -45,6 +52,8 @@ export type CliCommand =
   | { name: 'audit:head' }
   | { name: 'migrate' }
   | { name: 'prune' }
+  | { name: 'password-reset'; user: string }
+  | { name: 'email-verified'; user: string; verified: boolean }
   | {
       name: 'import-users';
       file: string;
@@ -60,10 +69,14 @@ const COMMANDS = [
   'migrate',
   'prune',
   'import-users',
+  'password-reset',
+  'email-verified',
 ] as const;
 const OPTIONS_OF: Partial<Record<(typeof COMMANDS)[number], string[]>> = {
   'audit:verify': ['help', 'head'],
   'import-users': ['help', 'file', 'format', 'dry-run', 'skip-invalid'],
+  'password-reset': ['help', 'user'],
+  'email-verified': ['help', 'user', 'unverified'],
 };
 const HEAD = /^([1-9]\d{0,15}):([0-9a-f]{64})$/;
 
@@ -113,6 +126,14 @@ export function parseCliArgs(argv: string[]): CliCommand {
       skipInvalid: values['skip-invalid'] === true,
     };
   }
+  if (command === 'password-reset' || command === 'email-verified') {
+    if (values.user === undefined || values.user.trim() === '') {
+      throw new UsageError('Missing option --user');
+    }
+    return command === 'password-reset'
+      ? { name: command, user: values.user }
+      : { name: command, user: values.user, verified: values.unverified !== true };
+  }
   if (command === 'audit:verify') {
     if (values.head === undefined) return { name: 'audit:verify' };
     // The first word of an audit:head line; the time after it is only for people.
@@ -122,7 +143,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
     }
     return { name: 'audit:verify', head: { sequence: Number(match[1]), hash: match[2] ?? '' } };
   }
-  const foreign = ['head', 'file', 'format', 'dry-run', 'skip-invalid'].find(
+  const foreign = ['head', 'file', 'format', 'dry-run', 'skip-invalid', 'user', 'unverified'].find(
     (option) => values[option as keyof typeof values] !== undefined,
   );
   if (foreign !== undefined) throw new UsageError(`create-admin takes no option --${foreign}`);
@@ -142,6 +163,8 @@ function parseWithNode(argv: string[]) {
       format: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'skip-invalid': { type: 'boolean' },
+      user: { type: 'string' },
+      unverified: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,

@@ -35,6 +35,16 @@ async function main(argv: string[]): Promise<void> {
       await migrate();
       return;
     }
+    case 'email-verified': {
+      const { emailVerified } = await import('./email-verified.command');
+      await emailVerified(command);
+      return;
+    }
+    case 'password-reset': {
+      const { passwordReset } = await import('./password-reset.command');
+      await passwordReset(command);
+      return;
+    }
     case 'prune': {
       const { prune } = await import('./prune.command');
       await prune();

@@ -57,7 +57,8 @@ export class UserManagementService {
    * of the user in the same transaction.
    */
   async update(
-    actorId: string,
+    /** null: the command line (the audit event names no account as its actor). */
+    actorId: string | null,
     id: string,
     changes: { username?: string; email?: string; isActive?: boolean; emailVerified?: boolean },
     context: RequestContext,

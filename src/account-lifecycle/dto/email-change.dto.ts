@@ -1,8 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches } from 'class-validator';
 import { IsPasswordCandidate } from '../../passwords/password.validators';
 import { IsCanonicalEmail } from '../../users/dto/account-name.validators';
-import { ACCOUNT_TOKEN_PATTERN } from '../account-tokens.service';
+import { IsAccountToken } from './account-token.validators';
 
 export class RequestEmailChangeDto {
   @ApiProperty({ example: 'alice.new@example.com', description: 'The new address; lower-cased' })
@@ -19,12 +18,8 @@ export class RequestEmailChangeDto {
 }
 
 export class ConfirmEmailChangeDto {
-  @ApiProperty({
-    example: 'vJ2q8mC1tY5nL0pX7rD4sK9wB3eH6gA2fZ1uQ8oT5iM',
-    description:
-      'The code of the confirmation mail sent to the new address (the `token` of its link)',
-  })
-  @IsString()
-  @Matches(ACCOUNT_TOKEN_PATTERN, { message: 'token must be the code of a mailed link' })
+  @IsAccountToken(
+    'The code of the confirmation mail sent to the new address (the `token` of its link)',
+  )
   token: string;
 }

@@ -150,6 +150,10 @@ const EXAMPLES = {
     'The email is missing or malformed',
     invalid([{ field: 'email', message: 'email must be a valid email address' }]),
   ),
+  invalidEmailChange: named(
+    'A field is missing or invalid',
+    invalid([{ field: 'newEmail', message: 'newEmail must be a valid email address' }]),
+  ),
   invalidAccountToken: named(
     'The token is unknown, used, expired, replaced by a newer one, or no longer fits the account',
     domain(
@@ -177,6 +181,14 @@ const EXAMPLES = {
       'The email address is already verified',
     ),
   ),
+  accountDeactivated: named(
+    'The account is deactivated: a reset link could not be used',
+    domain(409, 'conflict', 'Conflict', 'The account is deactivated; activate it first'),
+  ),
+  emailAlreadyOwn: named(
+    'The address is already this account’s',
+    domain(409, 'conflict', 'Conflict', 'That is already the email of this account'),
+  ),
   emailVerificationDisabled: named(
     'EMAIL_VERIFICATION=off',
     domain(
@@ -184,6 +196,24 @@ const EXAMPLES = {
       'feature-disabled',
       'Not available',
       'Email verification is not enabled on this service',
+    ),
+  ),
+  mailFlowsOff: named(
+    'Every mail flow is off (EMAIL_VERIFICATION=off, PASSWORD_RESET_ENABLED=false)',
+    domain(
+      404,
+      'feature-disabled',
+      'Not available',
+      'Email changes by confirmation need a mail flow; use PATCH /users/me',
+    ),
+  ),
+  emailChangeNeedsConfirmation: named(
+    'A new email while a mail flow is on: POST /users/me/email mails the new address',
+    domain(
+      400,
+      'email-change-needs-confirmation',
+      'Email change needs confirmation',
+      'Change the email with POST /users/me/email: the new address must confirm it',
     ),
   ),
   passwordResetDisabled: named(
@@ -348,7 +378,21 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
     400: ['invalidPasswordChange', 'weakNewPassword'],
     401: ['invalidCredentials'],
   },
-  updateCurrentUser: { 400: ['invalidProfile'], 409: ['usernameTaken', 'emailTaken', 'conflict'] },
+  updateCurrentUser: {
+    400: ['invalidProfile', 'emailChangeNeedsConfirmation'],
+    409: ['usernameTaken', 'emailTaken', 'conflict'],
+  },
+  requestEmailChange: {
+    400: ['invalidEmailChange'],
+    401: ['invalidCredentials'],
+    404: ['mailFlowsOff'],
+    409: ['emailTaken', 'emailAlreadyOwn'],
+  },
+  confirmEmailChange: {
+    400: ['invalidAccountTokenFormat', 'invalidAccountToken'],
+    404: ['mailFlowsOff'],
+    409: ['emailTaken'],
+  },
   listUsers: { 400: ['invalidUserQuery'] },
   getUser: { 404: ['userNotFound'] },
   updateUser: {
@@ -357,6 +401,10 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
     409: ['usernameTaken', 'emailTaken', 'lastAdmin'],
   },
   deleteUser: { 404: ['userNotFound'], 409: ['lastAdmin'] },
+  sendPasswordReset: {
+    404: ['userNotFound', 'passwordResetDisabled'],
+    409: ['accountDeactivated'],
+  },
   unlockUser: { 404: ['userNotFound'] },
   grantRole: { 404: ['userNotFound', 'roleNotFound'] },
   revokeRole: { 404: ['userNotFound', 'roleNotFound'], 409: ['lastAdmin'] },
