@@ -3,6 +3,7 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AbuseModule } from './abuse/abuse.module';
 import { RateLimitGuard } from './abuse/rate-limit.guard';
+import { AccountPagesModule } from './account-pages/account-pages.module';
 import { AuditJobsModule } from './audit/audit-jobs.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -27,6 +28,7 @@ import { UsersModule } from './users/users.module';
     MailModule,
     UsersModule,
     AuthModule,
+    AccountPagesModule,
     ContentModule,
     HealthModule,
     AuditModule,

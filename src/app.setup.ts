@@ -2,6 +2,7 @@ import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { ACCOUNT_PAGE_FORMS, ACCOUNT_PAGE_ROUTES } from './account-pages/account-pages.module';
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -57,14 +58,15 @@ export function createFastifyAdapter(
 }
 
 /**
- * The key set and the metrics live at their conventional root paths, everything else under
- * /api/v1.
+ * The key set and the metrics live at their conventional root paths, the account pages where
+ * mailed links point (`${PUBLIC_URL}/account/...`), everything else under /api/v1.
  */
 export function setRoutePrefix(app: INestApplication): void {
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: '.well-known/jwks.json', method: RequestMethod.GET },
       { path: METRICS_PATH, method: RequestMethod.GET },
+      ...ACCOUNT_PAGE_ROUTES,
     ],
   });
 }
@@ -98,7 +100,8 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   );
   fastify.removeContentTypeParser('text/plain');
   const document = buildOpenApiDocument(app);
-  acceptFormBodiesOnlyWhereDocumented(fastify, document);
+  // The account pages' forms too: they are left out of the API's document.
+  acceptFormBodiesOnlyWhereDocumented(fastify, document, ACCOUNT_PAGE_FORMS);
   if (config.http.swaggerEnabled) setupSwagger(app, document);
   await app.init();
   await fastify.ready();

@@ -35,12 +35,15 @@ export function isFormEncoded(request: { headers: { 'content-type'?: string } })
  * the operations whose OpenAPI description says so (`@ApiConsumes`), so what the API accepts is
  * what it documents. Everywhere else they get 415 before parsing: a JSON route then takes only
  * `application/json`, which a cross-site page cannot send without a CORS preflight.
+ * `undocumented` lists more operations that take them (`POST /account/verify-email`).
  */
 export function acceptFormBodiesOnlyWhereDocumented(
   fastify: FastifyInstance,
   document: OpenAPIObject,
+  undocumented: readonly string[] = [],
 ): void {
   const operations = formEncodedOperations(document);
+  for (const operation of undocumented) operations.add(operation);
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
     if (
       isFormEncoded(request) &&

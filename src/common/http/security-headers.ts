@@ -31,6 +31,21 @@ const DOCS_CSP: ContentSecurityPolicy = {
   },
 };
 
+/**
+ * The account pages (src/account-pages): HTML with no script at all, styled by their one
+ * stylesheet from this origin, whose forms post only to this origin. No framing, no `<base>`.
+ */
+const PAGES_CSP: ContentSecurityPolicy = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'none'"],
+    styleSrc: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+  },
+};
+
 const HELMET_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: API_CSP,
   // helmet's other defaults stay: HSTS (one year, subdomains), nosniff, Referrer-Policy
@@ -103,3 +118,12 @@ export function responseHeadersFor(
       ? docsHeaders
       : apiHeaders;
 }
+
+/**
+ * The Content-Security-Policy of the account pages, replacing the API's on their responses
+ * (helmet's other headers, Referrer-Policy no-referrer among them, are the same).
+ */
+export const PAGES_CONTENT_SECURITY_POLICY: string = helmetHeaders({
+  ...HELMET_OPTIONS,
+  contentSecurityPolicy: PAGES_CSP,
+})['content-security-policy'];
