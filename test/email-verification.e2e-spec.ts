@@ -224,6 +224,8 @@ describe('email verification (EMAIL_VERIFICATION=required)', () => {
     );
 
     // The allow-list: what the account needs to get verified, or to leave.
+    const me = await t.http().get('/api/v1/users/me').set('Authorization', bearer).expect(200);
+    assert.equal(me.body.emailVerified, false);
     await t.http().get('/api/v1/auth/sessions').set('Authorization', bearer).expect(200);
     await t.http().post(RESEND).set('Authorization', bearer).expect(202);
 
@@ -252,6 +254,24 @@ describe('email verification (EMAIL_VERIFICATION=required)', () => {
       .set('Authorization', adminBearer)
       .send({ emailVerified: true })
       .expect(200);
+    await t.http().get('/api/v1/content/user').set('Authorization', bearer).expect(200);
+  });
+
+  it('lets an unverified account fix a mistyped address: the confirmed new one is verified', async () => {
+    const account = await register(t);
+    const bearer = `Bearer ${await loginToken(t, account.username)}`;
+    const newEmail = `fixed-${account.email}`;
+    await t
+      .http()
+      .post('/api/v1/users/me/email')
+      .set('Authorization', bearer)
+      .send({ newEmail, currentPassword: TEST_PASSWORD })
+      .expect(202);
+    const confirmation = await smtp.waitForMail((mail) => mail.envelope.to.includes(newEmail), {
+      timeoutMs: 10_000,
+    });
+    const token = tokenIn(confirmation, '/account/confirm-email-change');
+    await t.http().post('/api/v1/auth/email/change/confirm').send({ token }).expect(204);
     await t.http().get('/api/v1/content/user').set('Authorization', bearer).expect(200);
   });
 

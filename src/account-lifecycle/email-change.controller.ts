@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { RateLimit } from '../abuse/rate-limit.decorator';
 import type { AuthenticatedUser } from '../access/authenticated-user';
+import { AllowUnverifiedEmail } from '../access/allow-unverified-email.decorator';
 import { Authenticated } from '../access/authenticated.decorator';
 import { CurrentUser } from '../access/current-user.decorator';
 import { Public } from '../access/public.decorator';
@@ -30,6 +31,8 @@ export class EmailChangeController {
   @Post('users/me/email')
   @HttpCode(202)
   @Authenticated()
+  // A mistyped address is fixed here: the confirmation verifies the new one.
+  @AllowUnverifiedEmail()
   @RateLimit({ perAccount: false })
   @ApiTags('users')
   @ApiOperation({

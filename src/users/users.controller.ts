@@ -25,6 +25,7 @@ import {
 import { LockoutService } from './lockout.service';
 import { PasswordCheck } from './password-check.service';
 import type { AuthenticatedUser } from '../access/authenticated-user';
+import { AllowUnverifiedEmail } from '../access/allow-unverified-email.decorator';
 import { Authenticated } from '../access/authenticated.decorator';
 import { CurrentUser } from '../access/current-user.decorator';
 import { Roles } from '../access/roles.decorator';
@@ -52,6 +53,8 @@ export class UsersController {
 
   @Get('me')
   @Authenticated()
+  // An unverified account (EMAIL_VERIFICATION=required) must see which address it has to verify.
+  @AllowUnverifiedEmail()
   @ApiOperation({ summary: 'The current user, with role names' })
   @ApiOkResponse({ type: UserResponseDto })
   me(@CurrentUser() current: AuthenticatedUser): UserResponseDto {
