@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { type Transaction, Transactions } from '../database/database';
 import { MailOutbox } from '../mail/mail-outbox.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
-import { passwordPolicyViolations } from '../passwords/password-policy';
+import { assertPasswordAccepted } from '../passwords/password-policy';
 import { SessionsService } from '../sessions/sessions.service';
 import type { User } from '../users/entities/user.entity';
 import { UsersService } from '../users/users.service';
@@ -146,17 +146,7 @@ export class PasswordResetService implements OnModuleDestroy {
       throw invalidAccountToken();
     }
     const { user } = account;
-    const violations = passwordPolicyViolations(newPassword, {
-      username: user.username,
-      email: user.email,
-    });
-    if (violations.length > 0) {
-      throw new DomainError(
-        'weak_password',
-        'The new password does not meet the password policy',
-        violations.map((message) => ({ field: 'newPassword', message: `newPassword ${message}` })),
-      );
-    }
+    assertPasswordAccepted(newPassword, user, 'newPassword');
     const passwordHash = await this.hasher.hash(newPassword);
     const changedAt = this.clock.now();
     await this.transactions.run(async (tx) => {
@@ -188,8 +178,7 @@ export class PasswordResetService implements OnModuleDestroy {
    */
   async passwordChanged(tx: Transaction, user: MailedUser, changedAt: Date): Promise<void> {
     await this.tokens.spendAll(tx, user.id, 'password_reset');
-    const { emailVerification, passwordReset } = this.config.accountLifecycle;
-    if (emailVerification === 'off' && !passwordReset) return;
+    if (!this.config.accountLifecycle.mailFlows) return;
     const mail = passwordChangedMail(this.config, { username: user.username, changedAt });
     await this.outbox.queue(tx, {
       kind: 'password-changed',

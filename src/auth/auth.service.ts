@@ -16,7 +16,7 @@ import type { RegisterDto } from './dto/register.dto';
 import type { TokenPairDto } from './dto/token-pair.dto';
 import { INVALID_CREDENTIALS_MESSAGE, PasswordCheck } from '../users/password-check.service';
 import { PasswordHasher } from '../passwords/password-hasher.service';
-import { passwordPolicyViolations, withinMaximumLength } from '../passwords/password-policy';
+import { assertPasswordAccepted, withinMaximumLength } from '../passwords/password-policy';
 import type { Session } from '../sessions/session.entity';
 import { IssuedSession, SessionsService } from '../sessions/sessions.service';
 import { AccessTokenService } from './tokens/access-token.service';
@@ -153,17 +153,7 @@ export class AuthService implements OnModuleInit {
     const { user } = (
       await this.passwords.reauthenticate(current, passwords.currentPassword, context)
     ).account;
-    const violations = passwordPolicyViolations(passwords.newPassword, {
-      username: user.username,
-      email: user.email,
-    });
-    if (violations.length > 0) {
-      throw new DomainError(
-        'weak_password',
-        'The new password does not meet the password policy',
-        violations.map((message) => ({ field: 'newPassword', message: `newPassword ${message}` })),
-      );
-    }
+    assertPasswordAccepted(passwords.newPassword, user, 'newPassword');
     const passwordHash = await this.hasher.hash(passwords.newPassword);
     const changedAt = this.clock.now();
 

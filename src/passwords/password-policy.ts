@@ -1,3 +1,4 @@
+import { DomainError } from '../common/errors/domain-error';
 import commonPasswordList from './common-passwords.json';
 
 export const PASSWORD_MIN_LENGTH = 8;
@@ -55,6 +56,24 @@ export function passwordPolicyViolations(
     }
   }
   return violations;
+}
+
+/**
+ * Throws 400 `weak_password` with one field error per violation, naming `field` (the body field
+ * the password came in), when the policy refuses the password.
+ */
+export function assertPasswordAccepted(
+  password: string,
+  account: { username?: string; email?: string },
+  field: 'password' | 'newPassword',
+): void {
+  const violations = passwordPolicyViolations(password, account);
+  if (violations.length === 0) return;
+  throw new DomainError(
+    'weak_password',
+    `The ${field === 'newPassword' ? 'new password' : 'password'} does not meet the password policy`,
+    violations.map((message) => ({ field, message: `${field} ${message}` })),
+  );
 }
 
 export function commonPasswordCount(): number {

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { UserWithRoles } from './account-rows';
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { isBcryptHash } from '../passwords/legacy-bcrypt';
-import { passwordPolicyViolations } from '../passwords/password-policy';
-import { DomainError } from '../common/errors/domain-error';
+import { assertPasswordAccepted } from '../passwords/password-policy';
 import { Transactions, type Transaction } from '../database/database';
 import { emailTaken, translateAccountConflict, usernameTaken } from './account-conflict';
 import { canonicalEmail, canonicalLoginName, canonicalUsername } from './canonical-identity';
@@ -49,14 +48,7 @@ export class UsersService {
   ): Promise<UserWithRoles> {
     const username = canonicalUsername(input.username);
     const email = canonicalEmail(input.email);
-    const violations = passwordPolicyViolations(input.password, { username, email });
-    if (violations.length > 0) {
-      throw new DomainError(
-        'weak_password',
-        'The password does not meet the password policy',
-        violations.map((message) => ({ field: 'password', message: `password ${message}` })),
-      );
-    }
+    assertPasswordAccepted(input.password, { username, email }, 'password');
     // Answer the common case before paying for a hash; the constraint still decides races.
     const clash = await this.repository.findNameClash({ username, email });
     if (clash !== null) throw clash === 'username' ? usernameTaken() : emailTaken();
