@@ -72,10 +72,6 @@ describe('account pages for mailed links (SPEC §8)', () => {
   });
 
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-  const mailTo = (address: string, subject: RegExp) =>
-    smtp.waitForMail(
-      (mail) => mail.envelope.to.includes(address) && subject.test(mail.subject ?? ''),
-    );
   const me = async (token: string) =>
     (await t.http().get('/api/v1/users/me').set(bearer(token)).expect(200)).body as {
       email: string;
@@ -95,7 +91,7 @@ describe('account pages for mailed links (SPEC §8)', () => {
       .send({ username, email, password: TEST_PASSWORD })
       .expect(201);
     const access = await loginToken(t, username);
-    const link = linkIn(await mailTo(email, /Verify/), VERIFY);
+    const link = linkIn(await smtp.waitForMailTo(email, /Verify/), VERIFY);
     assert.equal(link.origin, 'https://id.example.com');
 
     const page = assertPage(await open(link), 200);
@@ -119,7 +115,7 @@ describe('account pages for mailed links (SPEC §8)', () => {
     const user = await createUser(t);
     const session = await loginPair(t, user.username);
     await t.http().post('/api/v1/auth/password/forgot').send({ email: user.email }).expect(202);
-    const mail = await mailTo(user.email, /password/i);
+    const mail = await smtp.waitForMailTo(user.email, /password/i);
     const token = tokenIn(mail, RESET);
 
     const page = assertPage(await open(linkIn(mail, RESET)), 200);
@@ -205,7 +201,7 @@ describe('account pages for mailed links (SPEC §8)', () => {
       .set(bearer(user.token))
       .send({ newEmail, currentPassword: TEST_PASSWORD })
       .expect(202);
-    const link = linkIn(await mailTo(newEmail, /Confirm your new email/), CONFIRM);
+    const link = linkIn(await smtp.waitForMailTo(newEmail, /Confirm your new email/), CONFIRM);
 
     const page = assertPage(await open(link), 200);
     assert.ok(page.includes('<button type="submit">Confirm my new email</button>'));

@@ -30,11 +30,6 @@ describe('email change by confirmation (SPEC §8)', () => {
     t.http().post('/api/v1/users/me/email').set(bearer(token)).send(body);
   const confirm = (token: string) =>
     t.http().post('/api/v1/auth/email/change/confirm').send({ token });
-  const mailTo = (address: string, subject: RegExp) =>
-    smtp.waitForMail(
-      (mail) => mail.envelope.to.includes(address) && subject.test(mail.subject ?? ''),
-      { timeoutMs: 10_000 },
-    );
   const me = async (token: string) =>
     (await t.http().get('/api/v1/users/me').set(bearer(token)).expect(200)).body as {
       email: string;
@@ -49,8 +44,8 @@ describe('email change by confirmation (SPEC §8)', () => {
     // Nothing changes before the confirmation.
     assert.equal((await me(user.token)).email, user.email);
 
-    const confirmation = await mailTo(newEmail, /Confirm your new email/);
-    const notice = await mailTo(user.email, /being changed/);
+    const confirmation = await smtp.waitForMailTo(newEmail, /Confirm your new email/);
+    const notice = await smtp.waitForMailTo(user.email, /being changed/);
     assert.match(notice.text ?? '', /m\*\*\*@example\.org/);
     // The notice carries no link that could apply the change.
     assert.doesNotMatch(notice.text ?? '', /token=/);
@@ -127,7 +122,7 @@ describe('email change by confirmation (SPEC §8)', () => {
     const user = await createUserWithToken(t);
     const newEmail = `race-${user.username}@example.org`;
     await request(user.token, { newEmail, currentPassword: TEST_PASSWORD }).expect(202);
-    const token = tokenIn(await mailTo(newEmail, /Confirm/), CONFIRM);
+    const token = tokenIn(await smtp.waitForMailTo(newEmail, /Confirm/), CONFIRM);
     await t
       .http()
       .post('/api/v1/auth/register')
@@ -147,9 +142,9 @@ describe('email change by confirmation (SPEC §8)', () => {
     const first = `first-${user.username}@example.org`;
     const second = `second-${user.username}@example.org`;
     await request(user.token, { newEmail: first, currentPassword: TEST_PASSWORD }).expect(202);
-    const firstToken = tokenIn(await mailTo(first, /Confirm/), CONFIRM);
+    const firstToken = tokenIn(await smtp.waitForMailTo(first, /Confirm/), CONFIRM);
     await request(user.token, { newEmail: second, currentPassword: TEST_PASSWORD }).expect(202);
-    const secondToken = tokenIn(await mailTo(second, /Confirm/), CONFIRM);
+    const secondToken = tokenIn(await smtp.waitForMailTo(second, /Confirm/), CONFIRM);
     assert.equal((await confirm(firstToken)).status, 400);
 
     t.clock.advance(3601);

@@ -39,11 +39,7 @@ async function register(t: TestApp): Promise<{ username: string; email: string; 
 
 /** The token of the `nth` (1-based) verification mail to `email`. */
 async function verificationToken(smtp: TestSmtpServer, email: string, nth = 1): Promise<string> {
-  await smtp.waitForMail(
-    () => smtp.mails.filter((mail) => mail.envelope.to.includes(email)).length >= nth,
-  );
-  const mail = smtp.mails.filter((one) => one.envelope.to.includes(email))[nth - 1];
-  return tokenIn(mail, VERIFY_PAGE);
+  return tokenIn(await smtp.waitForMailTo(email, undefined, { nth }), VERIFY_PAGE);
 }
 
 async function auditTypes(t: TestApp, userId: string): Promise<string[]> {
@@ -267,9 +263,7 @@ describe('email verification (EMAIL_VERIFICATION=required)', () => {
       .set('Authorization', bearer)
       .send({ newEmail, currentPassword: TEST_PASSWORD })
       .expect(202);
-    const confirmation = await smtp.waitForMail((mail) => mail.envelope.to.includes(newEmail), {
-      timeoutMs: 10_000,
-    });
+    const confirmation = await smtp.waitForMailTo(newEmail);
     const token = tokenIn(confirmation, '/account/confirm-email-change');
     await t.http().post('/api/v1/auth/email/change/confirm').send({ token }).expect(204);
     await t.http().get('/api/v1/content/user').set('Authorization', bearer).expect(200);

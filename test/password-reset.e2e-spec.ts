@@ -23,13 +23,9 @@ async function startApp(smtp: TestSmtpServer, env: Record<string, string> = {}):
   });
 }
 
-const mailsTo = (smtp: TestSmtpServer, email: string, subject: RegExp) =>
-  smtp.mails.filter((mail) => mail.envelope.to.includes(email) && subject.test(mail.subject ?? ''));
-
 /** The token of the `nth` (1-based) reset mail to `email`. */
 async function resetToken(smtp: TestSmtpServer, email: string, nth = 1): Promise<string> {
-  await smtp.waitForMail(() => mailsTo(smtp, email, /Reset your password/).length >= nth);
-  return tokenIn(mailsTo(smtp, email, /Reset your password/)[nth - 1], RESET_PAGE);
+  return tokenIn(await smtp.waitForMailTo(email, /Reset your password/, { nth }), RESET_PAGE);
 }
 
 /** What a client sees of an answer, less what differs on every request. */

@@ -22,6 +22,15 @@ export interface TestSmtpServer {
     predicate: (mail: ReceivedMail) => boolean,
     options?: { timeoutMs?: number },
   ): Promise<ReceivedMail>;
+  /**
+   * The `nth` (1-based, default 1) mail to `address` whose subject matches `subject` (any when
+   * omitted), waiting for it as {@link waitForMail} does.
+   */
+  waitForMailTo(
+    address: string,
+    subject?: RegExp,
+    options?: { nth?: number; timeoutMs?: number },
+  ): Promise<ReceivedMail>;
   /** Answers the next `count` transactions with `code` (451: try later, 550: never). */
   failNext(count: number, code: number, message?: string, stage?: RefusalStage): void;
   /** Transactions (MAIL FROM ... end of DATA or refusal) seen so far. */
@@ -98,12 +107,24 @@ export async function startSmtpServer(options: { port?: number } = {}): Promise<
   await once(server.server, 'listening');
   const { port } = server.server.address() as AddressInfo;
 
-  return {
+  const to = (address: string, subject: RegExp | undefined) =>
+    mails.filter(
+      (mail) =>
+        mail.envelope.to.includes(address) &&
+        (subject === undefined || subject.test(mail.subject ?? '')),
+    );
+  const smtp: TestSmtpServer = {
     port,
     url: `smtp://127.0.0.1:${port}`,
     mails,
     get attempts() {
       return state.attempts;
+    },
+    async waitForMailTo(address, subject, { nth = 1, timeoutMs } = {}) {
+      await smtp.waitForMail(() => to(address, subject).length >= nth, { timeoutMs });
+      const mail = to(address, subject)[nth - 1];
+      if (mail === undefined) throw new Error(`mail ${nth} to ${address} is gone`);
+      return mail;
     },
     async waitForMail(predicate, { timeoutMs = 10_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
@@ -132,6 +153,7 @@ export async function startSmtpServer(options: { port?: number } = {}): Promise<
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+  return smtp;
 }
 
 /**
