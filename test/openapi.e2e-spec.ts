@@ -509,6 +509,8 @@ describe('Swagger UI and the OpenAPI document', () => {
         'post /api/v1/auth/register',
         'post /api/v1/auth/token',
         'post /api/v1/users/me/email',
+        'post /api/v1/users/me/password',
+        'post /api/v1/users/{id}/password-reset',
       ]);
     } finally {
       await limited.close();

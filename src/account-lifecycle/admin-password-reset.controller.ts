@@ -6,6 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { RateLimit } from '../abuse/rate-limit.decorator';
 import type { AuthenticatedUser } from '../access/authenticated-user';
 import { CurrentUser } from '../access/current-user.decorator';
 import { RoleName } from '../access/role-name';
@@ -24,6 +25,7 @@ export class AdminPasswordResetController {
   @Post(':id/password-reset')
   @HttpCode(202)
   @Roles(RoleName.Admin)
+  @RateLimit({ perAccount: false })
   @ApiOperation({
     summary: 'Mail a user a password reset link',
     description:

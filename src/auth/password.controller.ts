@@ -1,3 +1,4 @@
+import { RateLimit } from '../abuse/rate-limit.decorator';
 import { Body, Controller, Header, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -26,6 +27,8 @@ export class PasswordController {
   @Header('Cache-Control', 'no-store')
   @Authenticated()
   @AllowUnverifiedEmail()
+  // It mails the owner a notice: bounded like every route that sends mail (SPEC §8).
+  @RateLimit({ perAccount: false })
   @ApiOperation({
     summary: 'Change your password',
     description:
