@@ -16,6 +16,33 @@ describe('parseCliArgs', () => {
     );
   });
 
+  it('reads password-reset and email-verified, each with a required --user', () => {
+    assert.deepEqual(parseCliArgs(['password-reset', '--user', 'alice']), {
+      name: 'password-reset',
+      user: 'alice',
+    });
+    assert.deepEqual(parseCliArgs(['email-verified', '--user=alice@example.com']), {
+      name: 'email-verified',
+      user: 'alice@example.com',
+      verified: true,
+    });
+    assert.deepEqual(parseCliArgs(['email-verified', '--user', 'alice', '--unverified']), {
+      name: 'email-verified',
+      user: 'alice',
+      verified: false,
+    });
+    for (const argv of [
+      ['password-reset'],
+      ['password-reset', '--user', ' '],
+      ['password-reset', '--user', 'alice', '--unverified'],
+      ['email-verified'],
+      ['email-verified', '--user', 'alice', '--file', 'x'],
+      ['create-admin', '--username', 'a', '--email', 'a@example.com', '--user', 'b'],
+    ]) {
+      assert.throws(() => parseCliArgs(argv), UsageError, argv.join(' '));
+    }
+  });
+
   it('reads audit:verify, with an optional --head as audit:head prints it', () => {
     const hash = 'ab'.repeat(32);
     assert.deepEqual(parseCliArgs(['audit:verify']), { name: 'audit:verify' });

@@ -38,8 +38,8 @@ Commands:
       Marks the user's email verified (or, with --unverified, not verified). Audited.
 
   prune
-      Runs one retention pass (SESSION_RETENTION_DAYS, AUDIT_RETENTION_DAYS) and prints
-      what it deleted. Safe while the service runs.
+      Runs one retention pass (SESSION_RETENTION_DAYS, MAIL_RETENTION_DAYS,
+      AUDIT_RETENTION_DAYS) and prints what it deleted. Safe while the service runs.
 
 Options:
   -h, --help  Show this help.
