@@ -62,6 +62,54 @@ async function run(queryRunner: QueryRunner, statements: Statement[]): Promise<v
   }
 }
 
+// The auth-state trigger on users (1764000000006) also announces a change of email_verified_at:
+// with EMAIL_VERIFICATION=required it decides what a token may reach, and no other column it
+// watches need move with it (SQLite's updated_at has whole seconds).
+const USERS_TRIGGER_POSTGRES = {
+  drop: 'DROP TRIGGER "TRG_users_auth_state_update" ON "users"',
+  withVerification: `CREATE TRIGGER "TRG_users_auth_state_update" AFTER UPDATE ON "users" FOR EACH ROW
+      WHEN (OLD."is_active" IS DISTINCT FROM NEW."is_active"
+        OR OLD."email_verified_at" IS DISTINCT FROM NEW."email_verified_at"
+        OR OLD."password_changed_at" IS DISTINCT FROM NEW."password_changed_at"
+        OR OLD."username" IS DISTINCT FROM NEW."username"
+        OR OLD."email" IS DISTINCT FROM NEW."email"
+        OR OLD."updated_at" IS DISTINCT FROM NEW."updated_at"
+        OR OLD."created_at" IS DISTINCT FROM NEW."created_at"
+        OR OLD."id" IS DISTINCT FROM NEW."id")
+      EXECUTE FUNCTION "auth_state_notify"('u', 'id')`,
+  without: `CREATE TRIGGER "TRG_users_auth_state_update" AFTER UPDATE ON "users" FOR EACH ROW
+      WHEN (OLD."is_active" IS DISTINCT FROM NEW."is_active"
+        OR OLD."password_changed_at" IS DISTINCT FROM NEW."password_changed_at"
+        OR OLD."username" IS DISTINCT FROM NEW."username"
+        OR OLD."email" IS DISTINCT FROM NEW."email"
+        OR OLD."updated_at" IS DISTINCT FROM NEW."updated_at"
+        OR OLD."created_at" IS DISTINCT FROM NEW."created_at"
+        OR OLD."id" IS DISTINCT FROM NEW."id")
+      EXECUTE FUNCTION "auth_state_notify"('u', 'id')`,
+};
+const USERS_TRIGGER_SQLITE = {
+  drop: 'DROP TRIGGER "TRG_users_auth_state_update"',
+  withVerification: `CREATE TRIGGER "TRG_users_auth_state_update" AFTER UPDATE ON "users"
+      WHEN OLD."is_active" IS NOT NEW."is_active"
+        OR OLD."email_verified_at" IS NOT NEW."email_verified_at"
+        OR OLD."password_changed_at" IS NOT NEW."password_changed_at"
+        OR OLD."username" IS NOT NEW."username"
+        OR OLD."email" IS NOT NEW."email"
+        OR OLD."updated_at" IS NOT NEW."updated_at"
+        OR OLD."created_at" IS NOT NEW."created_at"
+        OR OLD."id" IS NOT NEW."id"
+      BEGIN UPDATE "auth_state_version" SET "version" = "version" + 1 WHERE "id" = 1; END`,
+  without: `CREATE TRIGGER "TRG_users_auth_state_update" AFTER UPDATE ON "users"
+      WHEN OLD."is_active" IS NOT NEW."is_active"
+        OR OLD."password_changed_at" IS NOT NEW."password_changed_at"
+        OR OLD."username" IS NOT NEW."username"
+        OR OLD."email" IS NOT NEW."email"
+        OR OLD."updated_at" IS NOT NEW."updated_at"
+        OR OLD."created_at" IS NOT NEW."created_at"
+        OR OLD."id" IS NOT NEW."id"
+      BEGIN UPDATE "auth_state_version" SET "version" = "version" + 1 WHERE "id" = 1; END`,
+};
+
 const POSTGRES = {
   up: [
     {
@@ -109,8 +157,12 @@ const POSTGRES = {
         'ALTER TABLE "mail_outbox" ADD CONSTRAINT "FK_mail_outbox_user" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE SET NULL ON UPDATE NO ACTION',
       parameters: [],
     },
+    { query: USERS_TRIGGER_POSTGRES.drop, parameters: [] },
+    { query: USERS_TRIGGER_POSTGRES.withVerification, parameters: [] },
   ],
   down: [
+    { query: USERS_TRIGGER_POSTGRES.drop, parameters: [] },
+    { query: USERS_TRIGGER_POSTGRES.without, parameters: [] },
     {
       query: 'ALTER TABLE "mail_outbox" DROP CONSTRAINT "FK_mail_outbox_user"',
       parameters: [],
@@ -187,8 +239,12 @@ const SQLITE = {
       parameters: [],
     },
     { query: 'ALTER TABLE "users" ADD COLUMN "email_verified_at" datetime', parameters: [] },
+    { query: USERS_TRIGGER_SQLITE.drop, parameters: [] },
+    { query: USERS_TRIGGER_SQLITE.withVerification, parameters: [] },
   ],
   down: [
+    { query: USERS_TRIGGER_SQLITE.drop, parameters: [] },
+    { query: USERS_TRIGGER_SQLITE.without, parameters: [] },
     { query: 'DROP TABLE "mail_outbox"', parameters: [] },
     { query: 'DROP TABLE "account_tokens"', parameters: [] },
     { query: 'ALTER TABLE "users" DROP COLUMN "email_verified_at"', parameters: [] },

@@ -348,11 +348,9 @@ export class UsersRepository {
       .update(User, { id }, { username: names.username, email: names.email });
   }
 
-  /** Marks the email verified at `at`, or unverified (null); updated_at as markEmailVerified. */
+  /** Marks the email verified at `at`, or unverified (null). */
   async setEmailVerifiedAt(tx: Transaction, id: string, at: Date | null): Promise<void> {
-    await this.database
-      .manager(tx)
-      .update(User, { id }, { emailVerifiedAt: at, updatedAt: this.preciseNow() });
+    await this.database.manager(tx).update(User, { id }, { emailVerifiedAt: at });
   }
 
   async setActive(tx: Transaction, id: string, isActive: boolean): Promise<void> {
@@ -500,32 +498,14 @@ export class UsersRepository {
 
   /**
    * Marks the email verified at `at`, only while the account is active and still has `email`;
-   * whether it did. Through TypeORM (this instance's cache lets go at commit), and updated_at
-   * moves to the database's time with sub-second precision: the auth-state triggers watch
-   * updated_at, not email_verified_at, and SQLite's CURRENT_TIMESTAMP has whole seconds, the
-   * same as the registration's a moment before.
+   * whether it did. Through TypeORM (this instance's cache lets go at commit); the auth-state
+   * trigger on users announces the change to the others (migration 1764000000011).
    */
   async markEmailVerified(tx: Transaction, id: string, email: string, at: Date): Promise<boolean> {
     const { affected } = await this.database
       .manager(tx)
-      .update(
-        User,
-        { id, email, isActive: true },
-        { emailVerifiedAt: at, updatedAt: this.preciseNow() },
-      );
+      .update(User, { id, email, isActive: true }, { emailVerifiedAt: at });
     return (affected ?? 0) > 0;
-  }
-
-  /**
-   * The database's time with sub-second precision, for an updated_at that must move (the
-   * auth-state triggers watch it; SQLite's CURRENT_TIMESTAMP has whole seconds).
-   */
-  private preciseNow(): () => string {
-    const now =
-      this.database.dialect === 'postgres'
-        ? 'CURRENT_TIMESTAMP'
-        : "strftime('%Y-%m-%d %H:%M:%f', 'now')";
-    return () => now;
   }
 }
 
