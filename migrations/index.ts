@@ -11,6 +11,7 @@ import { AddAuthStateIdleAndTruncateSignals1764000000009 } from './1764000000009
 
 import { AddAuditKeysAndCheckpoints1764000000010 } from './1764000000010-AddAuditKeysAndCheckpoints';
 import { AddEmailLifecycle1764000000011 } from './1764000000011-AddEmailLifecycle';
+import { AddSecondFactors1764000000012 } from './1764000000012-AddSecondFactors';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -29,4 +30,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
 
   AddAuditKeysAndCheckpoints1764000000010,
   AddEmailLifecycle1764000000011,
+  AddSecondFactors1764000000012,
 ];

@@ -17,6 +17,7 @@ import { ContentModule } from './content/content.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MailModule } from './mail/mail.module';
+import { MfaModule } from './mfa/mfa.module';
 import { RetentionModule } from './retention/retention.module';
 import { UsersModule } from './users/users.module';
 
@@ -28,6 +29,7 @@ import { UsersModule } from './users/users.module';
     MailModule,
     UsersModule,
     AuthModule,
+    MfaModule,
     AccountPagesModule,
     ContentModule,
     HealthModule,

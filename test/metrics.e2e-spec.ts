@@ -264,6 +264,7 @@ describe('GET /metrics (SPEC §11)', () => {
       NODE_ENV: 'production',
       JWT_SECRET: 'pT3x9QvLw2Zr8Kd5Ys1Hb7Nc4Mf6Gj0Ra2Ue8Wi3Oq5Tl',
       AUDIT_KEY: 'Hq7Vn2Xc9Lp4Zt6Rb1Md8Kf3Ws5Yj0Ge2Ua7Oi4Tn9Sx',
+      MFA_ENCRYPTION_KEY: '7f3c9a1e5b2d8f4a6c0e9b3d7a1f5c2e8b4d6a0f3c9e1b7d5a2f8c4e6b0d3a9f',
       EMAIL_VERIFICATION: 'off',
       PASSWORD_RESET_ENABLED: 'false',
     };

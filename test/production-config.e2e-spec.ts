@@ -38,6 +38,7 @@ describe('the built server with NODE_ENV=production', () => {
       ...testEnvironment(database),
       NODE_ENV: 'production',
       AUDIT_KEY: randomBytes(32).toString('base64url'),
+      MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       ARGON2_MEMORY_KIB: '19456',
       ARGON2_TIME_COST: '2',
       RATE_LIMIT_ENABLED: 'true',

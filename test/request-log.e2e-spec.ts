@@ -50,6 +50,7 @@ function runServer(
     NODE_ENV: 'production',
     JWT_SECRET: randomBytes(48).toString('base64url'),
     AUDIT_KEY: randomBytes(32).toString('base64url'),
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     ARGON2_MEMORY_KIB: '19456',
     ARGON2_TIME_COST: '2',
     RATE_LIMIT_ENABLED: 'true',

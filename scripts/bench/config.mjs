@@ -111,6 +111,7 @@ export function appOverrides({ port, database, redisUrl, logLevel, smtpUrl }) {
     // Random keys: production refuses guessable ones.
     JWT_SECRET: randomBytes(48).toString('base64url'),
     AUDIT_KEY: randomBytes(32).toString('base64url'),
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     ...(logLevel === undefined ? {} : { LOG_LEVEL: logLevel }),
     HOST: '127.0.0.1',
     PORT: String(port),

@@ -35,6 +35,22 @@ export const AUDIT_EVENT_TYPES = [
   'user.email_changed',
   // A mail the outbox gave up on (src/mail).
   'mail.failed',
+  // Second factors (SPEC §9; src/mfa).
+  'mfa.totp_enrolment_started',
+  'mfa.totp_enabled',
+  'mfa.totp_removed',
+  'mfa.recovery_codes_generated',
+  'mfa.recovery_code_used',
+  'mfa.verified',
+  'mfa.failed',
+  'mfa.step_up',
+  'mfa.passkey_added',
+  'mfa.passkey_renamed',
+  'mfa.passkey_removed',
+  'mfa.reset_by_admin',
+  'mfa.secrets_rekeyed',
+  'auth.passkey_login_succeeded',
+  'auth.passkey_login_failed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -25,6 +25,7 @@ describe('AUDIT_KEY', () => {
     const production = {
       NODE_ENV: 'production',
       JWT_SECRET: SECRET,
+      MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       EMAIL_VERIFICATION: 'off',
       PASSWORD_RESET_ENABLED: 'false',
     };

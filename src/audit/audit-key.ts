@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { keptKey } from '../common/keys/key-file';
 import { AppConfig } from '../config/app-config';
 import { secretProblem } from '../config/secret-strength';
 import { auditKeyId } from './audit-hash';
@@ -43,43 +42,20 @@ export class AuditKeyring {
   private implicitKey(config: AppConfig): Buffer {
     if (config.env === 'test') return Buffer.from(randomBytes(32).toString('base64url'), 'utf8');
     const file = config.audit.keyFile;
-    const existing = readKeyFile(file);
-    if (existing !== undefined) {
-      this.logger.warn(
-        `AUDIT_KEY is not set: using the development key in ${file}. Set AUDIT_KEY in production.`,
-      );
-      return existing;
-    }
-    const generated = randomBytes(32).toString('base64url');
-    mkdirSync(path.dirname(file), { recursive: true });
-    // 'wx': another process that generated one at the same moment wins; its key is read back.
-    try {
-      writeFileSync(file, `${generated}\n`, { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+    const { text, generated } = keptKey(file, () => randomBytes(32).toString('base64url'));
+    if (secretProblem(file, text) !== undefined) {
+      throw new Error(`${file}: the audit key in it is shorter than 32 bytes or not random`);
     }
     this.logger.warn(
-      `AUDIT_KEY is not set: generated an audit key and kept it in ${file} (mode 0600). ` +
-        'Anyone with that file can rewrite the audit chain: set AUDIT_KEY in production.',
+      generated
+        ? `AUDIT_KEY is not set: generated an audit key and kept it in ${file} (mode 0600). ` +
+            'Anyone with that file can rewrite the audit chain: set AUDIT_KEY in production.'
+        : `AUDIT_KEY is not set: using the development key in ${file}. Set AUDIT_KEY in production.`,
     );
-    return readKeyFile(file) ?? Buffer.from(generated, 'utf8');
+    return Buffer.from(text, 'utf8');
   }
 }
 
 function entry(key: Buffer): AuditKey {
   return { id: auditKeyId(key), key };
-}
-
-function readKeyFile(file: string): Buffer | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  if (secretProblem(file, text) !== undefined) {
-    throw new Error(`${file}: the audit key in it is shorter than 32 bytes or not random`);
-  }
-  return Buffer.from(text, 'utf8');
 }

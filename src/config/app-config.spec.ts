@@ -74,6 +74,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       JWT_SECRET: SECRET,
       AUDIT_KEY: AUDIT_KEY,
+      MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       EMAIL_VERIFICATION: 'off',
       PASSWORD_RESET_ENABLED: 'false',
     });

@@ -9,6 +9,7 @@ import {
 import { mailFlowsOn, productionPolicy } from './production-policy';
 import { MIN_SECRET_BYTES, secretProblem } from './secret-strength';
 import { loadSigningKeys, SigningKeys } from './signing-keys';
+import { RoleName } from '../access/role-name';
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
@@ -111,6 +112,20 @@ export class AppConfig {
     resetTtlSeconds: number;
     emailChangeTtlSeconds: number;
   };
+  /** Second factors (src/mfa). */
+  readonly mfa: {
+    enabled: boolean;
+    /** MFA_ENCRYPTION_KEY (32 bytes); undefined: generated (test) or kept in `keyFile`. */
+    encryptionKey: Buffer | undefined;
+    previousEncryptionKeys: Buffer[];
+    keyFile: string;
+    requiredForRoles: RoleName[];
+    tokenTtlSeconds: number;
+    tokenMaxAttempts: number;
+    stepUpMaxAgeSeconds: number;
+  };
+  /** The passkey relying party (@simplewebauthn/server). */
+  readonly webauthn: { rpId: string; rpName: string; origins: string[] };
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -195,6 +210,14 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
   if (env.MAIL_RETRY_BASE_SECONDS > env.MAIL_RETRY_MAX_SECONDS) {
     problems.push('MAIL_RETRY_BASE_SECONDS: must not exceed MAIL_RETRY_MAX_SECONDS');
   }
+  const mfa = mfaSettings(env, isProduction, problems);
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const webauthnOrigins = list(env.WEBAUTHN_ORIGINS);
+  if (webauthnOrigins.some((origin) => !ORIGIN.test(origin))) {
+    problems.push(
+      'WEBAUTHN_ORIGINS: every entry must be an exact origin such as https://id.example.com',
+    );
+  }
   if (problems.length > 0 || keys === undefined) throw new ConfigurationError(problems);
 
   return new AppConfig({
@@ -263,7 +286,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       intervalSeconds: env.RETENTION_INTERVAL_SECONDS,
     },
     metrics: { token: metricsToken, port: env.METRICS_PORT },
-    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    publicUrl,
     mail: {
       smtpUrl: env.SMTP_URL,
       from: env.MAIL_FROM,
@@ -283,7 +306,78 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       resetTtlSeconds: env.PASSWORD_RESET_TTL,
       emailChangeTtlSeconds: env.EMAIL_CHANGE_TTL,
     },
+    mfa,
+    webauthn: {
+      rpId: env.WEBAUTHN_RP_ID.trim() || new URL(publicUrl).hostname,
+      rpName: env.PRODUCT_NAME,
+      origins: webauthnOrigins.length > 0 ? webauthnOrigins : [new URL(publicUrl).origin],
+    },
   });
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+}
+
+const ROLE_NAMES = new Set<string>(Object.values(RoleName));
+
+function mfaSettings(
+  env: EnvironmentVariables,
+  isProduction: boolean,
+  problems: string[],
+): AppConfig['mfa'] {
+  const key = (name: string, value: string): Buffer | undefined => {
+    const bytes = encryptionKeyBytes(value);
+    if (bytes === undefined) {
+      problems.push(`${name}: must be 32 bytes, as 64 hex digits or base64/base64url`);
+    }
+    return bytes;
+  };
+  const encryptionKey =
+    env.MFA_ENCRYPTION_KEY.trim() === ''
+      ? undefined
+      : key('MFA_ENCRYPTION_KEY', env.MFA_ENCRYPTION_KEY.trim());
+  if (
+    encryptionKey === undefined &&
+    env.MFA_ENCRYPTION_KEY.trim() === '' &&
+    isProduction &&
+    env.MFA_ENABLED
+  ) {
+    problems.push(
+      'MFA_ENCRYPTION_KEY: required when NODE_ENV=production and MFA_ENABLED (32 bytes, e.g. `openssl rand -hex 32`)',
+    );
+  }
+  const previousEncryptionKeys = list(env.MFA_PREVIOUS_ENCRYPTION_KEYS)
+    .map((entry) => key('MFA_PREVIOUS_ENCRYPTION_KEYS', entry))
+    .filter((entry): entry is Buffer => entry !== undefined);
+  const requiredForRoles = list(env.MFA_REQUIRED_FOR_ROLES);
+  const unknown = requiredForRoles.filter((role) => !ROLE_NAMES.has(role));
+  if (unknown.length > 0) {
+    problems.push(`MFA_REQUIRED_FOR_ROLES: unknown role (known: ${[...ROLE_NAMES].join(', ')})`);
+  }
+  return {
+    enabled: env.MFA_ENABLED,
+    encryptionKey,
+    previousEncryptionKeys,
+    keyFile: path.resolve(env.MFA_ENCRYPTION_KEY_FILE),
+    requiredForRoles: requiredForRoles.filter((role) => ROLE_NAMES.has(role)) as RoleName[],
+    tokenTtlSeconds: env.MFA_TOKEN_TTL,
+    tokenMaxAttempts: env.MFA_TOKEN_MAX_ATTEMPTS,
+    stepUpMaxAgeSeconds: env.MFA_STEP_UP_MAX_AGE,
+  };
+}
+
+/** 32 bytes from 64 hex digits or base64/base64url, else undefined. */
+export function encryptionKeyBytes(value: string): Buffer | undefined {
+  if (/^[0-9a-f]{64}$/i.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) {
+    const bytes = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (bytes.length === 32) return bytes;
+  }
+  return undefined;
 }
 
 function parseTrustProxy(value: string): AppConfig['http']['trustProxy'] {

@@ -405,6 +405,65 @@ export class EnvironmentVariables {
   @Max(36500)
   MAIL_RETENTION_DAYS = 7;
 
+  // Second factors (SPEC §9; src/mfa).
+  /** TOTP, recovery codes, passkeys and step-up; false: the routes answer 404, logins ask none. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  MFA_ENABLED = true;
+
+  /**
+   * The 32-byte key (64 hex digits, or base64/base64url) that encrypts TOTP secrets at rest.
+   * Required in production while MFA_ENABLED; elsewhere one is generated into
+   * MFA_ENCRYPTION_KEY_FILE.
+   */
+  @IsString()
+  MFA_ENCRYPTION_KEY = '';
+
+  /** Comma-separated earlier keys, still used to decrypt until `npm run cli -- mfa-rekey`. */
+  @IsString()
+  MFA_PREVIOUS_ENCRYPTION_KEYS = '';
+
+  /** Outside production without MFA_ENCRYPTION_KEY: the generated key is kept in this file. */
+  @IsString()
+  @MinLength(1)
+  MFA_ENCRYPTION_KEY_FILE = 'data/mfa.key';
+
+  /** Comma-separated roles that must enrol a second factor (e.g. ROLE_ADMIN). */
+  @IsString()
+  MFA_REQUIRED_FOR_ROLES = '';
+
+  /** Lifetime of the mfa_token a password login of an enrolled user answers with, seconds. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(30)
+  @Max(900)
+  MFA_TOKEN_TTL = 300;
+
+  /** Wrong codes one mfa_token takes before it dies (each also counts toward the lockout). */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  MFA_TOKEN_MAX_ATTEMPTS = 5;
+
+  /**
+   * How recent a second factor must be, in seconds, to stand in for the current password
+   * (re-authentication) and for `@RequireMfa()` routes that name no age of their own.
+   */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(30)
+  @Max(86400)
+  MFA_STEP_UP_MAX_AGE = 300;
+
+  /** WebAuthn relying-party id (a registrable domain); empty: PUBLIC_URL's host name. */
+  @IsString()
+  WEBAUTHN_RP_ID = '';
+
+  /** Comma-separated origins passkey ceremonies may come from; empty: PUBLIC_URL's origin. */
+  @IsString()
+  WEBAUTHN_ORIGINS = '';
+
   /** Seconds between pruning passes of each instance; 0: only `npm run cli -- prune`. */
   @Transform(toInteger)
   @IsInt()

@@ -10,6 +10,7 @@ const STRONG = {
   NODE_ENV: 'production',
   JWT_SECRET: randomBytes(48).toString('base64url'),
   AUDIT_KEY: randomBytes(32).toString('base64url'),
+  MFA_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   // Production mails (SPEC §8): a transport, the sender, and https links.
   SMTP_URL: 'smtp://mail.example.com:587',
   MAIL_FROM: 'Example <no-reply@example.com>',

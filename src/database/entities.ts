@@ -1,6 +1,10 @@
 import { AccountToken } from '../account-lifecycle/account-token.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
 import { OutboxMail } from '../mail/outbox-mail.entity';
+import { MfaChallenge } from '../mfa/entities/mfa-challenge.entity';
+import { Passkey } from '../mfa/entities/passkey.entity';
+import { RecoveryCode } from '../mfa/entities/recovery-code.entity';
+import { TotpFactor } from '../mfa/entities/totp-factor.entity';
 import { RefreshToken } from '../sessions/refresh-token.entity';
 import { Session } from '../sessions/session.entity';
 import { Role } from '../users/entities/role.entity';
@@ -17,4 +21,8 @@ export const ENTITIES = [
   AuditEvent,
   AccountToken,
   OutboxMail,
+  TotpFactor,
+  RecoveryCode,
+  Passkey,
+  MfaChallenge,
 ];

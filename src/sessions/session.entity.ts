@@ -55,4 +55,15 @@ export class Session {
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   ip: string | null;
+
+  /**
+   * How the session's user proved who they are (RFC 8176 values: `pwd`, `otp`, `hwk`, `swk`,
+   * comma-separated); the access tokens of the session carry it as `amr`.
+   */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  amr: string | null;
+
+  /** When a second factor was last proven in this session (login or step-up). */
+  @Column({ name: 'mfa_at', type: TIMESTAMP_TYPE, nullable: true })
+  mfaAt: Date | null;
 }

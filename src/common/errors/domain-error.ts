@@ -22,7 +22,16 @@ export type DomainErrorCode =
   | 'email_not_verified'
   | 'email_already_verified'
   | 'email_change_needs_confirmation'
-  | 'feature_disabled';
+  | 'feature_disabled'
+  | 'invalid_mfa_token'
+  | 'invalid_mfa_code'
+  | 'mfa_already_enrolled'
+  | 'mfa_not_enrolled'
+  | 'mfa_step_up_required'
+  | 'mfa_enrolment_required'
+  | 'reauthentication_required'
+  | 'passkey_not_found'
+  | 'passkey_rejected';
 
 export interface FieldError {
   field: string;
@@ -63,4 +72,15 @@ export const PROBLEM_TYPES: Record<DomainErrorCode, { status: number; title: str
   email_already_verified: { status: 409, title: 'Email address already verified' },
   email_change_needs_confirmation: { status: 400, title: 'Email change needs confirmation' },
   feature_disabled: { status: 404, title: 'Not available' },
+  // Second factors (SPEC §9; src/mfa).
+  invalid_mfa_token: { status: 401, title: 'Invalid or expired MFA token' },
+  invalid_mfa_code: { status: 401, title: 'Invalid second-factor code' },
+  mfa_already_enrolled: { status: 409, title: 'Second factor already enrolled' },
+  mfa_not_enrolled: { status: 404, title: 'Second factor not enrolled' },
+  // RFC 9470: 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"`.
+  mfa_step_up_required: { status: 401, title: 'A recent second factor is required' },
+  mfa_enrolment_required: { status: 403, title: 'Second-factor enrolment required' },
+  reauthentication_required: { status: 401, title: 'Re-authentication required' },
+  passkey_not_found: { status: 404, title: 'Passkey not found' },
+  passkey_rejected: { status: 400, title: 'Passkey response rejected' },
 };
