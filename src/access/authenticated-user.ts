@@ -9,6 +9,10 @@ export interface AuthenticatedUser {
   roles: RoleName[];
   tokenId: string;
   sessionId: string;
+  /** The token's `amr`: how the user authenticated in this session (`pwd`, `otp`, `hwk`, `swk`). */
+  amr: string[];
+  /** When the session last proved a second factor (the token's `mfa_time`), or null. */
+  mfaAt: Date | null;
   /** The user row and roles as loaded for this request (so handlers need not load them again). */
   account: UserWithRoles;
 }

@@ -56,6 +56,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       roles: state.account.roles,
       tokenId: claims.jti,
       sessionId: claims.sid,
+      amr: claims.amr ?? ['pwd'],
+      mfaAt: claims.mfa_time === undefined ? null : new Date(claims.mfa_time * 1000),
       account: state.account,
     };
   }

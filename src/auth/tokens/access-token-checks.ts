@@ -27,6 +27,10 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   jti: string;
+  /** How the user authenticated (RFC 8176: `pwd`, `otp`, `hwk`, `swk`); absent on older tokens. */
+  amr?: string[];
+  /** When a second factor was last proven in the session (seconds), if ever. */
+  mfa_time?: number;
 }
 
 /**
@@ -117,7 +121,11 @@ export function acceptedClaims(
     !Array.isArray(claims.roles) ||
     !Number.isSafeInteger(iat) ||
     !Number.isSafeInteger(exp) ||
-    (nbf !== undefined && !Number.isSafeInteger(nbf))
+    (nbf !== undefined && !Number.isSafeInteger(nbf)) ||
+    (claims.amr !== undefined &&
+      (!Array.isArray(claims.amr) || !claims.amr.every((method) => typeof method === 'string'))) ||
+    (claims.mfa_time !== undefined &&
+      (!Number.isSafeInteger(claims.mfa_time) || (claims.mfa_time as number) > (iat as number)))
   ) {
     return undefined;
   }
