@@ -1,4 +1,10 @@
 import { Module } from '@nestjs/common';
+import { UsersModule } from '../users/users.module';
+import { MfaChallenges } from './challenges/mfa-challenges';
+import { MfaChallengesRepository } from './challenges/mfa-challenges.repository';
+import { Reauthentication } from './reauthentication';
+import { SecondFactors } from './second-factors';
+import { SecondFactorsRepository } from './second-factors.repository';
 import { MfaSecretBox } from './mfa-secret-box';
 import { RecoveryCodes } from './recovery-codes/recovery-codes';
 import { RecoveryCodesRepository } from './recovery-codes/recovery-codes.repository';
@@ -11,7 +17,26 @@ import { TotpRepository } from './totp/totp.repository';
  * AuthModule, which uses the factors exported here.
  */
 @Module({
-  providers: [MfaSecretBox, TotpRepository, TotpFactors, RecoveryCodesRepository, RecoveryCodes],
-  exports: [MfaSecretBox, TotpFactors, RecoveryCodes],
+  imports: [UsersModule],
+  providers: [
+    MfaSecretBox,
+    TotpRepository,
+    TotpFactors,
+    RecoveryCodesRepository,
+    RecoveryCodes,
+    SecondFactorsRepository,
+    SecondFactors,
+    MfaChallengesRepository,
+    MfaChallenges,
+    Reauthentication,
+  ],
+  exports: [
+    MfaSecretBox,
+    TotpFactors,
+    RecoveryCodes,
+    SecondFactors,
+    MfaChallenges,
+    Reauthentication,
+  ],
 })
 export class MfaModule {}

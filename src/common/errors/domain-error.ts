@@ -43,7 +43,11 @@ export class DomainError extends Error {
     readonly code: DomainErrorCode,
     message: string,
     readonly errors?: FieldError[],
-    readonly meta: { retryAfterSeconds?: number } = {},
+    readonly meta: {
+      retryAfterSeconds?: number;
+      /** RFC 9470 `max_age` of a step-up challenge: how recent the second factor must be. */
+      maxAgeSeconds?: number;
+    } = {},
   ) {
     super(message);
     this.name = 'DomainError';

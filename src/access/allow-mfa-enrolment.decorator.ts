@@ -1,0 +1,11 @@
+import { SetMetadata } from '@nestjs/common';
+
+export const ALLOW_MFA_ENROLMENT_KEY = 'auth:allowMfaEnrolment';
+
+/**
+ * Lets a user who must enrol a second factor (a role in MFA_REQUIRED_FOR_ROLES, no factor yet)
+ * use an authenticated route: everything else answers 403 `mfa_enrolment_required` until a
+ * factor is enrolled (JwtAuthGuard). For what such a user needs to enrol or leave.
+ */
+export const AllowMfaEnrolment = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(ALLOW_MFA_ENROLMENT_KEY, true);
