@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { AccountToken } from '../src/account-lifecycle/account-token.entity';
 import { OutboxMail, type OutboxStatus } from '../src/mail/outbox-mail.entity';
+import { MfaChallenge } from '../src/mfa/entities/mfa-challenge.entity';
 import { RetentionService } from '../src/retention/retention.service';
 import { createUser } from './helpers/factories';
 import { createTestApp, type TestApp } from './helpers/test-app';
@@ -85,8 +86,35 @@ describe('retention of mails and account tokens', () => {
       await token(ago(6), ago(6.5)),
     ];
 
+    const challenges = t.dataSource.getRepository(MfaChallenge);
+    const challenge = async (expiresAt: Date, usedAt: Date | null): Promise<string> => {
+      const id = randomUUID();
+      await challenges.insert({
+        id,
+        userId: user.id,
+        purpose: 'login',
+        tokenHash: randomBytes(32).toString('hex'),
+        webauthnChallenge: null,
+        amr: 'pwd',
+        attempts: 0,
+        createdAt: ago(30),
+        expiresAt,
+        usedAt,
+      });
+      return id;
+    };
+    const prunedChallenges = [await challenge(ago(8), null), await challenge(ago(7.9), ago(7.95))];
+    const keptChallenges = [
+      await challenge(new Date(now + 60_000), null),
+      await challenge(ago(6), ago(6)),
+    ];
+
     const result = await t.app.get(RetentionService).prune();
 
+    assert.equal(result.mfaChallenges, 2);
+    const leftChallenges = (await challenges.find()).map((row) => row.id);
+    assert.deepEqual(leftChallenges.sort(), [...keptChallenges].sort());
+    assert.ok(prunedChallenges.every((id) => !leftChallenges.includes(id)));
     assert.equal(result.mails, 2);
     assert.equal(result.accountTokens, 2);
     const left = (await mails.find()).map((row) => row.id);
@@ -97,6 +125,6 @@ describe('retention of mails and account tokens', () => {
     assert.ok(prunedTokens.every((id) => !leftTokens.includes(id)));
 
     const again = await t.app.get(RetentionService).prune();
-    assert.deepEqual([again.mails, again.accountTokens], [0, 0]);
+    assert.deepEqual([again.mails, again.accountTokens, again.mfaChallenges], [0, 0, 0]);
   });
 });

@@ -110,6 +110,7 @@ describe('retention (SPEC §12)', () => {
       auditRetentionDays: 30,
       refreshRecords: 2,
       mails: 0,
+      mfaChallenges: 0,
       accountRecords: 0,
       mailRetentionDays: 7,
       sessionRetentionDays: 30,

@@ -53,6 +53,15 @@ const DELETE_SPENT_ACCOUNT_TOKENS: Statement = {
       ORDER BY id LIMIT :batch)`,
 };
 
+// Second-factor challenges (mfa_token, WebAuthn) spent or expired, `retention` after that.
+const DELETE_SPENT_MFA_CHALLENGES: Statement = {
+  name: 'identity_retention_spent_mfa_challenges',
+  sql: `
+    DELETE FROM mfa_challenges WHERE id IN (
+      SELECT id FROM mfa_challenges WHERE used_at < :cutoff OR expires_at < :cutoff
+      ORDER BY id LIMIT :batch)`,
+};
+
 /** PostgreSQL: one instance prunes at a time; the others skip (released at commit). */
 const TRY_RETENTION_LOCK: Statement = {
   name: 'identity_retention_try_lock',
@@ -98,7 +107,8 @@ const sqlitePasses = new Map<string, Promise<unknown>>();
 
 /**
  * What the retention job deletes (dead sessions with their refresh tokens, rotated tokens,
- * finished mails, spent account tokens, the audit log's oldest events) and the checkpoint that replaces pruned events; its locks.
+ * finished mails, spent account tokens and second-factor challenges, the audit log's oldest
+ * events) and the checkpoint that replaces pruned events; its locks.
  */
 @Injectable()
 export class RetentionRepository {
@@ -166,6 +176,10 @@ export class RetentionRepository {
   /** Up to `batch` account tokens used or expired before `cutoff`; the count deleted. */
   deleteSpentAccountTokens(tx: Transaction, cutoff: Date, batch: number): Promise<number> {
     return this.affected(tx, DELETE_SPENT_ACCOUNT_TOKENS, { cutoff, batch });
+  }
+
+  deleteSpentMfaChallenges(tx: Transaction, cutoff: Date, batch: number): Promise<number> {
+    return this.affected(tx, DELETE_SPENT_MFA_CHALLENGES, { cutoff, batch });
   }
 
   /**

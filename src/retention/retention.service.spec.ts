@@ -137,6 +137,10 @@ class InMemoryRetention implements RetentionApi {
     return Promise.resolve(spent.size);
   }
 
+  deleteSpentMfaChallenges(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
   lockAuditLog(): Promise<void> {
     return Promise.resolve();
   }
@@ -414,6 +418,7 @@ describe('RetentionService (in-memory tables)', () => {
         auditRetentionDays: 365,
         mailRetentionDays: 7,
         mails: 0,
+        mfaChallenges: 0,
         refreshRecords: 0,
         sessionRetentionDays: 30,
         sessions: 0,

@@ -14,6 +14,8 @@ export interface PruneResult {
   mails: number;
   /** Mailed tokens (verification, reset, email change) used or expired that long ago. */
   accountTokens: number;
+  /** Second-factor challenges (mfa_token, WebAuthn) spent or expired that long ago. */
+  mfaChallenges: number;
   auditEvents: number;
   /** The sequence the audit checkpoint now covers, when audit events were pruned. */
   auditCheckpoint: number | null;
@@ -33,7 +35,7 @@ type Batch = number | 'locked';
  * SPEC §12: deletes, in bounded batches each in its own transaction, sessions dead (revoked or
  * expired) for more than SESSION_RETENTION_DAYS with their refresh tokens, rotated refresh tokens
  * once past the reuse grace window plus that retention, outbox mails finished and mailed account
- * tokens used or expired more than MAIL_RETENTION_DAYS ago, and audit events older than
+ * tokens and second-factor challenges used or expired more than MAIL_RETENTION_DAYS ago, and audit events older than
  * AUDIT_RETENTION_DAYS, which a signed checkpoint replaces so the rest of the chain verifies.
  * Every instance schedules it; one prunes at a time, and a pass is idempotent anyway.
  */
@@ -106,6 +108,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       refreshTokens: 0,
       mails: 0,
       accountTokens: 0,
+      mfaChallenges: 0,
       auditEvents: 0,
       auditCheckpoint: null,
       skipped: false,
@@ -147,6 +150,18 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
           return tokens;
         },
       },
+      {
+        full: ROW_BATCH,
+        batch: async (tx) => {
+          const challenges = await this.retention.deleteSpentMfaChallenges(
+            tx,
+            mailCutoff,
+            ROW_BATCH,
+          );
+          result.mfaChallenges += challenges;
+          return challenges;
+        },
+      },
       { full: AUDIT_BATCH, batch: (tx) => this.pruneAudit(tx, auditCutoff, result) },
     ];
     for (const step of steps) {
@@ -165,6 +180,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       result.refreshTokens +
       result.mails +
       result.accountTokens +
+      result.mfaChallenges +
       result.auditEvents;
     if (deleted > 0) {
       await this.transactions.run((tx) =>
@@ -180,6 +196,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
               refreshRecords: result.refreshTokens,
               mails: result.mails,
               accountRecords: result.accountTokens,
+              mfaChallenges: result.mfaChallenges,
               auditEvents: result.auditEvents,
               auditCheckpoint: result.auditCheckpoint,
               sessionRetentionDays: sessionDays,
@@ -193,6 +210,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       this.logger.log(
         `Retention: deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ` +
           `${result.mails} mails, ${result.accountTokens} account tokens, ` +
+          `${result.mfaChallenges} MFA challenges, ` +
           `${result.auditEvents} audit events`,
       );
     }
