@@ -45,6 +45,15 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'ContentController.admin': 'getAdminContent',
   'HealthController.live': 'getLiveness',
   'HealthController.ready': 'getReadiness',
+  'PasskeysController.registrationOptions': 'passkeyRegistrationOptions',
+  'PasskeysController.register': 'registerPasskey',
+  'PasskeysController.list': 'listPasskeys',
+  'PasskeysController.rename': 'renamePasskey',
+  'PasskeysController.remove': 'deletePasskey',
+  'PasskeyOptionsController.signInOptions': 'passkeySignInOptions',
+  'PasskeyOptionsController.secondFactorOptions': 'passkeySecondFactorOptions',
+  'PasskeyOptionsController.stepUpOptions': 'passkeyStepUpOptions',
+  'PasskeyLoginController.login': 'loginWithPasskey',
 };
 
 /** A route missing from {@link OPERATION_IDS} still gets a camelCase id (`metricsScrape`). */

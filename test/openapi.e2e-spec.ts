@@ -114,6 +114,15 @@ const EXPECTED_OPERATIONS = [
   'get /api/v1/content/admin',
   'get /api/v1/health/live',
   'get /api/v1/health/ready',
+  'post /api/v1/users/me/passkeys/registration-options',
+  'post /api/v1/users/me/passkeys',
+  'get /api/v1/users/me/passkeys',
+  'patch /api/v1/users/me/passkeys/{id}',
+  'delete /api/v1/users/me/passkeys/{id}',
+  'post /api/v1/auth/passkey/options',
+  'post /api/v1/auth/passkey/login',
+  'post /api/v1/auth/mfa/passkey-options',
+  'post /api/v1/auth/mfa/step-up/passkey-options',
 ];
 
 interface Answer {
@@ -225,6 +234,15 @@ describe('Swagger UI and the OpenAPI document', () => {
       'get /api/v1/content/admin': 'getAdminContent',
       'get /api/v1/health/live': 'getLiveness',
       'get /api/v1/health/ready': 'getReadiness',
+      'post /api/v1/users/me/passkeys/registration-options': 'passkeyRegistrationOptions',
+      'post /api/v1/users/me/passkeys': 'registerPasskey',
+      'get /api/v1/users/me/passkeys': 'listPasskeys',
+      'patch /api/v1/users/me/passkeys/{id}': 'renamePasskey',
+      'delete /api/v1/users/me/passkeys/{id}': 'deletePasskey',
+      'post /api/v1/auth/passkey/options': 'passkeySignInOptions',
+      'post /api/v1/auth/passkey/login': 'loginWithPasskey',
+      'post /api/v1/auth/mfa/passkey-options': 'passkeySecondFactorOptions',
+      'post /api/v1/auth/mfa/step-up/passkey-options': 'passkeyStepUpOptions',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');
@@ -503,6 +521,9 @@ describe('Swagger UI and the OpenAPI document', () => {
         'post /api/v1/auth/email/verify',
         'post /api/v1/auth/email/verify/resend',
         'post /api/v1/auth/login',
+        'post /api/v1/auth/mfa/passkey-options',
+        'post /api/v1/auth/passkey/login',
+        'post /api/v1/auth/passkey/options',
         'post /api/v1/auth/password/forgot',
         'post /api/v1/auth/password/reset',
         'post /api/v1/auth/refresh',

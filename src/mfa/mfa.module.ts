@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
 import { UsersModule } from '../users/users.module';
 import { MfaChallenges } from './challenges/mfa-challenges';
 import { MfaChallengesRepository } from './challenges/mfa-challenges.repository';
@@ -6,6 +8,12 @@ import { Reauthentication } from './reauthentication';
 import { SecondFactors } from './second-factors';
 import { SecondFactorsRepository } from './second-factors.repository';
 import { MfaSecretBox } from './mfa-secret-box';
+import { PasskeyAuthentication } from './passkeys/passkey-authentication';
+import { PasskeyLoginController } from './passkeys/passkey-login.controller';
+import { PasskeyOptionsController } from './passkeys/passkey-options.controller';
+import { Passkeys } from './passkeys/passkeys';
+import { PasskeysController } from './passkeys/passkeys.controller';
+import { PasskeysRepository } from './passkeys/passkeys.repository';
 import { RecoveryCodes } from './recovery-codes/recovery-codes';
 import { RecoveryCodesRepository } from './recovery-codes/recovery-codes.repository';
 import { TotpFactors } from './totp/totp-factors';
@@ -17,7 +25,10 @@ import { TotpRepository } from './totp/totp.repository';
  * AuthModule, which uses the factors exported here.
  */
 @Module({
-  imports: [UsersModule],
+  // merge: AuthModule only for PasskeyLoginController (AuthService.login); it moves to the
+  // AuthModule when that imports this module (docs/README-passkeys.md, "Merging").
+  imports: [UsersModule, AuditModule, AuthModule],
+  controllers: [PasskeysController, PasskeyOptionsController, PasskeyLoginController],
   providers: [
     MfaSecretBox,
     TotpRepository,
@@ -29,6 +40,9 @@ import { TotpRepository } from './totp/totp.repository';
     MfaChallengesRepository,
     MfaChallenges,
     Reauthentication,
+    PasskeysRepository,
+    Passkeys,
+    PasskeyAuthentication,
   ],
   exports: [
     MfaSecretBox,
@@ -37,6 +51,7 @@ import { TotpRepository } from './totp/totp.repository';
     SecondFactors,
     MfaChallenges,
     Reauthentication,
+    PasskeyAuthentication,
   ],
 })
 export class MfaModule {}

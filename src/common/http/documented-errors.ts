@@ -316,6 +316,75 @@ const EXAMPLES = {
     ...domain(503, 'service-unavailable', 'Service unavailable', 'Not ready: database'),
     checks: { database: 'down', authState: 'listening', redis: 'not_configured' },
   }),
+  // Passkeys (src/mfa/passkeys).
+  mfaDisabled: named(
+    'MFA_ENABLED=false',
+    domain(
+      404,
+      'feature-disabled',
+      'Not available',
+      'Second factors are not enabled on this service',
+    ),
+  ),
+  passkeyNotFound: named(
+    'None of your passkeys has this id (another user’s is not found either)',
+    domain(404, 'passkey-not-found', 'Passkey not found', 'No such passkey'),
+  ),
+  passkeyRejected: named(
+    'The registration response does not verify',
+    domain(
+      400,
+      'passkey-rejected',
+      'Passkey response rejected',
+      'The passkey response could not be verified: start again with new options',
+    ),
+  ),
+  passkeyTaken: named(
+    'The passkey is registered already',
+    domain(409, 'conflict', 'Conflict', 'This passkey is already registered'),
+  ),
+  passkeyNotEnrolled: named(
+    'The account has no passkey',
+    domain(404, 'mfa-not-enrolled', 'Second factor not enrolled', 'The account has no passkey'),
+  ),
+  wrongCurrentPassword: named(
+    'The current password is wrong (counts as a failed login)',
+    domain(401, 'invalid-credentials', 'Invalid credentials', 'The current password is incorrect'),
+  ),
+  reauthenticationRequired: named(
+    'No current password, and no second factor proven recently in this session',
+    domain(
+      401,
+      'reauthentication-required',
+      'Re-authentication required',
+      'Confirm it is you: send currentPassword, or prove a second factor first (POST /auth/mfa/step-up)',
+    ),
+  ),
+  invalidMfaToken: named(
+    'The mfa_token is unknown, used, expired or out of attempts',
+    domain(
+      401,
+      'invalid-mfa-token',
+      'Invalid or expired MFA token',
+      'The MFA token is invalid or expired',
+    ),
+  ),
+  invalidPasskeyBody: named(
+    'The credential response is missing or not an object',
+    invalid([{ field: 'response', message: 'response must be an object' }]),
+  ),
+  invalidPasskeyName: named(
+    'The name is missing, empty or longer than 64 characters',
+    invalid([{ field: 'name', message: 'name must be longer than or equal to 1 characters' }]),
+  ),
+  invalidReauthentication: named(
+    'An unknown field, or a password that is not a string',
+    invalid([{ field: 'currentPassword', message: 'currentPassword must be a string' }]),
+  ),
+  invalidMfaTokenFormat: named(
+    'The mfa_token is missing or malformed',
+    invalid([{ field: 'mfa_token', message: 'mfa_token must be the token /auth/login gave' }]),
+  ),
   // RFC 6749 §5.2 bodies of the token and refresh endpoints (application/json).
   oauthInvalidRequest: named('A parameter is missing or malformed', {
     error: 'invalid_request',
@@ -411,6 +480,35 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
   listAuditEvents: { 400: ['invalidAuditQuery'] },
   revokeSession: { 404: ['sessionNotFound'] },
   getReadiness: { 503: ['notReady'] },
+  passkeyRegistrationOptions: {
+    400: ['invalidReauthentication'],
+    401: ['wrongCurrentPassword', 'reauthenticationRequired'],
+    404: ['mfaDisabled'],
+  },
+  registerPasskey: {
+    400: ['invalidPasskeyBody', 'invalidPasskeyName', 'passkeyRejected'],
+    404: ['mfaDisabled'],
+    409: ['passkeyTaken'],
+  },
+  listPasskeys: { 404: ['mfaDisabled'] },
+  renamePasskey: { 400: ['invalidPasskeyName'], 404: ['passkeyNotFound', 'mfaDisabled'] },
+  deletePasskey: {
+    400: ['invalidReauthentication'],
+    401: ['wrongCurrentPassword', 'reauthenticationRequired'],
+    404: ['passkeyNotFound', 'mfaDisabled'],
+  },
+  passkeySignInOptions: { 404: ['mfaDisabled'] },
+  loginWithPasskey: {
+    400: ['invalidPasskeyBody'],
+    401: ['invalidCredentials'],
+    404: ['mfaDisabled'],
+  },
+  passkeySecondFactorOptions: {
+    400: ['invalidMfaTokenFormat'],
+    401: ['invalidMfaToken'],
+    404: ['passkeyNotEnrolled', 'mfaDisabled'],
+  },
+  passkeyStepUpOptions: { 404: ['passkeyNotEnrolled', 'mfaDisabled'] },
 };
 
 const SINGLE_EXAMPLE: Partial<Record<number, ExampleName>> = {
