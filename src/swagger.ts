@@ -19,6 +19,8 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'AuthController.logout': 'logout',
   'AuthController.logoutAll': 'logoutAllSessions',
   'PasswordController.change': 'changePassword',
+  'MfaLoginController.verify': 'verifyMfa',
+  'MfaLoginController.stepUp': 'stepUpMfa',
   'EmailVerificationController.verify': 'verifyEmail',
   'EmailVerificationController.resend': 'resendEmailVerification',
   'PasswordResetController.forgot': 'forgotPassword',
@@ -43,6 +45,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'ContentController.user': 'getUserContent',
   'ContentController.moderator': 'getModeratorContent',
   'ContentController.admin': 'getAdminContent',
+  'ContentController.stepUp': 'getStepUpContent',
   'HealthController.live': 'getLiveness',
   'HealthController.ready': 'getReadiness',
 };

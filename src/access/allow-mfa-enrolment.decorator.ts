@@ -1,6 +1,10 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
 
 export const ALLOW_MFA_ENROLMENT_KEY = 'auth:allowMfaEnrolment';
+
+/** Marks, in the OpenAPI document, an operation an enrolment-only token may use. */
+export const ALLOW_MFA_ENROLMENT_EXTENSION = 'x-allow-mfa-enrolment';
 
 /**
  * Lets a user who must enrol a second factor (a role in MFA_REQUIRED_FOR_ROLES, no factor yet)
@@ -8,4 +12,7 @@ export const ALLOW_MFA_ENROLMENT_KEY = 'auth:allowMfaEnrolment';
  * factor is enrolled (JwtAuthGuard). For what such a user needs to enrol or leave.
  */
 export const AllowMfaEnrolment = (): MethodDecorator & ClassDecorator =>
-  SetMetadata(ALLOW_MFA_ENROLMENT_KEY, true);
+  applyDecorators(
+    SetMetadata(ALLOW_MFA_ENROLMENT_KEY, true),
+    ApiExtension(ALLOW_MFA_ENROLMENT_EXTENSION, true),
+  );
