@@ -104,7 +104,7 @@ export class SecondFactorSignIn {
     } catch (error) {
       if (error instanceof WrongAnswer) {
         const alive = await this.challenges.fail(challenge.id);
-        throw await this.wrongAnswer(userId, answer, context, { mfaTokenDied: !alive });
+        throw await this.wrongAnswer(userId, answer, context, { challengeDied: !alive });
       }
       if (foreignKeyViolation(error)) throw invalidMfaToken();
       throw error;
