@@ -156,7 +156,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 const STEP_UP_CODES = new Set<string>(['mfa_step_up_required', 'reauthentication_required']);
 
 /** The RFC 6750 challenge of a 401; RFC 9470's step-up challenge with its `max_age`. */
-function wwwAuthenticate(exception: unknown): string {
+export function wwwAuthenticate(exception: unknown): string {
   if (!(exception instanceof DomainError)) return 'Bearer realm="api"';
   if (exception.code === 'invalid_token') {
     return 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid or expired"';
