@@ -1,10 +1,8 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension } from '@nestjs/swagger';
+import { ALLOW_MFA_ENROLMENT_EXTENSION } from '../common/http/documented-errors';
 
 export const ALLOW_MFA_ENROLMENT_KEY = 'auth:allowMfaEnrolment';
-
-/** Marks, in the OpenAPI document, an operation an enrolment-only token may use. */
-export const ALLOW_MFA_ENROLMENT_EXTENSION = 'x-allow-mfa-enrolment';
 
 /**
  * Lets a user who must enrol a second factor (a role in MFA_REQUIRED_FOR_ROLES, no factor yet)

@@ -1,12 +1,10 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiExtension, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { REQUIRE_MFA_EXTENSION } from '../common/http/documented-errors';
 import { ProblemDto } from '../common/http/problem.dto';
 import { Authenticated } from './authenticated.decorator';
 
 export const REQUIRE_MFA_KEY = 'auth:requireMfa';
-
-/** Marks, in the OpenAPI document, an operation that demands a recent second factor. */
-export const REQUIRE_MFA_EXTENSION = 'x-require-mfa';
 
 export interface RequireMfaOptions {
   /** How recent the second factor must be, seconds; default MFA_STEP_UP_MAX_AGE. */

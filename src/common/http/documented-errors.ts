@@ -10,8 +10,6 @@ import type {
 import { STATUS_CODES } from 'node:http';
 import { RETRY_AFTER_SECONDS } from '../errors/infrastructure-failure';
 import { MAX_URL_LENGTH } from './early-errors';
-import { ALLOW_MFA_ENROLMENT_EXTENSION } from '../../access/allow-mfa-enrolment.decorator';
-import { REQUIRE_MFA_EXTENSION } from '../../access/require-mfa.decorator';
 import { type Problem, problem, PROBLEM_CONTENT_TYPE } from './problem';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
@@ -569,6 +567,12 @@ export function documentFrameworkErrors(document: OpenAPIObject): OpenAPIObject 
   }
   return document;
 }
+
+/** Marks an operation an enrolment-only token may use (`@AllowMfaEnrolment()`, src/access). */
+export const ALLOW_MFA_ENROLMENT_EXTENSION = 'x-allow-mfa-enrolment';
+
+/** Marks an operation that demands a recent second factor (`@RequireMfa()`, src/access). */
+export const REQUIRE_MFA_EXTENSION = 'x-require-mfa';
 
 /** Marks an operation `@AllowUnverifiedEmail()` (src/access) lets an unverified account use. */
 export const ALLOW_UNVERIFIED_EMAIL_EXTENSION = 'x-allow-unverified-email';
