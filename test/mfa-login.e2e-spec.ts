@@ -424,3 +424,37 @@ describe('rate limits of POST /auth/mfa/verify', () => {
       .expect(429);
   });
 });
+
+describe('POST /auth/mfa/verify with REFRESH_TOKEN_COOKIE=true', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ env: { REFRESH_TOKEN_COOKIE: 'true' } });
+  });
+  after(() => t.close());
+
+  it('sets the refresh cookie as the login does, and the cookie refreshes', async () => {
+    const user = await createUser(t);
+    const { secret } = await enrolTotp(t, user.user);
+    const response = await t
+      .http()
+      .post(VERIFY)
+      .send({ mfa_token: await mfaToken(t, user), code: await totpCode(t, secret) })
+      .expect(200);
+    assert.equal('refresh_token' in (response.body as object), false);
+    const cookies = (response.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+    const cookie = cookies.find((header) => header.startsWith('refresh_token='));
+    assert.ok(cookie);
+    assert.match(cookie, /HttpOnly/);
+    const refreshed = await t
+      .http()
+      .post('/api/v1/auth/refresh')
+      .set('Cookie', cookie.split(';')[0] ?? '')
+      .send({})
+      .expect(200);
+    assert.deepEqual(claimsOf((refreshed.body as { access_token: string }).access_token).amr, [
+      'pwd',
+      'otp',
+      'mfa',
+    ]);
+  });
+});
