@@ -56,6 +56,8 @@ steps.push('conflict ' + again.response.status + ' ' + conflict.type);
 
 const login = await client.POST('/api/v1/auth/login', { body: { username, password } });
 if (login.error !== undefined) fail('login', login.error);
+// A user with a second factor would get an mfa_token instead (the union the document says).
+if ('mfa_required' in login.data) fail('login', 'a second factor was asked for');
 const expiresIn: number = login.data.expires_in;
 const firstRefresh = login.data.refresh_token;
 if (firstRefresh === undefined) fail('login', 'no refresh token');
@@ -83,6 +85,7 @@ const admin = await client.POST('/api/v1/auth/login', {
   body: { username: adminName, password: adminPassword },
 });
 if (admin.error !== undefined) fail('admin login', admin.error);
+if ('mfa_required' in admin.data) fail('admin login', 'a second factor was asked for');
 const list = await client.GET('/api/v1/users', {
   params: { query: { q: username, page: 1, limit: 10, sort: '-createdAt' } },
   headers: { Authorization: 'Bearer ' + admin.data.access_token },

@@ -33,7 +33,7 @@ const SQL = {
     'SELECT t.id AS token_id, t.rotated_at AS token_rotated_at, ' +
     's.id AS session_id, s.user_id AS session_user_id, s.created_at AS session_created_at, ' +
     's.last_used_at, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason, ' +
-    's.user_agent, s.ip, ' +
+    's.user_agent, s.ip, s.amr, s.mfa_at, ' +
     'u.id, u.username, u.email, u.is_active, u.email_verified_at, u.password_changed_at, u.created_at, u.updated_at, ' +
     'r.name AS role ' +
     'FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id ' +
@@ -50,8 +50,8 @@ const SQL = {
   userId: 'SELECT id FROM users WHERE username = ?',
   insertSession:
     'INSERT INTO sessions (id, user_id, created_at, last_used_at, idle_expires_at, ' +
-    'absolute_expires_at, revoked_at, revoke_reason, user_agent, ip) ' +
-    'VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)',
+    'absolute_expires_at, revoked_at, revoke_reason, user_agent, ip, amr, mfa_at) ' +
+    "VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, 'pwd', NULL)",
 };
 
 const sha256 = (text) => createHash('sha256').update(text, 'utf8').digest('hex');

@@ -1,4 +1,6 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
+import { ALLOW_MFA_ENROLMENT_EXTENSION } from '../common/http/documented-errors';
 
 export const ALLOW_MFA_ENROLMENT_KEY = 'auth:allowMfaEnrolment';
 
@@ -8,4 +10,7 @@ export const ALLOW_MFA_ENROLMENT_KEY = 'auth:allowMfaEnrolment';
  * factor is enrolled (JwtAuthGuard). For what such a user needs to enrol or leave.
  */
 export const AllowMfaEnrolment = (): MethodDecorator & ClassDecorator =>
-  SetMetadata(ALLOW_MFA_ENROLMENT_KEY, true);
+  applyDecorators(
+    SetMetadata(ALLOW_MFA_ENROLMENT_KEY, true),
+    ApiExtension(ALLOW_MFA_ENROLMENT_EXTENSION, true),
+  );

@@ -15,12 +15,14 @@ import {
   ApiConflictResponse,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiExtraModels,
   ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimit } from '../abuse/rate-limit.decorator';
@@ -31,7 +33,7 @@ import { CurrentRequest, RequestContext, requestContextOf } from '../common/requ
 import { AppConfig } from '../config/app-config';
 import { toUserResponse, UserResponseDto } from '../users/dto/user-response.dto';
 import type { UserWithRoles } from '../users/users.service';
-import { AuthService } from './auth.service';
+import { AuthService, type IssuedTokenPair, type MfaRequired } from './auth.service';
 import type { AuthenticatedUser } from '../access/authenticated-user';
 import { Authenticated } from '../access/authenticated.decorator';
 import { AllowUnverifiedEmail } from '../access/allow-unverified-email.decorator';
@@ -40,14 +42,22 @@ import { Public } from '../access/public.decorator';
 import { LoginDto } from './dto/login.dto';
 import { RefreshDto } from './dto/refresh.dto';
 import { RegisterDto } from './dto/register.dto';
-import { OAuthErrorDto, TokenPairDto } from './dto/token-pair.dto';
+import { MfaRequiredDto, OAuthErrorDto, TokenPairDto } from './dto/token-pair.dto';
+import { AllowMfaEnrolment } from '../access/allow-mfa-enrolment.decorator';
 import { TokenRequestDto } from './dto/token-request.dto';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 import { OAuthTokenFilter } from './oauth-token.filter';
 import { clearRefreshCookie, deliverTokens, refreshTokenFromCookie } from './refresh-cookie';
 import { SessionsService } from '../sessions/sessions.service';
 
+const EXAMPLE_MFA_TOKEN = 'q1yS3m1yOZ3Kx8n8rC1n3o7bY0H5bqGmR0c2v6tW9sE';
+
+function mfaRequired(answer: IssuedTokenPair | MfaRequired): answer is MfaRequired {
+  return 'mfa_required' in answer;
+}
+
 @ApiTags('auth')
+@ApiExtraModels(MfaRequiredDto)
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -87,11 +97,39 @@ export class AuthController {
     description:
       'JSON, or form-encoded as the FastAPI tutorials post it (`grant_type`, `scope`, ' +
       '`client_id`, `client_secret` then accepted and ignored). A form login always answers ' +
-      'with the refresh token in the body, also in cookie mode.',
+      'with the refresh token in the body, also in cookie mode. A user with a second factor ' +
+      '(while MFA_ENABLED) gets no tokens yet but `{mfa_required: true, mfa_token, methods, ' +
+      'expires_in}`: send the mfa_token and a code to POST /auth/mfa/verify.',
   })
   @ApiConsumes('application/json', FORM_MEDIA_TYPE)
   @ApiBody({ type: LoginDto })
-  @ApiOkResponse({ type: TokenPairDto })
+  @ApiOkResponse({
+    description: 'The token pair; or, for a user with a second factor, the mfa_token',
+    schema: {
+      oneOf: [{ $ref: getSchemaPath(TokenPairDto) }, { $ref: getSchemaPath(MfaRequiredDto) }],
+    },
+    examples: {
+      tokens: {
+        summary: 'No second factor enrolled: the token pair',
+        value: {
+          access_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiIuLi4ifQ.c2ln',
+          token_type: 'Bearer',
+          expires_in: 900,
+          refresh_token: 'mF3u0b0bX1pQ0Zt7uQ2kz8l1Yw5cE9rTq4s6vA2hJ0o',
+          refresh_expires_in: 604800,
+        },
+      },
+      mfaRequired: {
+        summary: 'A second factor is enrolled: POST /auth/mfa/verify next',
+        value: {
+          mfa_required: true,
+          mfa_token: EXAMPLE_MFA_TOKEN,
+          methods: ['totp', 'recovery_code'],
+          expires_in: 300,
+        },
+      },
+    },
+  })
   @ApiBadRequestResponse({ description: 'Malformed body', type: ProblemDto })
   @ApiUnauthorizedResponse({
     description: 'Invalid username or password (one answer for every cause)',
@@ -100,8 +138,9 @@ export class AuthController {
   async login(
     @Req() request: FastifyRequest & { user: UserWithRoles },
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<TokenPairDto> {
-    const pair = await this.auth.login(request.user, requestContextOf(request));
+  ): Promise<TokenPairDto | MfaRequiredDto> {
+    const pair = await this.auth.passwordLogin(request.user, requestContextOf(request));
+    if (mfaRequired(pair)) return pair;
     // A cross-site page can post a form without a preflight: such a login must not plant a
     // refresh cookie in the visitor's browser (login CSRF), so its tokens stay in the body.
     if (isFormEncoded(request)) return pair;
@@ -119,7 +158,9 @@ export class AuthController {
     summary: 'OAuth2 token endpoint (RFC 6749): password and refresh_token grants',
     description:
       'Form-encoded. Used by Swagger UI "Authorize" (OAuth2 password flow). Always returns the ' +
-      'refresh token in the body (OAuth2 clients expect it there), also in cookie mode.',
+      'refresh token in the body (OAuth2 clients expect it there), also in cookie mode. The ' +
+      'password grant of a user with a second factor answers 403 `mfa_required` with an ' +
+      '`mfa_token` for POST /auth/mfa/verify (as Auth0 answers it).',
   })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOkResponse({ type: TokenPairDto })
@@ -130,6 +171,12 @@ export class AuthController {
   @ApiUnauthorizedResponse({
     description:
       '`invalid_grant`: bad credentials, or an invalid, expired, reused or revoked refresh token',
+    type: OAuthErrorDto,
+  })
+  @ApiForbiddenResponse({
+    description:
+      '`mfa_required`: the password is right and the user has a second factor; the body ' +
+      'carries `mfa_token`, `methods` and `expires_in` for POST /auth/mfa/verify',
     type: OAuthErrorDto,
   })
   async token(
@@ -149,7 +196,16 @@ export class AuthController {
         }
         const context = requestContextOf(request);
         const user = await this.auth.authenticate(body.username, body.password, context);
-        return this.auth.login(user, context);
+        const answer = await this.auth.passwordLogin(user, context);
+        if (mfaRequired(answer)) {
+          throw new OAuthError(
+            'mfa_required',
+            'Multi-factor authentication required: POST the mfa_token and a code to /auth/mfa/verify',
+            403,
+            { mfa_token: answer.mfa_token, methods: answer.methods, expires_in: answer.expires_in },
+          );
+        }
+        return answer;
       }
       case 'refresh_token': {
         if (body.refresh_token === undefined) {
@@ -215,6 +271,7 @@ export class AuthController {
   @HttpCode(204)
   @Authenticated()
   @AllowUnverifiedEmail()
+  @AllowMfaEnrolment()
   @ApiOperation({ summary: 'End the current session (its refresh and access tokens stop working)' })
   @ApiNoContentResponse({ description: 'Session revoked' })
   async logout(
@@ -230,6 +287,7 @@ export class AuthController {
   @HttpCode(204)
   @Authenticated()
   @AllowUnverifiedEmail()
+  @AllowMfaEnrolment()
   @ApiOperation({ summary: 'End every session of the current user, this one included' })
   @ApiNoContentResponse({ description: 'All sessions revoked' })
   async logoutAll(

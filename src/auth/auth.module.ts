@@ -11,6 +11,10 @@ import { JwksController } from './jwks.controller';
 import { PasswordController } from './password.controller';
 import { PasswordsModule } from '../passwords/passwords.module';
 import { SessionsModule } from '../sessions/sessions.module';
+import { MfaModule } from '../mfa/mfa.module';
+import { MfaLoginController } from './mfa/mfa-login.controller';
+import { PasskeyLoginController } from './mfa/passkey-login.controller';
+import { SecondFactorSignIn } from './mfa/second-factor-sign-in.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
 import { AccessTokenService } from './tokens/access-token.service';
@@ -24,10 +28,17 @@ import { jwtModuleOptions } from './tokens/jwt-options';
     UsersModule,
     AuditModule,
     AuthStateModule,
+    MfaModule,
     JwtModule.registerAsync({ inject: [AppConfig], useFactory: jwtModuleOptions }),
   ],
-  controllers: [AuthController, PasswordController, JwksController],
-  providers: [AuthService, AccessTokenService, LocalStrategy, JwtStrategy],
+  controllers: [
+    AuthController,
+    PasswordController,
+    JwksController,
+    MfaLoginController,
+    PasskeyLoginController,
+  ],
+  providers: [AuthService, AccessTokenService, LocalStrategy, JwtStrategy, SecondFactorSignIn],
   exports: [AuthService, JwtStrategy, AuthStateModule],
 })
 export class AuthModule {}

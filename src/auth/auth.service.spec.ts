@@ -22,6 +22,8 @@ import { AuthService } from './auth.service';
 import type { AccessTokenService } from './tokens/access-token.service';
 import type { EmailVerificationService } from '../account-lifecycle/email-verification.service';
 import type { PasswordResetService } from '../account-lifecycle/password-reset.service';
+import type { MfaChallenges } from '../mfa/challenges/mfa-challenges';
+import type { SecondFactors } from '../mfa/second-factors';
 
 const LOCKOUT = { threshold: 3, baseSeconds: 60, maxSeconds: 3600 };
 const CURRENT_ARGON2 = { memoryKib: 2048, timeCost: 1, parallelism: 1 };
@@ -182,6 +184,8 @@ describe('AuthService.authenticate', () => {
       metrics,
       {} as EmailVerificationService,
       {} as PasswordResetService,
+      {} as SecondFactors,
+      {} as MfaChallenges,
     );
   });
 

@@ -18,12 +18,24 @@ import { INVALID_CREDENTIALS_MESSAGE, PasswordCheck } from '../users/password-ch
 import { PasswordHasher } from '../passwords/password-hasher.service';
 import { assertPasswordAccepted, withinMaximumLength } from '../passwords/password-policy';
 import type { Session } from '../sessions/session.entity';
-import { IssuedSession, SessionsService } from '../sessions/sessions.service';
+import { IssuedSession, proofOf, SessionsService } from '../sessions/sessions.service';
+import { PASSWORD_ONLY, type SignInProof } from '../access/sign-in-proof';
+import { mustEnrolSecondFactor } from './mfa/second-factor-policy';
+import { MfaChallenges } from '../mfa/challenges/mfa-challenges';
+import { SecondFactors } from '../mfa/second-factors';
 import { AccessTokenService } from './tokens/access-token.service';
 import { Metrics } from '../metrics/metrics.service';
 
 /** A token pair with the refresh token always present (the controller may move it to a cookie). */
 export type IssuedTokenPair = TokenPairDto & { refresh_token: string };
+
+/** A password login of a user with a second factor: what to send to POST /auth/mfa/verify. */
+export interface MfaRequired {
+  mfa_required: true;
+  mfa_token: string;
+  methods: string[];
+  expires_in: number;
+}
 
 @Injectable()
 export class AuthService implements OnModuleInit {
@@ -43,6 +55,8 @@ export class AuthService implements OnModuleInit {
     private readonly metrics: Metrics,
     private readonly verification: EmailVerificationService,
     private readonly passwordReset: PasswordResetService,
+    private readonly secondFactors: SecondFactors,
+    private readonly challenges: MfaChallenges,
   ) {}
 
   onModuleInit(): void {
@@ -117,11 +131,42 @@ export class AuthService implements OnModuleInit {
     return account;
   }
 
-  /** Starts a session for an authenticated user and issues its first token pair. */
-  async login(account: UserWithRoles, client: RequestContext): Promise<IssuedTokenPair> {
+  /**
+   * What a right password earns: the token pair, or, for a user with a second factor enrolled
+   * (while MFA_ENABLED), an `mfa_token` for POST /auth/mfa/verify and no session yet.
+   */
+  async passwordLogin(
+    account: UserWithRoles,
+    client: RequestContext,
+  ): Promise<IssuedTokenPair | MfaRequired> {
+    if (this.config.mfa.enabled) {
+      const methods = await this.secondFactors.methodsOf(account.user.id);
+      if (methods.length > 0) {
+        const issued = await this.challenges.issueToken(account.user.id, PASSWORD_ONLY.amr);
+        return {
+          mfa_required: true,
+          mfa_token: issued.token,
+          methods: [...methods, 'recovery_code'],
+          expires_in: issued.expiresIn,
+        };
+      }
+    }
+    return this.login(account, client);
+  }
+
+  /**
+   * Starts a session for an authenticated user and issues its first token pair. `proof`: how
+   * the user proved who they are (the session's `amr` and `mfa_at`; the password alone unless
+   * said otherwise).
+   */
+  async login(
+    account: UserWithRoles,
+    client: RequestContext,
+    proof: SignInProof = PASSWORD_ONLY,
+  ): Promise<IssuedTokenPair> {
     let started: IssuedSession;
     try {
-      started = await this.sessions.start(account.user.id, client);
+      started = await this.sessions.start(account.user.id, client, proof);
     } catch (error) {
       // The account was deleted while its password was being verified.
       if (foreignKeyViolation(error)) {
@@ -189,16 +234,21 @@ export class AuthService implements OnModuleInit {
     return this.tokenPair(account, session, refreshToken);
   }
 
-  private tokenPair(
-    account: UserWithRoles,
-    session: Session,
-    refreshToken: string,
-  ): IssuedTokenPair {
+  /**
+   * The pair of a session: the access token carries the session's `amr` and `mfa_time`; for a
+   * user who must enrol a second factor first (MFA_REQUIRED_FOR_ROLES, none proven in this
+   * session) it is an enrolment-only token, and the body says so.
+   */
+  tokenPair(account: UserWithRoles, session: Session, refreshToken: string): IssuedTokenPair {
+    const proof = proofOf(session);
+    const mfaEnrolment = mustEnrolSecondFactor(this.config.mfa, account.roles, proof.mfaAt);
     const access = this.accessTokens.issue({
       userId: account.user.id,
       sessionId: session.id,
       roles: account.roles,
       notBefore: account.user.passwordChangedAt,
+      proof,
+      mfaEnrolment,
     });
     return {
       access_token: access.token,
@@ -206,6 +256,7 @@ export class AuthService implements OnModuleInit {
       expires_in: access.expiresIn,
       refresh_token: refreshToken,
       refresh_expires_in: this.sessions.secondsLeft(session),
+      ...(mfaEnrolment ? { mfa_enrolment_required: true as const } : {}),
     };
   }
 }

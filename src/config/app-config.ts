@@ -123,6 +123,8 @@ export class AppConfig {
     tokenTtlSeconds: number;
     tokenMaxAttempts: number;
     stepUpMaxAgeSeconds: number;
+    /** MFA_ADMIN_STEP_UP: ADMIN-only routes demand a recent second factor. */
+    adminStepUp: boolean;
   };
   /** The passkey relying party (@simplewebauthn/server). */
   readonly webauthn: { rpId: string; rpName: string; origins: string[] };
@@ -367,6 +369,7 @@ function mfaSettings(
     tokenTtlSeconds: env.MFA_TOKEN_TTL,
     tokenMaxAttempts: env.MFA_TOKEN_MAX_ATTEMPTS,
     stepUpMaxAgeSeconds: env.MFA_STEP_UP_MAX_AGE,
+    adminStepUp: env.MFA_ADMIN_STEP_UP,
   };
 }
 

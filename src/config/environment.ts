@@ -456,6 +456,14 @@ export class EnvironmentVariables {
   @Max(86400)
   MFA_STEP_UP_MAX_AGE = 300;
 
+  /**
+   * Every ADMIN-only route demands a second factor proven within MFA_STEP_UP_MAX_AGE, as if
+   * marked `@RequireMfa()` (401 `mfa_step_up_required` otherwise; POST /auth/mfa/step-up).
+   */
+  @Transform(toBoolean)
+  @IsBoolean()
+  MFA_ADMIN_STEP_UP = false;
+
   /** WebAuthn relying-party id (a registrable domain); empty: PUBLIC_URL's host name. */
   @IsString()
   WEBAUTHN_RP_ID = '';

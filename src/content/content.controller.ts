@@ -4,6 +4,7 @@ import type { AuthenticatedUser } from '../access/authenticated-user';
 import { CurrentUser } from '../access/current-user.decorator';
 import { Public } from '../access/public.decorator';
 import { Roles } from '../access/roles.decorator';
+import { RequireMfa } from '../access/require-mfa.decorator';
 import { RoleName } from '../access/role-name';
 
 class ContentDto {
@@ -45,5 +46,19 @@ export class ContentController {
   @ApiOkResponse({ type: ContentDto })
   admin(): ContentDto {
     return { message: 'Admin content.' };
+  }
+
+  @Get('step-up')
+  @RequireMfa()
+  @ApiOperation({
+    summary: 'Any logged-in user who proved a second factor within MFA_STEP_UP_MAX_AGE',
+    description:
+      'Shows `@RequireMfa()` at work: without a recent second factor 401 ' +
+      '`mfa_step_up_required` with `WWW-Authenticate: Bearer error="insufficient_user_authentication", ' +
+      'max_age=N` (RFC 9470); POST /auth/mfa/step-up, then retry with the new access token.',
+  })
+  @ApiOkResponse({ type: ContentDto })
+  stepUp(@CurrentUser() user: AuthenticatedUser): ContentDto {
+    return { message: `Step-up content for ${user.username}.` };
   }
 }

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { AuthModule } from '../auth/auth.module';
 import { UsersModule } from '../users/users.module';
 import { MfaChallenges } from './challenges/mfa-challenges';
 import { MfaChallengesRepository } from './challenges/mfa-challenges.repository';
@@ -9,7 +8,6 @@ import { SecondFactors } from './second-factors';
 import { SecondFactorsRepository } from './second-factors.repository';
 import { MfaSecretBox } from './mfa-secret-box';
 import { PasskeyAuthentication } from './passkeys/passkey-authentication';
-import { PasskeyLoginController } from './passkeys/passkey-login.controller';
 import { PasskeyOptionsController } from './passkeys/passkey-options.controller';
 import { Passkeys } from './passkeys/passkeys';
 import { PasskeysController } from './passkeys/passkeys.controller';
@@ -25,10 +23,8 @@ import { TotpRepository } from './totp/totp.repository';
  * AuthModule, which uses the factors exported here.
  */
 @Module({
-  // merge: AuthModule only for PasskeyLoginController (AuthService.login); it moves to the
-  // AuthModule when that imports this module (docs/README-passkeys.md, "Merging").
-  imports: [UsersModule, AuditModule, AuthModule],
-  controllers: [PasskeysController, PasskeyOptionsController, PasskeyLoginController],
+  imports: [UsersModule, AuditModule],
+  controllers: [PasskeysController, PasskeyOptionsController],
   providers: [
     MfaSecretBox,
     TotpRepository,

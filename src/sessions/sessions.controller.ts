@@ -11,6 +11,7 @@ import { ProblemDto } from '../common/http/problem.dto';
 import type { AuthenticatedUser } from '../access/authenticated-user';
 import { Authenticated } from '../access/authenticated.decorator';
 import { AllowUnverifiedEmail } from '../access/allow-unverified-email.decorator';
+import { AllowMfaEnrolment } from '../access/allow-mfa-enrolment.decorator';
 import { CurrentUser } from '../access/current-user.decorator';
 import { SessionDto, toSessionDto } from './dto/session.dto';
 import { SessionsService } from './sessions.service';
@@ -23,6 +24,7 @@ export class SessionsController {
   @Get()
   @Authenticated()
   @AllowUnverifiedEmail()
+  @AllowMfaEnrolment()
   @ApiOperation({ summary: "The current user's live sessions, most recently used first" })
   @ApiOkResponse({ type: [SessionDto] })
   async list(@CurrentUser() user: AuthenticatedUser): Promise<SessionDto[]> {
@@ -34,6 +36,7 @@ export class SessionsController {
   @HttpCode(204)
   @Authenticated()
   @AllowUnverifiedEmail()
+  @AllowMfaEnrolment()
   @ApiOperation({ summary: 'Revoke one of your own sessions' })
   @ApiNoContentResponse({ description: 'Session revoked' })
   @ApiNotFoundResponse({

@@ -21,7 +21,7 @@ export const FIND_TOKEN_SQL = `
   SELECT t.id AS token_id, t.rotated_at AS token_rotated_at,
          s.id AS session_id, s.user_id AS session_user_id, s.created_at AS session_created_at,
          s.last_used_at, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoke_reason,
-         s.user_agent, s.ip,
+         s.user_agent, s.ip, s.amr, s.mfa_at,
          u.id, u.username, u.email, u.is_active, u.email_verified_at, u.password_changed_at, u.created_at, u.updated_at,
          r.name AS role
   FROM refresh_tokens t
@@ -41,9 +41,9 @@ export const INSERT_TOKEN_SQL = `
 
 export const INSERT_SESSION_SQL = `
   INSERT INTO sessions (id, user_id, created_at, last_used_at, idle_expires_at,
-                        absolute_expires_at, revoked_at, revoke_reason, user_agent, ip)
+                        absolute_expires_at, revoked_at, revoke_reason, user_agent, ip, amr, mfa_at)
   VALUES (:sessionId, :userId, :sessionCreatedAt, :lastUsedAt, :idleExpiresAt,
-          :absoluteExpiresAt, NULL, NULL, :userAgent, :ip)`;
+          :absoluteExpiresAt, NULL, NULL, :userAgent, :ip, :amr, :mfaAt)`;
 
 /**
  * PostgreSQL: the session and its first refresh token in one statement (one round trip); the
@@ -82,6 +82,8 @@ interface TokenRow extends AccountRow {
   revoke_reason: Session['revokeReason'];
   user_agent: string | null;
   ip: string | null;
+  amr: string | null;
+  mfa_at: Date | string | null;
 }
 
 /** A refresh token as a rotation sees it: with its session and the session's user. */
@@ -130,6 +132,8 @@ export class SessionsRepository {
       revokeReason: first.revoke_reason,
       userAgent: first.user_agent,
       ip: first.ip,
+      amr: first.amr,
+      mfaAt: toDateOrNull(first.mfa_at),
     });
     return {
       tokenId: first.token_id,
@@ -168,6 +172,9 @@ export class SessionsRepository {
       ),
       userAgent: session.userAgent,
       ip: session.ip,
+      amr: session.amr,
+      mfaAt:
+        session.mfaAt === null ? null : this.database.columnValue(Session, 'mfaAt', session.mfaAt),
       id: token.id,
       tokenHash: token.tokenHash,
       parentId: null,
@@ -211,6 +218,25 @@ export class SessionsRepository {
       },
       tx,
     );
+  }
+
+  /**
+   * Records a second factor proven in a live session (step-up): its methods and when. False if
+   * the session is no longer live (revoked meanwhile).
+   */
+  async recordSecondFactor(
+    tx: Transaction,
+    sessionId: string,
+    proof: { amr: string; mfaAt: Date },
+  ): Promise<boolean> {
+    const result = await this.database
+      .manager(tx)
+      .update(
+        Session,
+        { id: sessionId, revokedAt: IsNull() },
+        { amr: proof.amr, mfaAt: proof.mfaAt },
+      );
+    return (result.affected ?? 0) === 1;
   }
 
   /** Deletes the session's unrotated refresh tokens (rotated ones stay, for reuse detection). */

@@ -101,6 +101,17 @@ class FakeSessionsRepository implements RepositoryApi {
     return Promise.resolve();
   }
 
+  recordSecondFactor(
+    _tx: Transaction,
+    sessionId: string,
+    proof: { amr: string; mfaAt: Date },
+  ): Promise<boolean> {
+    const stored = this.sessions.get(sessionId);
+    if (stored === undefined || stored.revokedAt !== null) return Promise.resolve(false);
+    Object.assign(stored, proof);
+    return Promise.resolve(true);
+  }
+
   deleteUnrotatedTokens(_tx: Transaction, sessionId: string): Promise<void> {
     const kept = this.tokens.filter((t) => t.sessionId !== sessionId || t.rotatedAt !== null);
     this.tokens.splice(0, this.tokens.length, ...kept);

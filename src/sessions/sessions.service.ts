@@ -11,6 +11,7 @@ import { Session, SessionRevokeReason } from './session.entity';
 import { AccountEvents } from '../users/account-events';
 import { SessionsRepository } from './sessions.repository';
 import { Metrics } from '../metrics/metrics.service';
+import { PASSWORD_ONLY, type SignInProof } from '../access/sign-in-proof';
 
 export interface IssuedSession {
   session: Session;
@@ -35,6 +36,13 @@ export function isSessionLive(
     session.idleExpiresAt.getTime() > nowMs &&
     session.absoluteExpiresAt.getTime() > nowMs
   );
+}
+
+/** How the session's user proved who they are (its `amr`), as its access tokens carry it. */
+export function proofOf(session: Pick<Session, 'amr' | 'mfaAt'>): SignInProof {
+  const amr = (session.amr ?? '').split(',').filter((method) => method !== '');
+  // Sessions from before second factors were stored: a password login.
+  return { amr: amr.length === 0 ? [...PASSWORD_ONLY.amr] : amr, mfaAt: session.mfaAt };
 }
 
 export function hashRefreshToken(token: string): string {
@@ -65,8 +73,16 @@ export class SessionsService {
     });
   }
 
-  /** Starts a session for a user who has just proved who they are, from `client`. */
-  start(userId: string, client: RequestContext): Promise<IssuedSession> {
+  /**
+   * Starts a session for a user who has just proved who they are (`proof`: how), from `client`;
+   * inside `outer` when given.
+   */
+  start(
+    userId: string,
+    client: RequestContext,
+    proof: SignInProof = PASSWORD_ONLY,
+    outer?: Transaction,
+  ): Promise<IssuedSession> {
     return this.transactions.run(async (tx) => {
       const now = this.clock.now();
       const absoluteExpiresAt = this.after(now, this.config.refresh.absoluteTtlSeconds);
@@ -81,6 +97,8 @@ export class SessionsService {
         revokeReason: null,
         userAgent: client.userAgent,
         ip: client.ip,
+        amr: proof.amr.join(','),
+        mfaAt: proof.mfaAt,
       });
       const refreshToken = newRefreshToken();
       await this.repository.insertSession(tx, session, {
@@ -93,12 +111,32 @@ export class SessionsService {
           type: 'auth.login_succeeded',
           actorId: userId,
           subjectUserId: userId,
-          details: { sessionId: session.id },
+          details: { sessionId: session.id, amr: proof.amr },
         },
         client,
       );
       return { session, refreshToken };
+    }, outer);
+  }
+
+  /**
+   * A second factor proven again in a live session (step-up): the session's `amr` and `mfa_at`
+   * change and its unused refresh token is replaced (the new pair carries the new proof).
+   * `invalid_token` if the session ended meanwhile.
+   */
+  async recordSecondFactor(
+    tx: Transaction,
+    sessionId: string,
+    proof: SignInProof & { mfaAt: Date },
+  ): Promise<string> {
+    const recorded = await this.repository.recordSecondFactor(tx, sessionId, {
+      amr: proof.amr.join(','),
+      mfaAt: proof.mfaAt,
     });
+    if (!recorded) {
+      throw new DomainError('invalid_token', 'The access token is invalid or expired');
+    }
+    return this.replaceRefreshToken(tx, sessionId);
   }
 
   /**

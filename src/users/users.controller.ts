@@ -25,6 +25,7 @@ import {
 import { LockoutService } from './lockout.service';
 import { PasswordCheck } from './password-check.service';
 import type { AuthenticatedUser } from '../access/authenticated-user';
+import { AllowMfaEnrolment } from '../access/allow-mfa-enrolment.decorator';
 import { AllowUnverifiedEmail } from '../access/allow-unverified-email.decorator';
 import { Authenticated } from '../access/authenticated.decorator';
 import { CurrentUser } from '../access/current-user.decorator';
@@ -55,6 +56,8 @@ export class UsersController {
   @Authenticated()
   // An unverified account (EMAIL_VERIFICATION=required) must see which address it has to verify.
   @AllowUnverifiedEmail()
+  // A user who must enrol a second factor first sees who they are (MFA_REQUIRED_FOR_ROLES).
+  @AllowMfaEnrolment()
   @ApiOperation({ summary: 'The current user, with role names' })
   @ApiOkResponse({ type: UserResponseDto })
   me(@CurrentUser() current: AuthenticatedUser): UserResponseDto {

@@ -21,6 +21,6 @@ import { LockoutService } from './lockout.service';
     LockoutService,
     AccountEvents,
   ],
-  exports: [UsersService, UserManagementService, PasswordCheck, AccountEvents],
+  exports: [UsersService, UserManagementService, PasswordCheck, AccountEvents, LockoutService],
 })
 export class UsersModule {}

@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { sign } from 'jsonwebtoken';
 import { loadSigningKeys, type SigningKeys } from '../../config/signing-keys';
-import { ACCESS_TOKEN_TYPE, VerificationKeys, verificationKeyFor } from './access-token-checks';
+import {
+  ACCESS_TOKEN_TYPE,
+  acceptedClaims,
+  VerificationKeys,
+  verificationKeyFor,
+} from './access-token-checks';
 
 function hmacKeys(): SigningKeys {
   const { keys } = loadSigningKeys({
@@ -49,5 +54,38 @@ describe('VerificationKeys', () => {
     assert.equal(remembered.size, 2);
     // The oldest went first; it is checked again, with the same answer.
     assert.equal(remembered.for(first), keys.verificationKeys.get(''));
+  });
+});
+
+describe('acceptedClaims: the second-factor claims', () => {
+  const base = {
+    sub: randomUUID(),
+    sid: randomUUID(),
+    jti: randomUUID(),
+    roles: [],
+    iat: 1000,
+    exp: 1900,
+  };
+
+  it('takes amr, mfa_time up to iat and mfa_enrolment true', () => {
+    const claims = { ...base, amr: ['pwd', 'otp', 'mfa'], mfa_time: 1000, mfa_enrolment: true };
+    assert.deepEqual(acceptedClaims(claims, 900, 1000), claims);
+  });
+
+  it('refuses a malformed amr, an mfa_time after iat, and mfa_enrolment other than true', () => {
+    for (const extra of [
+      { amr: 'pwd' },
+      { amr: [1] },
+      { mfa_time: 1001 },
+      { mfa_time: 1.5 },
+      { mfa_enrolment: false },
+      { mfa_enrolment: 'true' },
+    ]) {
+      assert.equal(
+        acceptedClaims({ ...base, ...extra }, 900, 1000),
+        undefined,
+        JSON.stringify(extra),
+      );
+    }
   });
 });

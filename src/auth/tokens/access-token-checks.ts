@@ -31,6 +31,11 @@ export interface AccessTokenClaims {
   amr?: string[];
   /** When a second factor was last proven in the session (seconds), if ever. */
   mfa_time?: number;
+  /**
+   * Present (true) when the user holds a role of MFA_REQUIRED_FOR_ROLES and the session has no
+   * second factor: the token is good only on `@AllowMfaEnrolment()` routes.
+   */
+  mfa_enrolment?: true;
 }
 
 /**
@@ -125,7 +130,8 @@ export function acceptedClaims(
     (claims.amr !== undefined &&
       (!Array.isArray(claims.amr) || !claims.amr.every((method) => typeof method === 'string'))) ||
     (claims.mfa_time !== undefined &&
-      (!Number.isSafeInteger(claims.mfa_time) || (claims.mfa_time as number) > (iat as number)))
+      (!Number.isSafeInteger(claims.mfa_time) || (claims.mfa_time as number) > (iat as number))) ||
+    (claims.mfa_enrolment !== undefined && claims.mfa_enrolment !== true)
   ) {
     return undefined;
   }

@@ -61,8 +61,23 @@ describe('AccessTokenService', () => {
         iat: clock.nowSeconds(),
         exp: clock.nowSeconds() + 900,
         jti: undefined,
+        amr: ['pwd'],
       },
     );
+  });
+
+  it('carries the proof of the session: amr, mfa_time (never after iat), the enrolment flag', () => {
+    const { tokens, clock } = serviceFor({});
+    const mfaAt = new Date(clock.now().getTime() - 60_500);
+    const claims = tokens.verify(
+      tokens.issue({ ...SUBJECT, proof: { amr: ['pwd', 'otp', 'mfa'], mfaAt }, mfaEnrolment: true })
+        .token,
+    );
+    assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+    assert.equal(claims.mfa_time, Math.floor(mfaAt.getTime() / 1000));
+    assert.equal(claims.mfa_enrolment, true);
+    const plain = tokens.verify(tokens.issue(SUBJECT).token);
+    assert.equal('mfa_time' in plain || 'mfa_enrolment' in plain, false);
   });
 
   it('issues ES256 tokens under the key thumbprint kid', () => {

@@ -5,6 +5,7 @@ import { Clock } from '../../common/clock/clock';
 import { DomainError } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app-config';
 import type { RoleName } from '../../access/role-name';
+import { PASSWORD_ONLY, type SignInProof } from '../../access/sign-in-proof';
 import { type AccessTokenClaims, acceptedClaims } from './access-token-checks';
 
 export { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from './access-token-checks';
@@ -32,6 +33,10 @@ export class AccessTokenService {
     sessionId: string;
     roles: RoleName[];
     notBefore?: Date | null;
+    /** How the session's user authenticated (RFC 8176 `amr`) and when a second factor was proven. */
+    proof?: SignInProof;
+    /** The user must enrol a second factor: the token is good only for that (JwtAuthGuard). */
+    mfaEnrolment?: boolean;
   }): {
     token: string;
     expiresIn: number;
@@ -48,7 +53,12 @@ export class AccessTokenService {
       iat,
       exp: iat + jwt.accessTokenTtlSeconds,
       jti: randomUUID(),
+      amr: (subject.proof ?? PASSWORD_ONLY).amr,
     };
+    const mfaAt = subject.proof?.mfaAt ?? null;
+    // Never after `iat` (the checks refuse that); a step-up can't be in the future of its token.
+    if (mfaAt !== null) claims.mfa_time = Math.min(Math.floor(mfaAt.getTime() / 1000), iat);
+    if (subject.mfaEnrolment === true) claims.mfa_enrolment = true;
     return { token: this.jwt.sign(claims), expiresIn: jwt.accessTokenTtlSeconds };
   }
 

@@ -4,7 +4,9 @@ export type OAuthErrorCode =
   | 'invalid_grant'
   | 'unsupported_grant_type'
   | 'invalid_client'
-  | 'invalid_scope';
+  | 'invalid_scope'
+  // The password was right, a second factor is missing (as Auth0 answers the password grant).
+  | 'mfa_required';
 
 /**
  * An error of the OAuth2 token endpoint. Rendered as `{error, error_description}` (RFC 6749),
@@ -15,6 +17,8 @@ export class OAuthError extends Error {
     readonly error: OAuthErrorCode,
     readonly description: string,
     readonly status: number = 400,
+    /** Further members of the body (`mfa_required`: the mfa_token and methods). */
+    readonly extra: Readonly<Record<string, unknown>> = {},
   ) {
     super(description);
     this.name = 'OAuthError';

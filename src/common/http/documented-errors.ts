@@ -316,7 +316,32 @@ const EXAMPLES = {
     ...domain(503, 'service-unavailable', 'Service unavailable', 'Not ready: database'),
     checks: { database: 'down', authState: 'listening', redis: 'not_configured' },
   }),
-  // Passkeys (src/mfa/passkeys).
+  invalidMfaToken: named(
+    'The mfa_token is unknown, expired, used, or dead after too many wrong codes',
+    domain(
+      401,
+      'invalid-mfa-token',
+      'Invalid or expired MFA token',
+      'The MFA token is invalid, expired or already used',
+    ),
+  ),
+  invalidMfaCode: named(
+    'The code is wrong or was already used',
+    domain(
+      401,
+      'invalid-mfa-code',
+      'Invalid second-factor code',
+      'The code is wrong or was already used',
+    ),
+  ),
+  lockedAtMfa: named(
+    'The account is locked: the answer a login gets',
+    domain(401, 'invalid-credentials', 'Invalid credentials', 'Invalid username or password'),
+  ),
+  invalidMfaAnswer: named(
+    'Not exactly one of code, recovery_code, passkey',
+    invalid([{ field: 'code', message: 'send exactly one of code, recovery_code, passkey' }]),
+  ),
   mfaDisabled: named(
     'MFA_ENABLED=false',
     domain(
@@ -326,6 +351,7 @@ const EXAMPLES = {
       'Second factors are not enabled on this service',
     ),
   ),
+  // Passkeys (src/mfa/passkeys).
   passkeyNotFound: named(
     'None of your passkeys has this id (another user’s is not found either)',
     domain(404, 'passkey-not-found', 'Passkey not found', 'No such passkey'),
@@ -360,15 +386,6 @@ const EXAMPLES = {
       'Confirm it is you: send currentPassword, or prove a second factor first (POST /auth/mfa/step-up)',
     ),
   ),
-  invalidMfaToken: named(
-    'The mfa_token is unknown, used, expired or out of attempts',
-    domain(
-      401,
-      'invalid-mfa-token',
-      'Invalid or expired MFA token',
-      'The MFA token is invalid or expired',
-    ),
-  ),
   invalidPasskeyBody: named(
     'The credential response is missing or not an object',
     invalid([{ field: 'response', message: 'response must be an object' }]),
@@ -385,7 +402,33 @@ const EXAMPLES = {
     'The mfa_token is missing or malformed',
     invalid([{ field: 'mfa_token', message: 'mfa_token must be the token /auth/login gave' }]),
   ),
+  mfaStepUpRequired: named(
+    'No second factor proven recently enough in this session (RFC 9470)',
+    domain(
+      401,
+      'mfa-step-up-required',
+      'A recent second factor is required',
+      'Prove a second factor first: POST /auth/mfa/step-up, then retry with the new token',
+    ),
+  ),
+  mfaEnrolmentRequired: named(
+    'MFA_REQUIRED_FOR_ROLES names a role of the user, and this session proved no second factor',
+    domain(
+      403,
+      'mfa-enrolment-required',
+      'Second-factor enrolment required',
+      'Enrol a second factor first (POST /users/me/mfa/totp), then step up (POST /auth/mfa/step-up) or log in again',
+    ),
+  ),
   // RFC 6749 §5.2 bodies of the token and refresh endpoints (application/json).
+  oauthMfaRequired: named('The password is right; the user has a second factor', {
+    error: 'mfa_required',
+    error_description:
+      'Multi-factor authentication required: POST the mfa_token and a code to /auth/mfa/verify',
+    mfa_token: 'q1yS3m1yOZ3Kx8n8rC1n3o7bY0H5bqGmR0c2v6tW9sE',
+    methods: ['totp', 'recovery_code'],
+    expires_in: 300,
+  }),
   oauthInvalidRequest: named('A parameter is missing or malformed', {
     error: 'invalid_request',
     error_description: 'refresh_token is required',
@@ -427,7 +470,14 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
   requestOAuth2Token: {
     400: ['oauthInvalidRequest', 'oauthUnsupportedGrant'],
     401: ['oauthBadPassword', 'oauthBadRefresh'],
+    403: ['oauthMfaRequired'],
   },
+  verifyMfa: {
+    400: ['invalidMfaAnswer'],
+    401: ['invalidMfaToken', 'invalidMfaCode', 'lockedAtMfa'],
+    404: ['mfaDisabled'],
+  },
+  stepUpMfa: { 400: ['invalidMfaAnswer'], 401: ['invalidMfaCode'], 404: ['mfaDisabled'] },
   refreshTokens: {
     400: ['oauthInvalidRequest'],
     401: ['oauthBadRefresh'],
@@ -538,7 +588,13 @@ function structuralExamples(
         ...(path.includes('{') ? (['malformedId'] as const) : []),
       ];
     case 401:
-      return (operation.security ?? []).length > 0 ? ['missingToken', 'invalidToken'] : [];
+      return (operation.security ?? []).length > 0
+        ? [
+            'missingToken',
+            'invalidToken',
+            ...(REQUIRE_MFA_EXTENSION in operation ? (['mfaStepUpRequired'] as const) : []),
+          ]
+        : [];
     case 403:
       return [];
     case 503:
@@ -592,11 +648,29 @@ export function documentFrameworkErrors(document: OpenAPIObject): OpenAPIObject 
   return document;
 }
 
+/** Marks an operation an enrolment-only token may use (`@AllowMfaEnrolment()`, src/access). */
+export const ALLOW_MFA_ENROLMENT_EXTENSION = 'x-allow-mfa-enrolment';
+
+/** Marks an operation that demands a recent second factor (`@RequireMfa()`, src/access). */
+export const REQUIRE_MFA_EXTENSION = 'x-require-mfa';
+
 /** Marks an operation `@AllowUnverifiedEmail()` (src/access) lets an unverified account use. */
 export const ALLOW_UNVERIFIED_EMAIL_EXTENSION = 'x-allow-unverified-email';
 
 const UNVERIFIED_EMAIL_REASON =
   'EMAIL_VERIFICATION=required and the email address is not verified yet';
+
+const MFA_ENROLMENT_REASON =
+  'MFA_REQUIRED_FOR_ROLES names a role of the user and the session proved no second factor: ' +
+  'enrol one first';
+
+/** Whether an enrolment-only token (MFA_REQUIRED_FOR_ROLES) is refused on the operation. */
+function refusesMfaEnrolment(operation: OperationObject): boolean {
+  return (
+    (operation.security ?? []).length > 0 &&
+    (operation as unknown as Record<string, unknown>)[ALLOW_MFA_ENROLMENT_EXTENSION] !== true
+  );
+}
 
 /** Whether EMAIL_VERIFICATION=required withholds the operation from an unverified account. */
 function refusesUnverifiedEmail(operation: OperationObject): boolean {
@@ -606,17 +680,24 @@ function refusesUnverifiedEmail(operation: OperationObject): boolean {
   );
 }
 
-/** The 403 `email_not_verified` every bearer route answers unless `@AllowUnverifiedEmail()`. */
+/**
+ * The 403 `email_not_verified` every bearer route answers unless `@AllowUnverifiedEmail()`,
+ * and `mfa_enrolment_required` unless `@AllowMfaEnrolment()`.
+ */
 function documentUnverifiedEmail(operation: OperationObject): void {
-  if (!refusesUnverifiedEmail(operation)) return;
+  const reasons = [
+    ...(refusesUnverifiedEmail(operation) ? [UNVERIFIED_EMAIL_REASON] : []),
+    ...(refusesMfaEnrolment(operation) ? [MFA_ENROLMENT_REASON] : []),
+  ];
+  if (reasons.length === 0) return;
   const declared = operation.responses['403'] as ResponseObject | undefined;
   if (declared === undefined) {
     operation.responses['403'] = {
-      description: UNVERIFIED_EMAIL_REASON,
+      description: reasons.join('; or '),
       content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA } },
     };
   } else {
-    declared.description = `${declared.description}; or ${UNVERIFIED_EMAIL_REASON}`;
+    declared.description = [declared.description, ...reasons].join('; or ');
   }
 }
 
@@ -668,6 +749,12 @@ function addExamples(method: Method, path: string, operation: OperationObject): 
         if (refusesUnverifiedEmail(operation)) {
           examples.emailNotVerified = { ...EXAMPLES.emailNotVerified };
           examples.emailNotVerified.value = { ...EXAMPLES.emailNotVerified.value, instance };
+        }
+        if (refusesMfaEnrolment(operation)) {
+          examples.mfaEnrolmentRequired = {
+            ...EXAMPLES.mfaEnrolmentRequired,
+            value: { ...EXAMPLES.mfaEnrolmentRequired.value, instance },
+          };
         }
       }
       if (Object.keys(examples).length > 0) media.examples = examples;

@@ -59,7 +59,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         .header('pragma', 'no-cache')
         .header('content-type', 'application/json; charset=utf-8')
         .send(
-          safeJsonStringify({ error: exception.error, error_description: exception.description }),
+          safeJsonStringify({
+            error: exception.error,
+            error_description: exception.description,
+            ...exception.extra,
+          }),
         );
       return;
     }
@@ -72,13 +76,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       void reply.header('retry-after', String(exception.meta.retryAfterSeconds));
     }
     if (body.status === 401) {
-      const invalidToken = exception instanceof DomainError && exception.code === 'invalid_token';
-      void reply.header(
-        'www-authenticate',
-        invalidToken
-          ? 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid or expired"'
-          : 'Bearer realm="api"',
-      );
+      void reply.header('www-authenticate', wwwAuthenticate(exception));
     }
     void reply
       .status(body.status)
@@ -152,6 +150,26 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     );
     return problem(500, { detail: 'An unexpected error occurred' });
   }
+}
+
+// RFC 9470: the token is good, but the user must authenticate again (recently enough).
+const STEP_UP_CODES = new Set<string>(['mfa_step_up_required', 'reauthentication_required']);
+
+/** The RFC 6750 challenge of a 401; RFC 9470's step-up challenge with its `max_age`. */
+export function wwwAuthenticate(exception: unknown): string {
+  if (!(exception instanceof DomainError)) return 'Bearer realm="api"';
+  if (exception.code === 'invalid_token') {
+    return 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid or expired"';
+  }
+  if (STEP_UP_CODES.has(exception.code)) {
+    const maxAge = exception.meta.maxAgeSeconds;
+    return (
+      'Bearer realm="api", error="insufficient_user_authentication", ' +
+      `error_description="${exception.message.replace(/["\\]/g, '')}"` +
+      (maxAge === undefined ? '' : `, max_age=${maxAge}`)
+    );
+  }
+  return 'Bearer realm="api"';
 }
 
 /** The request id and, once a guard authenticated it, the user id: fields of its log lines. */

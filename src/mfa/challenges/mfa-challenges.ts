@@ -8,6 +8,9 @@ import { type MfaChallengeRow, MfaChallengesRepository } from './mfa-challenges.
 
 export type { MfaChallengeRow } from './mfa-challenges.repository';
 
+/** The one answer to an mfa_token that is unknown, expired, spent or out of attempts. */
+export const INVALID_MFA_TOKEN_MESSAGE = 'The MFA token is invalid, expired or already used';
+
 /**
  * Short-lived, single-use challenges of second-factor steps. A login's `mfa_token`: 256 random
  * bits, only its SHA-256 stored, MFA_TOKEN_TTL seconds, dead after MFA_TOKEN_MAX_ATTEMPTS

@@ -15,7 +15,11 @@ import { AppConfig } from '../../config/app-config';
 import { Transactions } from '../../database/database';
 import { INVALID_CREDENTIALS_MESSAGE } from '../../users/password-check.service';
 import { UsersService, type UserWithRoles } from '../../users/users.service';
-import { MfaChallenges, type MfaChallengeRow } from '../challenges/mfa-challenges';
+import {
+  INVALID_MFA_TOKEN_MESSAGE,
+  MfaChallenges,
+  type MfaChallengeRow,
+} from '../challenges/mfa-challenges';
 import { type PasskeyRow, PasskeysRepository } from './passkeys.repository';
 import {
   assertPasskeysEnabled,
@@ -36,8 +40,6 @@ export type PasskeyLoginFailure =
   | 'verification_failed'
   | 'counter_not_increased'
   | 'inactive_account';
-
-export const INVALID_MFA_TOKEN_MESSAGE = 'The MFA token is invalid or expired';
 
 /** A usernameless sign-in that passed: the account and how it proved itself. */
 export interface PasskeySignIn {

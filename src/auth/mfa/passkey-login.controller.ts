@@ -10,20 +10,18 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimit } from '../../abuse/rate-limit.decorator';
 import { Public } from '../../access/public.decorator';
-import type { SignInProof } from '../../access/sign-in-proof';
-import { AuthService, type IssuedTokenPair } from '../../auth/auth.service';
-import { TokenPairDto } from '../../auth/dto/token-pair.dto';
-import { deliverTokens } from '../../auth/refresh-cookie';
+import { AuthService } from '../auth.service';
+import { TokenPairDto } from '../dto/token-pair.dto';
+import { deliverTokens } from '../refresh-cookie';
 import { ProblemDto } from '../../common/http/problem.dto';
-import { type RequestContext, requestContextOf } from '../../common/request-context';
+import { requestContextOf } from '../../common/request-context';
 import { AppConfig } from '../../config/app-config';
-import type { UserWithRoles } from '../../users/users.service';
-import { PasskeyAssertionDto } from './dto/passkey.dto';
-import { PasskeyAuthentication } from './passkey-authentication';
+import { PasskeyAssertionDto } from '../../mfa/passkeys/dto/passkey.dto';
+import { PasskeyAuthentication } from '../../mfa/passkeys/passkey-authentication';
 
 /**
- * Usernameless sign-in with a passkey: the one route of src/mfa that starts a session, so the
- * one that needs the AuthModule (see docs/README-passkeys.md, "Merging").
+ * Usernameless sign-in with a passkey: PasskeyAuthentication (src/mfa/passkeys) checks the
+ * assertion; the session starts here, with the passkey as its proof.
  */
 @ApiTags('auth')
 @Controller('auth')
@@ -63,15 +61,6 @@ export class PasskeyLoginController {
   ): Promise<TokenPairDto> {
     const context = requestContextOf(request);
     const { account, proof } = await this.passkeys.signIn(body.response, context);
-    return deliverTokens(this.config, reply, await this.issue(account, context, proof));
-  }
-
-  private issue(
-    account: UserWithRoles,
-    context: RequestContext,
-    proof: SignInProof,
-  ): Promise<IssuedTokenPair> {
-    void proof; // merge: pass proof — this.auth.login(account, context, proof)
-    return this.auth.login(account, context);
+    return deliverTokens(this.config, reply, await this.auth.login(account, context, proof));
   }
 }
