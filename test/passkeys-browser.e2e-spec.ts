@@ -5,9 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
 import { AuditEvent } from '../src/audit/audit-event.entity';
-import { MfaChallenges } from '../src/mfa/challenges/mfa-challenges';
 import { Passkey } from '../src/mfa/entities/passkey.entity';
-import { PasskeyAuthentication } from '../src/mfa/passkeys/passkey-authentication';
 import { createUser, type CreatedUser } from './helpers/factories';
 import { type PasskeyPage, servePasskeyPage } from './helpers/passkey-page';
 import { createTestApp, type TestApp } from './helpers/test-app';
@@ -30,6 +28,14 @@ interface VirtualCredential {
 // SPEC §9: passkeys in a real browser. Chromium runs the ceremonies with a CDP virtual
 // authenticator (CTAP2, platform, resident keys, user verification) for a page on
 // http://localhost that calls the API with fetch and @simplewebauthn/browser.
+/** The payload of an access token (its signature was checked by the service that issued it). */
+function claimsOf(token: string): { amr?: string[]; mfa_time?: number } {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    amr?: string[];
+    mfa_time?: number;
+  };
+}
+
 describe(
   'passkeys in Chromium with a virtual authenticator',
   { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` },
@@ -194,32 +200,64 @@ describe(
       await page.close();
     });
 
-    it('serves as the second factor of a password login (verifySecondFactor; /auth/mfa/verify wires it)', async () => {
+    it('serves as the second factor of a password login and for step-up, over HTTP', async () => {
       const user = await createUser(t);
       const { page } = await openPage();
       const token = await passwordLogin(page, user);
       assert.equal((await registerPasskey(page, token, user.password)).status, 201);
 
-      // What /auth/login does for an enrolled user: a login challenge behind an mfa_token.
-      const challenges = t.app.get(MfaChallenges);
-      const { token: mfaToken } = await challenges.issueToken(user.user.id, ['pwd']);
-      const signed = await assertion(page, '/auth/mfa/passkey-options', { mfa_token: mfaToken });
-      const login = await challenges.findByToken(mfaToken);
-      assert.ok(login);
-      const proof = await t.app.get(PasskeyAuthentication).verifySecondFactor(login, signed);
-      assert.deepEqual(proof, { amr: ['pwd', 'hwk', 'mfa'], mfaAt: t.clock.now() });
-      // Spent by the caller, the login takes no second answer.
-      assert.equal(await challenges.spend(login.id), true);
-      assert.equal(await challenges.findByToken(mfaToken), null);
-
-      // Step-up of the same account.
-      const stepUp = await assertion(page, '/auth/mfa/step-up/passkey-options', undefined, token);
-      const passkeys = t.app.get(PasskeyAuthentication);
-      assert.deepEqual(await passkeys.verifyStepUp(user.user.id, stepUp), {
-        amr: ['hwk'],
-        mfaAt: t.clock.now(),
+      // With a passkey enrolled the password alone no longer signs in.
+      const login = await call<{ mfa_required: boolean; mfa_token: string; methods: string[] }>(
+        page,
+        'POST',
+        '/auth/login',
+        { username: user.username, password: user.password },
+      );
+      assert.equal(login.status, 200);
+      assert.equal(login.body.mfa_required, true);
+      assert.deepEqual(login.body.methods, ['passkey', 'recovery_code']);
+      const signed = await assertion(page, '/auth/mfa/passkey-options', {
+        mfa_token: login.body.mfa_token,
       });
-      assert.equal(await passkeys.verifyStepUp(user.user.id, stepUp), null, 'once');
+      const verified = await call<{ access_token: string }>(page, 'POST', '/auth/mfa/verify', {
+        mfa_token: login.body.mfa_token,
+        passkey: signed,
+      });
+      assert.equal(verified.status, 200);
+      const claims = claimsOf(verified.body.access_token);
+      assert.deepEqual(claims.amr, ['pwd', 'hwk', 'mfa']);
+      assert.equal(claims.mfa_time, t.clock.nowSeconds());
+      assert.equal(
+        (await call(page, 'GET', '/users/me', undefined, verified.body.access_token)).status,
+        200,
+      );
+      // The login was spent: the same assertion (or any answer) is refused now.
+      const again = await call(page, 'POST', '/auth/mfa/verify', {
+        mfa_token: login.body.mfa_token,
+        passkey: signed,
+      });
+      assert.equal(again.status, 401);
+
+      // Step-up of the password-only session with the passkey.
+      t.clock.advance(t.config.mfa.stepUpMaxAgeSeconds + 1);
+      const stepUp = await assertion(page, '/auth/mfa/step-up/passkey-options', undefined, token);
+      const stepped = await call<{ access_token: string }>(
+        page,
+        'POST',
+        '/auth/mfa/step-up',
+        { passkey: stepUp },
+        token,
+      );
+      assert.equal(stepped.status, 200);
+      const stepClaims = claimsOf(stepped.body.access_token);
+      assert.deepEqual(stepClaims.amr, ['pwd', 'hwk', 'mfa']);
+      assert.equal(stepClaims.mfa_time, t.clock.nowSeconds());
+      const replayed = await call(page, 'POST', '/auth/mfa/step-up', { passkey: stepUp }, token);
+      assert.equal(replayed.status, 401);
+      assert.equal(
+        (replayed.body as { type?: string }).type,
+        'urn:problem:identity:invalid-mfa-code',
+      );
       await page.close();
     });
 
