@@ -1,7 +1,19 @@
 import { Module } from '@nestjs/common';
+import { AbuseModule } from '../abuse/abuse.module';
+import { AuditModule } from '../audit/audit.module';
+import { AppConfig } from '../config/app-config';
+import { SessionsModule } from '../sessions/sessions.module';
+import { AccountSecondFactors } from '../users/account-second-factors';
 import { UsersModule } from '../users/users.module';
 import { MfaChallenges } from './challenges/mfa-challenges';
 import { MfaChallengesRepository } from './challenges/mfa-challenges.repository';
+import { SecondFactorNotices } from './mails/second-factor-notices';
+import { MfaAdminController } from './mfa-admin.controller';
+import { MfaEnrolmentController } from './mfa-enrolment.controller';
+import { MfaEnrolmentService } from './mfa-enrolment.service';
+import { MfaRekeyService } from './mfa-rekey.service';
+import { MfaResetRepository } from './mfa-reset.repository';
+import { MfaResetService } from './mfa-reset.service';
 import { Reauthentication } from './reauthentication';
 import { SecondFactors } from './second-factors';
 import { SecondFactorsRepository } from './second-factors.repository';
@@ -17,7 +29,8 @@ import { TotpRepository } from './totp/totp.repository';
  * AuthModule, which uses the factors exported here.
  */
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, SessionsModule, AuditModule, AbuseModule],
+  controllers: [MfaEnrolmentController, MfaAdminController],
   providers: [
     MfaSecretBox,
     TotpRepository,
@@ -29,6 +42,11 @@ import { TotpRepository } from './totp/totp.repository';
     MfaChallengesRepository,
     MfaChallenges,
     Reauthentication,
+    SecondFactorNotices,
+    MfaEnrolmentService,
+    MfaResetRepository,
+    MfaResetService,
+    MfaRekeyService,
   ],
   exports: [
     MfaSecretBox,
@@ -37,6 +55,13 @@ import { TotpRepository } from './totp/totp.repository';
     SecondFactors,
     MfaChallenges,
     Reauthentication,
+    MfaResetService,
+    MfaRekeyService,
   ],
 })
-export class MfaModule {}
+export class MfaModule {
+  constructor(accountFactors: AccountSecondFactors, factors: SecondFactors, config: AppConfig) {
+    // GET /users/me shows the enrolled methods; with MFA off there are none to show.
+    if (config.mfa.enabled) accountFactors.provide((userId) => factors.methodsOf(userId));
+  }
+}

@@ -35,7 +35,8 @@ import { AppConfig } from '../config/app-config';
 import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ListUsersQueryDto, UserListDto } from './dto/list-users.dto';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto';
-import { toUserResponse, UserResponseDto } from './dto/user-response.dto';
+import { SelfResponseDto, toUserResponse, UserResponseDto } from './dto/user-response.dto';
+import { AccountSecondFactors } from './account-second-factors';
 import { RoleName } from '../access/role-name';
 import { UserManagementService } from './user-management.service';
 
@@ -49,17 +50,19 @@ export class UsersController {
     private readonly lockout: LockoutService,
     private readonly passwords: PasswordCheck,
     private readonly config: AppConfig,
+    private readonly secondFactors: AccountSecondFactors,
   ) {}
 
   @Get('me')
   @Authenticated()
   // An unverified account (EMAIL_VERIFICATION=required) must see which address it has to verify.
   @AllowUnverifiedEmail()
-  @ApiOperation({ summary: 'The current user, with role names' })
-  @ApiOkResponse({ type: UserResponseDto })
-  me(@CurrentUser() current: AuthenticatedUser): UserResponseDto {
-    // Loaded by the JWT guard for this very request.
-    return toUserResponse(current.account);
+  @ApiOperation({ summary: 'The current user, with role names and enrolled second factors' })
+  @ApiOkResponse({ type: SelfResponseDto })
+  async me(@CurrentUser() current: AuthenticatedUser): Promise<SelfResponseDto> {
+    // The account was loaded by the JWT guard for this very request; the factors are one read.
+    const mfaMethods = await this.secondFactors.methodsOf(current.id);
+    return { ...toUserResponse(current.account), mfaMethods };
   }
 
   @Patch('me')
