@@ -179,6 +179,10 @@ describe('npm run cli -- mfa-rekey (rotating MFA_ENCRYPTION_KEY)', () => {
     assert.equal(run.status, 1);
     assert.match(run.stderr, /neither MFA_ENCRYPTION_KEY nor in MFA_PREVIOUS_ENCRYPTION_KEYS/);
     assert.ok(run.stderr.includes(user.user.id));
+    // Without MFA_ENCRYPTION_KEY (a generated key under NODE_ENV=test) it changes nothing.
+    const keyless = runCli(t, ['mfa-rekey'], { MFA_PREVIOUS_ENCRYPTION_KEYS: oldKey });
+    assert.equal(keyless.status, 1);
+    assert.match(keyless.stderr, /mfa-rekey seals under MFA_ENCRYPTION_KEY: set it/);
     const after = await t.dataSource
       .getRepository(TotpFactor)
       .findOneByOrFail({ userId: user.user.id });

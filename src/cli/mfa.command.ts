@@ -49,7 +49,15 @@ export async function mfaReset({ user }: { user: string }): Promise<void> {
 export async function mfaRekey(): Promise<void> {
   const app = await cliContext(MfaCliModule, { writes: true });
   try {
-    const outcome = await app.get(MfaRekeyService).rekeyAll();
+    let outcome;
+    try {
+      outcome = await app.get(MfaRekeyService).rekeyAll();
+    } catch (error) {
+      if (error instanceof DomainError) {
+        throw new CliError(`Error: ${error.message}; nothing was changed`, 1);
+      }
+      throw error;
+    }
     console.log(
       `Re-sealed ${outcome.rekeyed} TOTP secret(s) under the current MFA_ENCRYPTION_KEY ` +
         `(${outcome.current} already under it, ${outcome.changed} changed meanwhile)`,

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
+import { DomainError } from '../common/errors/domain-error';
 import { NO_REQUEST_CONTEXT } from '../common/request-context';
+import { AppConfig } from '../config/app-config';
 import { Transactions } from '../database/database';
 import { MfaSecretBox } from './mfa-secret-box';
 import { TotpRepository } from './totp/totp.repository';
@@ -30,9 +32,18 @@ export class MfaRekeyService {
     private readonly box: MfaSecretBox,
     private readonly audit: AuditService,
     private readonly transactions: Transactions,
+    private readonly config: AppConfig,
   ) {}
 
   async rekeyAll(): Promise<RekeyOutcome> {
+    // Without a configured key the current one is generated: sealing under it could lose every
+    // secret (a random key under MFA_ENABLED=false or NODE_ENV=test).
+    if (this.config.mfa.encryptionKey === undefined) {
+      throw new DomainError(
+        'feature_disabled',
+        'mfa-rekey seals under MFA_ENCRYPTION_KEY: set it (and the old key in MFA_PREVIOUS_ENCRYPTION_KEYS)',
+      );
+    }
     const outcome: RekeyOutcome = { rekeyed: 0, current: 0, changed: 0, unreadable: [] };
     for (const { userId, secretCiphertext } of await this.repository.listSealed()) {
       if (!this.box.sealedUnderEarlierKey(secretCiphertext)) {
