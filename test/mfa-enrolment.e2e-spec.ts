@@ -87,13 +87,12 @@ describe('enrolling and managing your own second factors (SPEC §9)', () => {
     assert.deepEqual(Buffer.from(png[1], 'base64').subarray(0, 8), PNG_SIGNATURE);
 
     // At rest the secret is sealed (AES-256-GCM), not in clear or in any easy encoding of it.
-    const [row] = (await t.dataSource.query(
-      `SELECT secret_ciphertext FROM mfa_totp_factors WHERE user_id = '${user.user.id}'`,
-    )) as Array<{ secret_ciphertext: string }>;
-    assert.ok(row !== undefined);
-    assert.match(row.secret_ciphertext, /^v1\./);
+    const row = await t.dataSource
+      .getRepository(TotpFactor)
+      .findOneByOrFail({ userId: user.user.id });
+    assert.match(row.secretCiphertext, /^v1\./);
     for (const form of [enrolment.secret, Buffer.from(enrolment.secret).toString('base64')]) {
-      assert.ok(!row.secret_ciphertext.includes(form), form);
+      assert.ok(!row.secretCiphertext.includes(form), form);
     }
     assert.deepEqual((await status(user.token)).totp, { enabled: false, pending: true });
 

@@ -54,7 +54,18 @@ export class RecoveryCodesDto {
     type: [String],
     minItems: RECOVERY_CODE_COUNT,
     maxItems: RECOVERY_CODE_COUNT,
-    example: ['7k2m-9xqe-4hw3-pt8c', 'c1vr-m5za-0kqn-38jd'],
+    example: [
+      '7k2m-9xqe-4hw3-pt8c',
+      'c1vr-m5za-0kqn-38jd',
+      'a4wn-tz7q-2b9h-kd6m',
+      'xj3p-8rvc-m0ty-5fqe',
+      '9hd2-kmw4-zq7s-1vnb',
+      'p6ta-3cxr-hj8w-0mzq',
+      'e2vq-wn5k-7tdb-y4hs',
+      'qm8z-1jxc-6rpa-3tkw',
+      'b5ys-h0qm-9ctv-4ezn',
+      'w7kc-dq2z-5xmp-8ahr',
+    ],
     description:
       `${RECOVERY_CODE_COUNT} single-use codes, shown only in this answer (stored hashed). ` +
       'Each signs in once in place of an authenticator code; case, spaces and dashes do not ' +
