@@ -251,6 +251,10 @@ describe('enrolling and managing your own second factors (SPEC §9)', () => {
       'urn:problem:identity:reauthentication-required',
     );
     assert.equal((await remove({ currentPassword: 'not-the-password-1' })).status, 401);
+    // No body at all is the same as no password.
+    const bodiless = await t.http().delete('/api/v1/users/me/mfa/totp').set(as(user.token));
+    assert.equal(bodiless.status, 401);
+    assert.equal((bodiless.body as Problem).type, 'urn:problem:identity:reauthentication-required');
     assert.equal((await status(user.token)).totp.enabled, true);
 
     assert.equal((await remove({ currentPassword: TEST_PASSWORD })).status, 204);
