@@ -304,6 +304,10 @@ describe('enrolling and managing your own second factors (SPEC §9)', () => {
       .expect(204);
     const after = await status(token);
     assert.deepEqual([after.methods, after.recoveryCodesRemaining], [['passkey'], 10]);
+    const me = (await t.http().get('/api/v1/users/me').set(as(token)).expect(200)).body as {
+      mfaMethods: string[];
+    };
+    assert.deepEqual(me.mfaMethods, ['passkey']);
   });
 
   it('requires an access token on every route', async () => {

@@ -7,6 +7,7 @@ import { AccountSecondFactors } from '../users/account-second-factors';
 import { UsersModule } from '../users/users.module';
 import { MfaChallenges } from './challenges/mfa-challenges';
 import { MfaChallengesRepository } from './challenges/mfa-challenges.repository';
+import { EnrolledMethodsRepository } from './enrolled-methods.repository';
 import { SecondFactorNotices } from './mails/second-factor-notices';
 import { MfaAdminController } from './mfa-admin.controller';
 import { MfaEnrolmentController } from './mfa-enrolment.controller';
@@ -47,6 +48,7 @@ import { TotpRepository } from './totp/totp.repository';
     MfaResetRepository,
     MfaResetService,
     MfaRekeyService,
+    EnrolledMethodsRepository,
   ],
   exports: [
     MfaSecretBox,
@@ -60,8 +62,12 @@ import { TotpRepository } from './totp/totp.repository';
   ],
 })
 export class MfaModule {
-  constructor(accountFactors: AccountSecondFactors, factors: SecondFactors, config: AppConfig) {
+  constructor(
+    accountFactors: AccountSecondFactors,
+    methods: EnrolledMethodsRepository,
+    config: AppConfig,
+  ) {
     // GET /users/me shows the enrolled methods; with MFA off there are none to show.
-    if (config.mfa.enabled) accountFactors.provide((userId) => factors.methodsOf(userId));
+    if (config.mfa.enabled) accountFactors.provide((userId) => methods.methodsOf(userId));
   }
 }
