@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { JwtService } from '@nestjs/jwt';
 import { RoleName } from '../src/access/role-name';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import { Passkey } from '../src/mfa/entities/passkey.entity';
@@ -237,6 +239,32 @@ describe('enrolling and managing your own second factors (SPEC §9)', () => {
     // Unknown fields are refused, never applied.
     const extra = await start(user.token, { currentPassword: TEST_PASSWORD, secret: 'AAAA' });
     assert.equal(extra.status, 400);
+  });
+
+  it('takes a second factor proven in this session within MFA_STEP_UP_MAX_AGE in place of the password', async () => {
+    const user = await createUserWithToken(t);
+    await enrolByApi(user.token);
+    // The token a login with a second factor issues (amr and mfa_time: src/auth), signed as
+    // the service signs its own, for the same session.
+    const claims = JSON.parse(
+      Buffer.from(user.token.split('.')[1] ?? '', 'base64url').toString('utf8'),
+    ) as Record<string, unknown> & { iat: number; exp: number };
+    const proven = t.app.get(JwtService).sign({
+      ...claims,
+      jti: randomUUID(),
+      amr: ['pwd', 'otp'],
+      mfa_time: claims.iat,
+    });
+    const regenerate = (token: string) =>
+      t.http().post('/api/v1/users/me/mfa/recovery-codes').set(as(token)).send({});
+    assert.equal((await regenerate(proven)).status, 200);
+    // A token without the proof still needs the password.
+    assert.equal((await regenerate(user.token)).status, 401);
+    // Past MFA_STEP_UP_MAX_AGE (300 s) the proof no longer stands in.
+    t.clock.advance(t.config.mfa.stepUpMaxAgeSeconds + 1);
+    const stale = await regenerate(proven);
+    assert.equal(stale.status, 401);
+    assert.equal((stale.body as Problem).type, 'urn:problem:identity:reauthentication-required');
   });
 
   it('removes the authenticator with re-authentication: mails a notice, drops the recovery codes, 404 after', async () => {
