@@ -215,7 +215,7 @@ describe(
       );
       assert.equal(login.status, 200);
       assert.equal(login.body.mfa_required, true);
-      assert.deepEqual(login.body.methods, ['passkey', 'recovery_code']);
+      assert.deepEqual(login.body.methods, ['passkey']);
       const signed = await assertion(page, '/auth/mfa/passkey-options', {
         mfa_token: login.body.mfa_token,
       });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testEnvironment } from './helpers/test-app';
@@ -142,5 +144,27 @@ describe('the built server with NODE_ENV=production', () => {
     assert.equal(warnings.length, 1, run.stdout);
     assert.equal(warnings[0]?.level, 'warn');
     assert.match(String(warnings[0]?.message), /^RATE_LIMIT_ENABLED: insecure value accepted/);
+  });
+
+  it('refuses to start without MFA_ENCRYPTION_KEY while second factors are on, and starts with MFA_ENABLED=false', async () => {
+    const secret = randomBytes(48).toString('base64url');
+    const refused = await start({ JWT_SECRET: secret, MFA_ENCRYPTION_KEY: '' });
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /- MFA_ENCRYPTION_KEY: required when NODE_ENV=production/);
+
+    const keyFile = path.join(os.tmpdir(), `mfa-${randomBytes(6).toString('hex')}.key`);
+    const off = await start(
+      {
+        JWT_SECRET: secret,
+        MFA_ENCRYPTION_KEY: '',
+        MFA_ENABLED: 'false',
+        MFA_ENCRYPTION_KEY_FILE: keyFile,
+      },
+      async (baseUrl) => (await fetch(`${baseUrl}/api/v1/users/me/mfa`)).status,
+    );
+    // Served (the route is there, and wants a token), with no key anywhere: none generated.
+    assert.equal(off.result, 401, off.stdout + off.stderr);
+    assert.equal(existsSync(keyFile), false);
+    assert.doesNotMatch(off.stdout, /MFA_ENCRYPTION_KEY/);
   });
 });

@@ -140,13 +140,16 @@ export class AuthService implements OnModuleInit {
     client: RequestContext,
   ): Promise<IssuedTokenPair | MfaRequired> {
     if (this.config.mfa.enabled) {
-      const methods = await this.secondFactors.methodsOf(account.user.id);
+      const { methods, recoveryCodesRemaining } = await this.secondFactors.statusOf(
+        account.user.id,
+      );
       if (methods.length > 0) {
         const issued = await this.challenges.issueToken(account.user.id, PASSWORD_ONLY.amr);
         return {
           mfa_required: true,
           mfa_token: issued.token,
-          methods: [...methods, 'recovery_code'],
+          // A recovery code is offered only while the account has one left.
+          methods: recoveryCodesRemaining > 0 ? [...methods, 'recovery_code'] : methods,
           expires_in: issued.expiresIn,
         };
       }

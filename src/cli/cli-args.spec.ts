@@ -43,6 +43,23 @@ describe('parseCliArgs', () => {
     }
   });
 
+  it('reads mfa-reset with a required --user, and mfa-rekey with no option', () => {
+    assert.deepEqual(parseCliArgs(['mfa-reset', '--user', 'alice']), {
+      name: 'mfa-reset',
+      user: 'alice',
+    });
+    assert.deepEqual(parseCliArgs(['mfa-rekey']), { name: 'mfa-rekey' });
+    for (const argv of [
+      ['mfa-reset'],
+      ['mfa-reset', '--user', ''],
+      ['mfa-reset', '--user', 'alice', '--unverified'],
+      ['mfa-rekey', '--user', 'alice'],
+      ['mfa-rekey', 'now'],
+    ]) {
+      assert.throws(() => parseCliArgs(argv), UsageError, argv.join(' '));
+    }
+  });
+
   it('reads audit:verify, with an optional --head as audit:head prints it', () => {
     const hash = 'ab'.repeat(32);
     assert.deepEqual(parseCliArgs(['audit:verify']), { name: 'audit:verify' });

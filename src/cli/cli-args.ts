@@ -37,6 +37,17 @@ Commands:
   email-verified --user <username|email> [--unverified]
       Marks the user's email verified (or, with --unverified, not verified). Audited.
 
+  mfa-reset --user <username|email|id>
+      Resets the user's second factors, as an administrator's DELETE /users/:id/mfa: the
+      authenticator (TOTP), passkeys and recovery codes are deleted and every session of the
+      user ends. The user is told by mail (delivered by a running server). Audited.
+
+  mfa-rekey
+      Seals every TOTP secret again under the current MFA_ENCRYPTION_KEY and prints how many
+      (README, "Second factors": key rotation). Run it after moving the old key to
+      MFA_PREVIOUS_ENCRYPTION_KEYS; then the old key can be dropped. Safe while the service
+      runs. Audited.
+
   prune
       Runs one retention pass (SESSION_RETENTION_DAYS, MAIL_RETENTION_DAYS,
       AUDIT_RETENTION_DAYS) and prints what it deleted. Safe while the service runs.
@@ -52,6 +63,8 @@ export type CliCommand =
   | { name: 'audit:head' }
   | { name: 'migrate' }
   | { name: 'prune' }
+  | { name: 'mfa-rekey' }
+  | { name: 'mfa-reset'; user: string }
   | { name: 'password-reset'; user: string }
   | { name: 'email-verified'; user: string; verified: boolean }
   | {
@@ -71,12 +84,15 @@ const COMMANDS = [
   'import-users',
   'password-reset',
   'email-verified',
+  'mfa-reset',
+  'mfa-rekey',
 ] as const;
 const OPTIONS_OF: Partial<Record<(typeof COMMANDS)[number], string[]>> = {
   'audit:verify': ['help', 'head'],
   'import-users': ['help', 'file', 'format', 'dry-run', 'skip-invalid'],
   'password-reset': ['help', 'user'],
   'email-verified': ['help', 'user', 'unverified'],
+  'mfa-reset': ['help', 'user'],
 };
 const HEAD = /^([1-9]\d{0,15}):([0-9a-f]{64})$/;
 
@@ -107,7 +123,12 @@ export function parseCliArgs(argv: string[]): CliCommand {
     const given = Object.keys(values).find((option) => !allowed.includes(option));
     if (given !== undefined) throw new UsageError(`${command} takes no option --${given}`);
   }
-  if (command === 'audit:head' || command === 'migrate' || command === 'prune') {
+  if (
+    command === 'audit:head' ||
+    command === 'migrate' ||
+    command === 'prune' ||
+    command === 'mfa-rekey'
+  ) {
     return { name: command };
   }
   if (command === 'import-users') {
@@ -126,11 +147,11 @@ export function parseCliArgs(argv: string[]): CliCommand {
       skipInvalid: values['skip-invalid'] === true,
     };
   }
-  if (command === 'password-reset' || command === 'email-verified') {
+  if (command === 'password-reset' || command === 'email-verified' || command === 'mfa-reset') {
     if (values.user === undefined || values.user.trim() === '') {
       throw new UsageError('Missing option --user');
     }
-    return command === 'password-reset'
+    return command === 'password-reset' || command === 'mfa-reset'
       ? { name: command, user: values.user }
       : { name: command, user: values.user, verified: values.unverified !== true };
   }

@@ -45,6 +45,16 @@ async function main(argv: string[]): Promise<void> {
       await passwordReset(command);
       return;
     }
+    case 'mfa-reset': {
+      const { mfaReset } = await import('./mfa.command');
+      await mfaReset(command);
+      return;
+    }
+    case 'mfa-rekey': {
+      const { mfaRekey } = await import('./mfa.command');
+      await mfaRekey();
+      return;
+    }
     case 'prune': {
       const { prune } = await import('./prune.command');
       await prune();

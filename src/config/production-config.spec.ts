@@ -78,6 +78,27 @@ describe('production configuration', () => {
     assert.equal(mailless.mail.smtpUrl, undefined);
   });
 
+  it('refuses second factors without MFA_ENCRYPTION_KEY (naming it) unless MFA_ENABLED=false, and keys that are not 32 bytes', () => {
+    const { MFA_ENCRYPTION_KEY, ...keys } = STRONG;
+    assert.ok(MFA_ENCRYPTION_KEY);
+    assert.match(refusedFor(keys, 'MFA_ENCRYPTION_KEY'), /required when NODE_ENV=production/);
+    const off = loadAppConfig({ ...keys, MFA_ENABLED: 'false' });
+    assert.equal(off.mfa.enabled, false);
+    assert.equal(off.mfa.encryptionKey, undefined);
+    assert.match(
+      refusedFor({ ...STRONG, MFA_ENCRYPTION_KEY: 'too-short' }, 'MFA_ENCRYPTION_KEY'),
+      /32 bytes/,
+    );
+    refusedFor(
+      { ...STRONG, MFA_PREVIOUS_ENCRYPTION_KEYS: `${randomBytes(32).toString('hex')},nope` },
+      'MFA_PREVIOUS_ENCRYPTION_KEYS',
+    );
+    // A rotation: the new key current, the old one still opening what it sealed.
+    const previous = randomBytes(32).toString('base64url');
+    const rotating = loadAppConfig({ ...STRONG, MFA_PREVIOUS_ENCRYPTION_KEYS: previous });
+    assert.deepEqual(rotating.mfa.previousEncryptionKeys, [Buffer.from(previous, 'base64url')]);
+  });
+
   it('refuses a guessable JWT_SECRET, without echoing it; development still accepts it', () => {
     for (const secret of ['a'.repeat(32), 'changeme'.repeat(4), 'password'.repeat(4) + '1']) {
       const problem = refusedFor({ ...STRONG, JWT_SECRET: secret }, 'JWT_SECRET');

@@ -17,9 +17,9 @@ interface EncryptionKey {
  * earlier keys (MFA_PREVIOUS_ENCRYPTION_KEYS) still open what they sealed until `mfa-rekey`
  * seals it again under the current key.
  *
- * Without MFA_ENCRYPTION_KEY (refused in production): under NODE_ENV=test a random key per app;
- * in development one generated once and kept in MFA_ENCRYPTION_KEY_FILE (mode 0600), so
- * enrolled authenticators survive a restart.
+ * Without MFA_ENCRYPTION_KEY (refused in production while MFA is on): under NODE_ENV=test or
+ * MFA_ENABLED=false a random key per app; in development one generated once and kept in
+ * MFA_ENCRYPTION_KEY_FILE (mode 0600), so enrolled authenticators survive a restart.
  */
 @Injectable()
 export class MfaSecretBox {
@@ -68,7 +68,8 @@ export class MfaSecretBox {
   }
 
   private implicitKey(config: AppConfig): Buffer {
-    if (config.env === 'test') return randomBytes(32);
+    // MFA_ENABLED=false seals and opens nothing: no key to keep (and none to ask production for).
+    if (config.env === 'test' || !config.mfa.enabled) return randomBytes(32);
     const file = config.mfa.keyFile;
     const { text, generated } = keptKey(file, () => randomBytes(32).toString('hex'));
     const key = encryptionKeyBytes(text);

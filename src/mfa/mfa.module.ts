@@ -1,8 +1,20 @@
 import { Module } from '@nestjs/common';
+import { AbuseModule } from '../abuse/abuse.module';
 import { AuditModule } from '../audit/audit.module';
+import { AppConfig } from '../config/app-config';
+import { SessionsModule } from '../sessions/sessions.module';
+import { AccountSecondFactors } from '../users/account-second-factors';
 import { UsersModule } from '../users/users.module';
 import { MfaChallenges } from './challenges/mfa-challenges';
 import { MfaChallengesRepository } from './challenges/mfa-challenges.repository';
+import { EnrolledMethodsRepository } from './enrolled-methods.repository';
+import { SecondFactorNotices } from './mails/second-factor-notices';
+import { MfaAdminController } from './mfa-admin.controller';
+import { MfaEnrolmentController } from './mfa-enrolment.controller';
+import { MfaEnrolmentService } from './mfa-enrolment.service';
+import { MfaRekeyService } from './mfa-rekey.service';
+import { MfaResetRepository } from './mfa-reset.repository';
+import { MfaResetService } from './mfa-reset.service';
 import { Reauthentication } from './reauthentication';
 import { SecondFactors } from './second-factors';
 import { SecondFactorsRepository } from './second-factors.repository';
@@ -23,8 +35,13 @@ import { TotpRepository } from './totp/totp.repository';
  * AuthModule, which uses the factors exported here.
  */
 @Module({
-  imports: [UsersModule, AuditModule],
-  controllers: [PasskeysController, PasskeyOptionsController],
+  imports: [UsersModule, SessionsModule, AuditModule, AbuseModule],
+  controllers: [
+    PasskeysController,
+    PasskeyOptionsController,
+    MfaEnrolmentController,
+    MfaAdminController,
+  ],
   providers: [
     MfaSecretBox,
     TotpRepository,
@@ -39,6 +56,12 @@ import { TotpRepository } from './totp/totp.repository';
     PasskeysRepository,
     Passkeys,
     PasskeyAuthentication,
+    SecondFactorNotices,
+    MfaEnrolmentService,
+    MfaResetRepository,
+    MfaResetService,
+    MfaRekeyService,
+    EnrolledMethodsRepository,
   ],
   exports: [
     MfaSecretBox,
@@ -48,6 +71,17 @@ import { TotpRepository } from './totp/totp.repository';
     MfaChallenges,
     Reauthentication,
     PasskeyAuthentication,
+    MfaResetService,
+    MfaRekeyService,
   ],
 })
-export class MfaModule {}
+export class MfaModule {
+  constructor(
+    accountFactors: AccountSecondFactors,
+    methods: EnrolledMethodsRepository,
+    config: AppConfig,
+  ) {
+    // GET /users/me shows the enrolled methods; with MFA off there are none to show.
+    if (config.mfa.enabled) accountFactors.provide((userId) => methods.methodsOf(userId));
+  }
+}

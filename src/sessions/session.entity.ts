@@ -16,7 +16,8 @@ export type SessionRevokeReason =
   | 'revoked_by_user'
   | 'password_change'
   | 'refresh_token_reuse'
-  | 'user_deactivated';
+  | 'user_deactivated'
+  | 'mfa_reset';
 
 /** One login: the refresh tokens it rotates through, and what access tokens check per request. */
 @Entity({ name: 'sessions' })

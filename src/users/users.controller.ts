@@ -36,7 +36,8 @@ import { AppConfig } from '../config/app-config';
 import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ListUsersQueryDto, UserListDto } from './dto/list-users.dto';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto';
-import { toUserResponse, UserResponseDto } from './dto/user-response.dto';
+import { SelfResponseDto, toUserResponse, UserResponseDto } from './dto/user-response.dto';
+import { AccountSecondFactors } from './account-second-factors';
 import { RoleName } from '../access/role-name';
 import { UserManagementService } from './user-management.service';
 
@@ -50,6 +51,7 @@ export class UsersController {
     private readonly lockout: LockoutService,
     private readonly passwords: PasswordCheck,
     private readonly config: AppConfig,
+    private readonly secondFactors: AccountSecondFactors,
   ) {}
 
   @Get('me')
@@ -58,11 +60,12 @@ export class UsersController {
   @AllowUnverifiedEmail()
   // A user who must enrol a second factor first sees who they are (MFA_REQUIRED_FOR_ROLES).
   @AllowMfaEnrolment()
-  @ApiOperation({ summary: 'The current user, with role names' })
-  @ApiOkResponse({ type: UserResponseDto })
-  me(@CurrentUser() current: AuthenticatedUser): UserResponseDto {
-    // Loaded by the JWT guard for this very request.
-    return toUserResponse(current.account);
+  @ApiOperation({ summary: 'The current user, with role names and enrolled second factors' })
+  @ApiOkResponse({ type: SelfResponseDto })
+  async me(@CurrentUser() current: AuthenticatedUser): Promise<SelfResponseDto> {
+    // The account was loaded by the JWT guard for this very request; the factors are one read.
+    const mfaMethods = await this.secondFactors.methodsOf(current.id);
+    return { ...toUserResponse(current.account), mfaMethods };
   }
 
   @Patch('me')

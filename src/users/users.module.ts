@@ -7,6 +7,7 @@ import { UserManagementService } from './user-management.service';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 import { AccountEvents } from './account-events';
+import { AccountSecondFactors } from './account-second-factors';
 import { LockoutService } from './lockout.service';
 
 @Module({
@@ -20,7 +21,15 @@ import { LockoutService } from './lockout.service';
     PasswordCheck,
     LockoutService,
     AccountEvents,
+    AccountSecondFactors,
   ],
-  exports: [UsersService, UserManagementService, PasswordCheck, AccountEvents, LockoutService],
+  exports: [
+    UsersService,
+    UserManagementService,
+    PasswordCheck,
+    AccountEvents,
+    AccountSecondFactors,
+    LockoutService,
+  ],
 })
 export class UsersModule {}

@@ -257,6 +257,73 @@ const EXAMPLES = {
     'None of your live sessions has this id',
     domain(404, 'session-not-found', 'Session not found', 'No such session'),
   ),
+  // Second factors (src/mfa).
+  invalidReauthentication: named(
+    'An unknown field, or currentPassword is not a string of 1 to 128 characters',
+    invalid([
+      {
+        field: 'currentPassword',
+        message: 'currentPassword must be a string of 1 to 128 characters',
+      },
+    ]),
+  ),
+  invalidMfaConfirm: named(
+    'The code is missing or not a string',
+    invalid([{ field: 'code', message: 'code must be a string' }]),
+  ),
+  reauthenticationRequired: named(
+    'Neither currentPassword nor a second factor proven in this session within MFA_STEP_UP_MAX_AGE',
+    domain(
+      401,
+      'reauthentication-required',
+      'Re-authentication required',
+      'Confirm it is you: send currentPassword, or prove a second factor first (POST /auth/mfa/step-up)',
+    ),
+  ),
+  invalidTotpConfirmCode: named(
+    'The code is not the one the authenticator shows now (or was used already)',
+    domain(
+      401,
+      'invalid-mfa-code',
+      'Invalid second-factor code',
+      'The code is wrong or expired; try the next one',
+    ),
+  ),
+  mfaAlreadyEnrolled: named(
+    'TOTP is active already',
+    domain(
+      409,
+      'mfa-already-enrolled',
+      'Second factor already enrolled',
+      'TOTP is already enabled; remove it before enrolling a new authenticator',
+    ),
+  ),
+  totpNotStarted: named(
+    'No TOTP enrolment was started',
+    domain(404, 'mfa-not-enrolled', 'Second factor not enrolled', 'Start TOTP enrolment first'),
+  ),
+  totpNotEnrolled: named(
+    'No authenticator is enrolled, active or pending',
+    domain(404, 'mfa-not-enrolled', 'Second factor not enrolled', 'TOTP is not enrolled'),
+  ),
+  noSecondFactor: named(
+    'The account has no second factor',
+    domain(
+      404,
+      'mfa-not-enrolled',
+      'Second factor not enrolled',
+      'Recovery codes need a second factor: enrol one first',
+    ),
+  ),
+  mfaDisabled: named(
+    'MFA_ENABLED=false',
+    domain(
+      404,
+      'feature-disabled',
+      'Not available',
+      'Second factors are not enabled on this service',
+    ),
+  ),
   notFound: named('Nothing is there', generic(404, 'The requested resource does not exist')),
   usernameTaken: named(
     'The username is taken (case-insensitively)',
@@ -342,15 +409,6 @@ const EXAMPLES = {
     'Not exactly one of code, recovery_code, passkey',
     invalid([{ field: 'code', message: 'send exactly one of code, recovery_code, passkey' }]),
   ),
-  mfaDisabled: named(
-    'MFA_ENABLED=false',
-    domain(
-      404,
-      'feature-disabled',
-      'Not available',
-      'Second factors are not enabled on this service',
-    ),
-  ),
   // Passkeys (src/mfa/passkeys).
   passkeyNotFound: named(
     'None of your passkeys has this id (another user’s is not found either)',
@@ -377,15 +435,6 @@ const EXAMPLES = {
     'The current password is wrong (counts as a failed login)',
     domain(401, 'invalid-credentials', 'Invalid credentials', 'The current password is incorrect'),
   ),
-  reauthenticationRequired: named(
-    'No current password, and no second factor proven recently in this session',
-    domain(
-      401,
-      'reauthentication-required',
-      'Re-authentication required',
-      'Confirm it is you: send currentPassword, or prove a second factor first (POST /auth/mfa/step-up)',
-    ),
-  ),
   invalidPasskeyBody: named(
     'The credential response is missing or not an object',
     invalid([{ field: 'response', message: 'response must be an object' }]),
@@ -393,10 +442,6 @@ const EXAMPLES = {
   invalidPasskeyName: named(
     'The name is missing, empty or longer than 64 characters',
     invalid([{ field: 'name', message: 'name must be longer than or equal to 1 characters' }]),
-  ),
-  invalidReauthentication: named(
-    'An unknown field, or a password that is not a string',
-    invalid([{ field: 'currentPassword', message: 'currentPassword must be a string' }]),
   ),
   invalidMfaTokenFormat: named(
     'The mfa_token is missing or malformed',
@@ -529,6 +574,31 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
   revokeRole: { 404: ['userNotFound', 'roleNotFound'], 409: ['lastAdmin'] },
   listAuditEvents: { 400: ['invalidAuditQuery'] },
   revokeSession: { 404: ['sessionNotFound'] },
+  getMySecondFactors: { 404: ['mfaDisabled'] },
+  startTotpEnrolment: {
+    400: ['invalidReauthentication'],
+    401: ['reauthenticationRequired', 'invalidCredentials'],
+    404: ['mfaDisabled'],
+    409: ['mfaAlreadyEnrolled'],
+  },
+  confirmTotpEnrolment: {
+    400: ['invalidMfaConfirm'],
+    401: ['invalidTotpConfirmCode'],
+    404: ['totpNotStarted', 'mfaDisabled'],
+    409: ['mfaAlreadyEnrolled'],
+  },
+  removeTotp: {
+    400: ['invalidReauthentication'],
+    401: ['reauthenticationRequired', 'invalidCredentials'],
+    404: ['totpNotEnrolled', 'mfaDisabled'],
+  },
+  regenerateRecoveryCodes: {
+    400: ['invalidReauthentication'],
+    401: ['reauthenticationRequired', 'invalidCredentials'],
+    404: ['noSecondFactor', 'mfaDisabled'],
+  },
+  getUserSecondFactors: { 404: ['userNotFound', 'mfaDisabled'] },
+  resetUserSecondFactors: { 404: ['userNotFound', 'mfaDisabled'] },
   getReadiness: { 503: ['notReady'] },
   passkeyRegistrationOptions: {
     400: ['invalidReauthentication'],

@@ -21,6 +21,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { ReauthenticationDto } from '../dto/mfa.dto';
 import { AllowMfaEnrolment } from '../../access/allow-mfa-enrolment.decorator';
 import type { AuthenticatedUser } from '../../access/authenticated-user';
 import { Authenticated } from '../../access/authenticated.decorator';
@@ -28,7 +29,6 @@ import { CurrentUser } from '../../access/current-user.decorator';
 import { ProblemDto } from '../../common/http/problem.dto';
 import { CurrentRequest, RequestContext } from '../../common/request-context';
 import {
-  PasskeyReauthenticationDto,
   PasskeyResponseDto,
   RegisterPasskeyDto,
   RenamePasskeyDto,
@@ -70,7 +70,7 @@ export class PasskeysController {
   async registrationOptions(
     @CurrentUser() user: AuthenticatedUser,
     @CurrentRequest() context: RequestContext,
-    @Body() body: PasskeyReauthenticationDto,
+    @Body() body: ReauthenticationDto,
   ): Promise<RegistrationOptionsDto> {
     return this.passkeys.registrationOptions(user, body.currentPassword, context);
   }
@@ -148,7 +148,7 @@ export class PasskeysController {
     @CurrentUser() user: AuthenticatedUser,
     @CurrentRequest() context: RequestContext,
     @Param('id', UUID) id: string,
-    @Body() body: PasskeyReauthenticationDto,
+    @Body() body: ReauthenticationDto,
   ): Promise<void> {
     await this.passkeys.remove(user, id, body.currentPassword, context);
   }

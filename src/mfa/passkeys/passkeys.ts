@@ -9,6 +9,9 @@ import {
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { randomUUID } from 'node:crypto';
 import type { AuthenticatedUser } from '../../access/authenticated-user';
+import { SecondFactorNotices } from '../mails/second-factor-notices';
+import { RecoveryCodes } from '../recovery-codes/recovery-codes';
+import { SecondFactors } from '../second-factors';
 import { AuditService } from '../../audit/audit.service';
 import { Clock } from '../../common/clock/clock';
 import { DomainError } from '../../common/errors/domain-error';
@@ -46,6 +49,9 @@ export class Passkeys {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly notices: SecondFactorNotices,
+    private readonly factors: SecondFactors,
+    private readonly recoveryCodes: RecoveryCodes,
   ) {}
 
   list(userId: string): Promise<PasskeyRow[]> {
@@ -134,7 +140,7 @@ export class Passkeys {
     try {
       await this.transactions.run(async (tx) => {
         await this.repository.insert({ ...passkey, now: passkey.createdAt }, tx);
-        // merge: queue the "new second factor" notice here, in this transaction (MailOutbox).
+        await this.notices.factorAdded(tx, user.account.user, 'passkey');
         await this.audit.record(
           tx,
           {
@@ -203,13 +209,17 @@ export class Passkeys {
       if (!(await this.repository.delete(tx, id, user.id))) {
         throw new DomainError('passkey_not_found', PASSKEY_NOT_FOUND_MESSAGE);
       }
+      // With no second factor left the recovery codes go too: they would recover nothing.
+      const othersLeft = (await this.factors.methodsOf(user.id, tx)).length > 0;
+      const recoveryCodesDeleted = othersLeft ? 0 : await this.recoveryCodes.deleteAll(tx, user.id);
+      await this.notices.factorRemoved(tx, user.account.user, 'passkey', othersLeft);
       await this.audit.record(
         tx,
         {
           type: 'mfa.passkey_removed',
           actorId: user.id,
           subjectUserId: user.id,
-          details: { passkeyId: id, name: owned.name },
+          details: { passkeyId: id, name: owned.name, recoveryCodesDeleted },
         },
         context,
       );

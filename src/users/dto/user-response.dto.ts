@@ -32,6 +32,18 @@ export class UserResponseDto {
   updatedAt: string;
 }
 
+/** The signed-in user's own view (GET /users/me): the account and its second factors. */
+export class SelfResponseDto extends UserResponseDto {
+  @ApiProperty({
+    enum: ['totp', 'passkey'],
+    isArray: true,
+    example: ['totp'],
+    description:
+      'The enrolled second factors (SPEC §9; details at GET /users/me/mfa); empty: the password alone signs in',
+  })
+  mfaMethods: string[];
+}
+
 /**
  * Answers made for frozen accounts, by account. The auth-state cache hands the same frozen
  * account to every request of a session (auth-state.reader.ts), so `GET /users/me` formats it

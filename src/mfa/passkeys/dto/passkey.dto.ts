@@ -2,7 +2,6 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
-import { IsPasswordCandidate } from '../../../passwords/password.validators';
 import type { PasskeyRow } from '../passkeys.repository';
 
 const trimmed = ({ value }: { value: unknown }): unknown =>
@@ -41,18 +40,6 @@ const AUTHENTICATION_EXAMPLE = {
   clientExtensionResults: {},
   authenticatorAttachment: 'platform',
 };
-
-/** Re-authentication for a change to how the account signs in (SPEC §8). */
-export class PasskeyReauthenticationDto {
-  @ApiPropertyOptional({
-    description:
-      'Your current password; may be left out within MFA_STEP_UP_MAX_AGE of proving a second factor in this session',
-    example: 'correct horse battery staple',
-  })
-  @IsOptional()
-  @IsPasswordCandidate()
-  currentPassword?: string;
-}
 
 export class RegisterPasskeyDto {
   @ApiProperty({
