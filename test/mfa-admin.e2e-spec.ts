@@ -40,10 +40,11 @@ describe("an administrator's view and reset of a user's second factors (SPEC §9
   /** A user with TOTP, recovery codes, a passkey and two live sessions. */
   async function enrolledUser() {
     const user = await createUser(t);
-    const { secret, recoveryCodes } = await enrolTotp(t, user.user);
-    await t.dataSource.getRepository(Passkey).insert(passkeyRow(user.user.id));
+    // Sessions from before the enrolment (a password login now asks for the factor).
     const first = await loginPair(t, user.username);
     const second = await loginToken(t, user.username);
+    const { secret, recoveryCodes } = await enrolTotp(t, user.user);
+    await t.dataSource.getRepository(Passkey).insert(passkeyRow(user.user.id));
     return { ...user, secret, recoveryCodes, first, second };
   }
 

@@ -47,9 +47,10 @@ describe('npm run cli -- mfa-reset', () => {
 
   it('resets a user found by email, username or id, as the admin route does (audited, no actor)', async () => {
     const user = await createUser(t);
+    // A session from before the enrolment (a password login now asks for the factor).
+    const token = await loginToken(t, user.username);
     await enrolTotp(t, user.user);
     await t.dataSource.getRepository(Passkey).insert(passkeyRow(user.user.id));
-    const token = await loginToken(t, user.username);
 
     const run = cli(['mfa-reset', '--user', user.email.toUpperCase()]);
     assert.equal(run.status, 0, run.stderr);

@@ -321,9 +321,9 @@ describe('enrolling and managing your own second factors (SPEC §9)', () => {
 
   it('keeps the recovery codes when another factor is left (a passkey)', async () => {
     const user = await createUser(t);
+    const token = await loginToken(t, user.username);
     await enrolTotp(t, user.user);
     await t.dataSource.getRepository(Passkey).insert(passkeyRow(user.user.id));
-    const token = await loginToken(t, user.username);
     await t
       .http()
       .delete('/api/v1/users/me/mfa/totp')
