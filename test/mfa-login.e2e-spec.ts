@@ -186,6 +186,30 @@ describe('login with a second factor: POST /auth/login, /auth/mfa/verify (SPEC Â
     assert.equal(await t.dataSource.getRepository(Session).countBy({ userId: user.user.id }), 0);
   });
 
+  it('does not let a known password reset the count: fresh logins with one wrong code each lock the account', async () => {
+    const user = await createUser(t);
+    const { secret } = await enrolTotp(t, user.user);
+    // Each round: the right password, then one wrong code. Were the right password to reset
+    // the failures, this could go on for ever; LOCKOUT_THRESHOLD is 3 here.
+    for (let round = 0; round < 3; round += 1) {
+      const token = await mfaToken(t, user);
+      await verify({ mfa_token: token, code: '000000' }).expect(401);
+    }
+    const locked = await t.dataSource.getRepository(User).findOneByOrFail({ id: user.user.id });
+    assert.ok(locked.lockedUntil !== null && locked.lockedUntil > t.clock.now());
+    await t
+      .http()
+      .post(LOGIN)
+      .send({ username: user.username, password: user.password })
+      .expect(401);
+    // Once the lock has passed, the right password and code sign in and clear the count.
+    t.clock.advance(t.config.lockout.maxSeconds + 1);
+    const token = await mfaToken(t, user);
+    await verify({ mfa_token: token, code: await totpCode(t, secret) }).expect(200);
+    const row = await t.dataSource.getRepository(User).findOneByOrFail({ id: user.user.id });
+    assert.equal(row.failedLoginCount, 0);
+  });
+
   it('refuses the mfa_token as a bearer token and as a refresh token', async () => {
     const user = await createUser(t);
     await enrolTotp(t, user.user);

@@ -120,7 +120,15 @@ export class AuthService implements OnModuleInit {
     const { account, passwordHash } = await this.passwords.check(
       found,
       password,
-      { loginName, wrongPassword: 'wrong_password', message: INVALID_CREDENTIALS_MESSAGE },
+      {
+        loginName,
+        wrongPassword: 'wrong_password',
+        message: INVALID_CREDENTIALS_MESSAGE,
+        // POST /auth/mfa/verify releases the attempt when the second factor is right.
+        secondStepFollows: async ({ account }) =>
+          this.config.mfa.enabled &&
+          (await this.secondFactors.methodsOf(account.user.id)).length > 0,
+      },
       context,
     );
     if (this.hasher.needsRehash(passwordHash)) {

@@ -101,6 +101,15 @@ export class LockoutService {
   }
 
   /**
+   * The password of a reserved attempt was right but a second factor must follow: only this
+   * attempt is undone, the failures before it stay (wrong codes of earlier logins), until the
+   * second factor succeeds and {@link release}s them.
+   */
+  async withdraw(reservation: Reservation): Promise<void> {
+    await this.users.withdrawAttempt(reservation.userId, reservation.rank);
+  }
+
+  /**
    * Records a failed login: its `auth.login_failed` event (with no subject for an unknown name).
    * A counted failure was already counted by its reservation. An inactive account's right
    * password releases its reservation in the same transaction.

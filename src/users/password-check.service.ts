@@ -39,7 +39,17 @@ export class PasswordCheck {
   async check(
     found: LoginAccount | null,
     password: string,
-    attempt: { loginName: string; wrongPassword: LoginFailureReason; message: string },
+    attempt: {
+      loginName: string;
+      wrongPassword: LoginFailureReason;
+      message: string;
+      /**
+       * Whether a right password leaves the account a second step (a second factor): then only
+       * this attempt is undone and the failures before it stay until that step succeeds, so
+       * knowing the password does not reset what guessing codes piles up.
+       */
+      secondStepFollows?: (account: LoginAccount) => Promise<boolean>;
+    },
     context: RequestContext,
   ): Promise<LoginAccount> {
     const userId = found?.account.user.id ?? null;
@@ -65,7 +75,8 @@ export class PasswordCheck {
     }
     // The right password resolves the reservation, also when the account is then refused.
     if (!found.account.user.isActive) return fail('inactive', reservation);
-    await this.lockout.release(reservation);
+    if (await attempt.secondStepFollows?.(found)) await this.lockout.withdraw(reservation);
+    else await this.lockout.release(reservation);
     count('success');
     return found;
   }

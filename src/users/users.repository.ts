@@ -142,6 +142,17 @@ const RELEASE: Statement = {
     WHERE id = :id`,
 };
 
+// Only the attempt counted as `rank`; its own lock goes too when no later attempt was counted
+// (the account was not locked when the attempt was granted).
+const WITHDRAW: Statement = {
+  name: 'identity_lockout_withdraw',
+  sql: `
+    UPDATE users SET
+      failed_login_count = CASE WHEN failed_login_count > 0 THEN failed_login_count - 1 ELSE 0 END,
+      locked_until = CASE WHEN failed_login_count = :rank THEN NULL ELSE locked_until END
+    WHERE id = :id`,
+};
+
 const SORT_COLUMNS = {
   createdAt: 'user.createdAt',
   username: 'user.username',
@@ -440,6 +451,11 @@ export class UsersRepository {
   async releaseAttempts(id: string, rank: number, tx?: Transaction): Promise<void> {
     if (tx !== undefined) await this.database.run(RELEASE, { id, rank }, tx);
     else await this.alone(RELEASE, { id, rank });
+  }
+
+  /** Undoes only the attempt counted as `rank` (see WITHDRAW). */
+  async withdrawAttempt(id: string, rank: number): Promise<void> {
+    await this.alone(WITHDRAW, { id, rank });
   }
 
   async findLockoutState(tx: Transaction, id: string): Promise<LockoutState | null> {
