@@ -7,7 +7,6 @@ import { AccountSecondFactors } from '../users/account-second-factors';
 import { UsersModule } from '../users/users.module';
 import { MfaChallenges } from './challenges/mfa-challenges';
 import { MfaChallengesRepository } from './challenges/mfa-challenges.repository';
-import { EnrolledMethodsRepository } from './enrolled-methods.repository';
 import { SecondFactorNotices } from './mails/second-factor-notices';
 import { MfaAdminController } from './mfa-admin.controller';
 import { MfaEnrolmentController } from './mfa-enrolment.controller';
@@ -61,7 +60,6 @@ import { TotpRepository } from './totp/totp.repository';
     MfaResetRepository,
     MfaResetService,
     MfaRekeyService,
-    EnrolledMethodsRepository,
   ],
   exports: [
     MfaSecretBox,
@@ -76,12 +74,8 @@ import { TotpRepository } from './totp/totp.repository';
   ],
 })
 export class MfaModule {
-  constructor(
-    accountFactors: AccountSecondFactors,
-    methods: EnrolledMethodsRepository,
-    config: AppConfig,
-  ) {
+  constructor(accountFactors: AccountSecondFactors, factors: SecondFactors, config: AppConfig) {
     // GET /users/me shows the enrolled methods; with MFA off there are none to show.
-    if (config.mfa.enabled) accountFactors.provide((userId) => methods.methodsOf(userId));
+    if (config.mfa.enabled) accountFactors.provide((userId) => factors.methodsOf(userId));
   }
 }

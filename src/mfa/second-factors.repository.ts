@@ -14,6 +14,17 @@ const STATUS: Statement = {
         WHERE user_id = :userId AND used_at IS NULL) AS recovery_codes`,
 };
 
+// Login and GET /users/me run this on every request: two index probes, nothing counted.
+const METHODS: Statement = {
+  name: 'mfa_enrolled_methods',
+  sql: `
+    SELECT
+      CASE WHEN EXISTS (SELECT 1 FROM mfa_totp_factors
+        WHERE user_id = :userId AND confirmed_at IS NOT NULL) THEN 1 ELSE 0 END AS totp,
+      CASE WHEN EXISTS (SELECT 1 FROM webauthn_credentials
+        WHERE user_id = :userId) THEN 1 ELSE 0 END AS passkey`,
+};
+
 export interface SecondFactorCounts {
   totpActive: boolean;
   totpPending: boolean;
@@ -21,10 +32,22 @@ export interface SecondFactorCounts {
   recoveryCodes: number;
 }
 
-/** One read of what second factors a user has, across the MFA tables. */
+/** What second factors a user has, across the MFA tables, each in one read. */
 @Injectable()
 export class SecondFactorsRepository {
   constructor(private readonly database: Database) {}
+
+  /** Whether an active TOTP factor and any passkey exist. */
+  async enrolled(userId: string, tx?: Transaction): Promise<{ totp: boolean; passkey: boolean }> {
+    const {
+      rows: [row],
+    } = await this.database.run<{ totp: number | string; passkey: number | string }>(
+      METHODS,
+      { userId },
+      tx,
+    );
+    return { totp: Number(row?.totp ?? 0) === 1, passkey: Number(row?.passkey ?? 0) === 1 };
+  }
 
   async counts(userId: string, tx?: Transaction): Promise<SecondFactorCounts> {
     const {

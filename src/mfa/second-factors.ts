@@ -32,7 +32,12 @@ export class SecondFactors {
     };
   }
 
+  /** The enrolled kinds only (a cheaper read than {@link statusOf}: logins and GET /users/me). */
   async methodsOf(userId: string, tx?: Transaction): Promise<SecondFactorMethod[]> {
-    return (await this.statusOf(userId, tx)).methods;
+    const enrolled = await this.repository.enrolled(userId, tx);
+    const methods: SecondFactorMethod[] = [];
+    if (enrolled.totp) methods.push('totp');
+    if (enrolled.passkey) methods.push('passkey');
+    return methods;
   }
 }
