@@ -108,6 +108,15 @@ class InMemoryUsers {
     return Promise.resolve(found.failedLoginCount);
   }
 
+  withdrawAttempt(id: string, rank: number): Promise<void> {
+    const found = this.accounts.get(id);
+    if (found !== undefined) {
+      if (found.failedLoginCount === rank) found.lockedUntil = null;
+      found.failedLoginCount = Math.max(0, found.failedLoginCount - 1);
+    }
+    return Promise.resolve();
+  }
+
   releaseAttempts(id: string, rank: number): Promise<void> {
     const found = this.accounts.get(id);
     if (found !== undefined) {
@@ -137,7 +146,7 @@ class RecordingHasher extends PasswordHasher {
 }
 
 function configWith(argon2: typeof CURRENT_ARGON2): AppConfig {
-  return { lockout: LOCKOUT, argon2 } as unknown as AppConfig;
+  return { lockout: LOCKOUT, argon2, mfa: { enabled: true } } as unknown as AppConfig;
 }
 
 describe('AuthService.authenticate', () => {
@@ -147,9 +156,12 @@ describe('AuthService.authenticate', () => {
   let events: NewAuditEvent[];
   let auth: AuthService;
   let metrics: Metrics;
+  /** The ids of users with a second factor enrolled. */
+  let enrolled: Set<string>;
 
   beforeEach(async () => {
     users = new InMemoryUsers();
+    enrolled = new Set();
     clock = new TestClock();
     events = [];
     const config = configWith(CURRENT_ARGON2);
@@ -184,7 +196,9 @@ describe('AuthService.authenticate', () => {
       metrics,
       {} as EmailVerificationService,
       {} as PasswordResetService,
-      {} as SecondFactors,
+      {
+        methodsOf: (userId: string) => Promise.resolve(enrolled.has(userId) ? ['totp'] : []),
+      } as unknown as SecondFactors,
       {} as MfaChallenges,
     );
   });
@@ -311,6 +325,19 @@ describe('AuthService.authenticate', () => {
     await auth.authenticate('ALICE@example.com', PASSWORD, CONTEXT);
 
     assert.equal(alice.failedLoginCount, 0);
+    assert.equal(alice.lockedUntil, null);
+  });
+
+  it('keeps earlier failures when a second factor must follow: only its own attempt is undone', async () => {
+    const alice = users.add('alice', await hasher.hash(PASSWORD));
+    enrolled.add(alice.user.id);
+    await refusal('alice', 'not the password');
+    await refusal('alice', 'not the password');
+
+    await auth.authenticate('alice', PASSWORD, CONTEXT);
+
+    // The second factor's success (POST /auth/mfa/verify) releases them, not the password.
+    assert.equal(alice.failedLoginCount, 2);
     assert.equal(alice.lockedUntil, null);
   });
 });
