@@ -556,6 +556,85 @@ describe('passkeys (SPEC §9): registration, management, usernameless sign-in', 
       assert.equal(await service.verifySecondFactor(row, assertion), null);
     });
 
+    it('over HTTP: /auth/mfa/verify takes the passkey after a password, counts a wrong one, and step-up takes one', async () => {
+      const user = await withPasskey();
+      const intruder = await withPasskey();
+      const claims = (token: string) =>
+        JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+          amr?: string[];
+          mfa_time?: number;
+        };
+      const login = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ username: user.username, password: TEST_PASSWORD })
+        .expect(200);
+      const { mfa_token: mfaToken, methods } = login.body as {
+        mfa_token: string;
+        methods: string[];
+      };
+      // No recovery codes come with a passkey: none is offered.
+      assert.deepEqual(methods, ['passkey']);
+      const options = async () =>
+        (
+          await t
+            .http()
+            .post('/api/v1/auth/mfa/passkey-options')
+            .send({ mfa_token: mfaToken })
+            .expect(200)
+        ).body as PublicKeyCredentialRequestOptionsJSON;
+      const verify = (passkey: unknown) =>
+        t.http().post('/api/v1/auth/mfa/verify').send({ mfa_token: mfaToken, passkey });
+
+      // Another account's passkey: a wrong answer, audited and counted against the mfa_token.
+      const wrong = await verify(intruder.authenticator.get(await options())).expect(401);
+      assert.equal((wrong.body as { type: string }).type, 'urn:problem:identity:invalid-mfa-code');
+      const failed = await eventsOf(user.user.id, 'mfa.failed');
+      assert.deepEqual(
+        failed.map((event) => (event.details as { method: string }).method),
+        ['passkey'],
+      );
+      assert.equal((await t.app.get(MfaChallenges).findByToken(mfaToken))?.attempts, 1);
+
+      const signed = user.authenticator.get(await options());
+      const verified = await verify(signed).expect(200);
+      const pair = verified.body as { access_token: string };
+      assert.deepEqual(claims(pair.access_token).amr, ['pwd', 'hwk', 'mfa']);
+      assert.equal(claims(pair.access_token).mfa_time, t.clock.nowSeconds());
+      await t.http().get('/api/v1/users/me').set(bearer(pair.access_token)).expect(200);
+      // Spent: the same assertion, or a fresh one, gets nothing more from this mfa_token.
+      const again = await verify(signed).expect(401);
+      assert.equal((again.body as { type: string }).type, 'urn:problem:identity:invalid-mfa-token');
+
+      // Step-up of the password-only session that registered the passkey.
+      const stepOptions = (
+        await t
+          .http()
+          .post('/api/v1/auth/mfa/step-up/passkey-options')
+          .set(bearer(user.token))
+          .expect(200)
+      ).body as PublicKeyCredentialRequestOptionsJSON;
+      const stepAssertion = user.authenticator.get(stepOptions);
+      const stepped = await t
+        .http()
+        .post('/api/v1/auth/mfa/step-up')
+        .set(bearer(user.token))
+        .send({ passkey: stepAssertion })
+        .expect(200);
+      assert.deepEqual(claims((stepped.body as { access_token: string }).access_token).amr, [
+        'pwd',
+        'hwk',
+        'mfa',
+      ]);
+      const replay = await t
+        .http()
+        .post('/api/v1/auth/mfa/step-up')
+        .set(bearer(user.token))
+        .send({ passkey: stepAssertion })
+        .expect(401);
+      assert.equal((replay.body as { type: string }).type, 'urn:problem:identity:invalid-mfa-code');
+    });
+
     it('verifyStepUp: a step-up challenge of this user, once', async () => {
       const user = await withPasskey({ synced: true });
       const other = await withPasskey();

@@ -10,3 +10,8 @@ export interface SignInProof {
 
 /** A password alone. */
 export const PASSWORD_ONLY: SignInProof = { amr: ['pwd'], mfaAt: null };
+
+/** Whether a second factor proven at `mfaAt` is at most `maxAgeSeconds` old at `now`. */
+export function secondFactorWithin(mfaAt: Date | null, now: Date, maxAgeSeconds: number): boolean {
+  return mfaAt !== null && now.getTime() - mfaAt.getTime() <= maxAgeSeconds * 1000;
+}

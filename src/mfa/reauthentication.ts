@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthenticatedUser } from '../access/authenticated-user';
+import { secondFactorWithin } from '../access/sign-in-proof';
 import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
 import type { RequestContext } from '../common/request-context';
@@ -28,23 +29,14 @@ export class Reauthentication {
       await this.passwords.reauthenticate(user, currentPassword, context);
       return;
     }
-    if (this.recentSecondFactor(user)) return;
+    if (secondFactorWithin(user.mfaAt, this.clock.now(), this.config.mfa.stepUpMaxAgeSeconds)) {
+      return;
+    }
     throw new DomainError(
       'reauthentication_required',
       'Confirm it is you: send currentPassword, or prove a second factor first (POST /auth/mfa/step-up)',
       undefined,
       { maxAgeSeconds: this.config.mfa.stepUpMaxAgeSeconds },
-    );
-  }
-
-  /** Whether the session proved a second factor within `maxAgeSeconds` (default: the config's). */
-  recentSecondFactor(
-    user: Pick<AuthenticatedUser, 'mfaAt'>,
-    maxAgeSeconds = this.config.mfa.stepUpMaxAgeSeconds,
-  ): boolean {
-    return (
-      user.mfaAt !== null &&
-      this.clock.now().getTime() - user.mfaAt.getTime() <= maxAgeSeconds * 1000
     );
   }
 }

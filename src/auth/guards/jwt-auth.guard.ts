@@ -1,3 +1,4 @@
+import { secondFactorWithin } from '../../access/sign-in-proof';
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '../../common/errors/domain-error';
@@ -13,11 +14,7 @@ import { REQUIRE_MFA_KEY, type RequireMfaOptions } from '../../access/require-mf
 import type { RoleName } from '../../access/role-name';
 import { ROLES_KEY } from '../../access/roles.decorator';
 import { satisfiesRoles } from '../../access/role-hierarchy';
-import {
-  isAdminOnly,
-  mustEnrolSecondFactor,
-  secondFactorWithin,
-} from '../mfa/second-factor-policy';
+import { isAdminOnly, mustEnrolSecondFactor } from '../mfa/second-factor-policy';
 import { JwtStrategy } from '../strategies/jwt.strategy';
 import { runStrategy } from './run-strategy';
 

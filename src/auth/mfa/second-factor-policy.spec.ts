@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RoleName } from '../../access/role-name';
-import { isAdminOnly, mustEnrolSecondFactor, secondFactorWithin } from './second-factor-policy';
+import { secondFactorWithin } from '../../access/sign-in-proof';
+import { isAdminOnly, mustEnrolSecondFactor } from './second-factor-policy';
 
 describe('second-factor policy', () => {
   const admins = { enabled: true, requiredForRoles: [RoleName.Admin] };

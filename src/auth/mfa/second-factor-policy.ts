@@ -19,11 +19,6 @@ export function mustEnrolSecondFactor(
   );
 }
 
-/** Whether a second factor proven at `mfaAt` is at most `maxAgeSeconds` old at `now`. */
-export function secondFactorWithin(mfaAt: Date | null, now: Date, maxAgeSeconds: number): boolean {
-  return mfaAt !== null && now.getTime() - mfaAt.getTime() <= maxAgeSeconds * 1000;
-}
-
 /** Whether a route's required roles make it ADMIN-only (no lower role passes). */
 export function isAdminOnly(required: readonly RoleName[]): boolean {
   return required.length > 0 && required.every((role) => role === RoleName.Admin);

@@ -31,7 +31,7 @@ export function webauthnUserId(userId: string): Uint8Array<ArrayBuffer> {
 
 /**
  * RFC 8176 `amr` of a passkey: `hwk` for a key bound to one device, `swk` for a synced one
- * (multiDevice: the key material leaves the hardware). docs/README-passkeys.md, "amr".
+ * (multiDevice: the key material leaves the hardware). README.md, "Second factors".
  */
 export function passkeyAmr(passkey: Pick<PasskeyRow, 'deviceType'>): 'hwk' | 'swk' {
   return passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk';
