@@ -12,6 +12,7 @@ import { AddAuthStateIdleAndTruncateSignals1764000000009 } from './1764000000009
 import { AddAuditKeysAndCheckpoints1764000000010 } from './1764000000010-AddAuditKeysAndCheckpoints';
 import { AddEmailLifecycle1764000000011 } from './1764000000011-AddEmailLifecycle';
 import { AddSecondFactors1764000000012 } from './1764000000012-AddSecondFactors';
+import { AddOidcProvider1764000000013 } from './1764000000013-AddOidcProvider';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -31,4 +32,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AddAuditKeysAndCheckpoints1764000000010,
   AddEmailLifecycle1764000000011,
   AddSecondFactors1764000000012,
+  AddOidcProvider1764000000013,
 ];

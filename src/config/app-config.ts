@@ -9,6 +9,7 @@ import {
 import { mailFlowsOn, productionPolicy } from './production-policy';
 import { MIN_SECRET_BYTES, secretProblem } from './secret-strength';
 import { loadSigningKeys, SigningKeys } from './signing-keys';
+import { oidcSettings, type OidcSettings } from './oidc-settings';
 import { RoleName } from '../access/role-name';
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
@@ -128,6 +129,8 @@ export class AppConfig {
   };
   /** The passkey relying party (@simplewebauthn/server). */
   readonly webauthn: { rpId: string; rpName: string; origins: string[] };
+  /** The OpenID Provider (src/oidc); undefined when it is off (OIDC_ENABLED). */
+  readonly oidc: OidcSettings | undefined;
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -220,6 +223,8 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       'WEBAUTHN_ORIGINS: every entry must be an exact origin such as https://id.example.com',
     );
   }
+  const oidc = oidcSettings(env, { publicUrl, keys, production: isProduction });
+  problems.push(...oidc.problems);
   if (problems.length > 0 || keys === undefined) throw new ConfigurationError(problems);
 
   return new AppConfig({
@@ -274,7 +279,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       parallelism: env.ARGON2_PARALLELISM,
     },
     logLevel: env.LOG_LEVEL,
-    warnings: policy.warnings,
+    warnings: [...policy.warnings, ...oidc.warnings],
 
     audit: {
       key: auditKey,
@@ -314,6 +319,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       rpName: env.PRODUCT_NAME,
       origins: webauthnOrigins.length > 0 ? webauthnOrigins : [new URL(publicUrl).origin],
     },
+    oidc: oidc.settings,
   });
 }
 

@@ -472,6 +472,43 @@ export class EnvironmentVariables {
   @IsString()
   WEBAUTHN_ORIGINS = '';
 
+  /**
+   * The OpenID Provider (SPEC §10). Unset: on, except in production without OIDC_COOKIE_KEYS
+   * (and, under HS256, an OIDC_SIGNING_KEY), where it stays off with a warning; `true` makes
+   * those keys required, `false` turns it off.
+   */
+  @Transform(toBoolean)
+  @IsOptional()
+  @IsBoolean()
+  OIDC_ENABLED?: boolean;
+
+  /** The issuer URL (`iss` of ID tokens); empty: PUBLIC_URL. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
+    message: 'must be an http:// or https:// URL without query or fragment',
+  })
+  OIDC_ISSUER?: string;
+
+  /**
+   * Comma-separated keys (32 bytes or more each) the provider signs its cookies with, newest
+   * first; older ones still verify. Empty: generated per process outside production.
+   */
+  @IsString()
+  OIDC_COOKIE_KEYS = '';
+
+  /**
+   * PEM private key (EC P-256 or RSA >= 2048 bits) for ID tokens while access tokens are HS256
+   * (an HMAC secret can't be published). With an asymmetric JWT_ALGORITHM the access-token key
+   * signs ID tokens too. Empty: generated per process outside production.
+   */
+  @IsString()
+  OIDC_SIGNING_KEY = '';
+
+  /** The same key as a file path (either this or OIDC_SIGNING_KEY). */
+  @IsString()
+  OIDC_SIGNING_KEY_FILE = '';
+
   /** Seconds between pruning passes of each instance; 0: only `npm run cli -- prune`. */
   @Transform(toInteger)
   @IsInt()
@@ -503,6 +540,8 @@ export function validateEnvironment(raw: Record<string, unknown>): EnvironmentVa
     'METRICS_PORT',
     'PUBLIC_URL',
     'SMTP_URL',
+    'OIDC_ENABLED',
+    'OIDC_ISSUER',
   ]) {
     if (raw[key] !== undefined) relevant[key] = raw[key];
   }

@@ -5,6 +5,8 @@ import { MfaChallenge } from '../mfa/entities/mfa-challenge.entity';
 import { Passkey } from '../mfa/entities/passkey.entity';
 import { RecoveryCode } from '../mfa/entities/recovery-code.entity';
 import { TotpFactor } from '../mfa/entities/totp-factor.entity';
+import { OidcClient } from '../oidc/entities/oidc-client.entity';
+import { OidcModel } from '../oidc/entities/oidc-model.entity';
 import { RefreshToken } from '../sessions/refresh-token.entity';
 import { Session } from '../sessions/session.entity';
 import { Role } from '../users/entities/role.entity';
@@ -25,4 +27,6 @@ export const ENTITIES = [
   RecoveryCode,
   Passkey,
   MfaChallenge,
+  OidcClient,
+  OidcModel,
 ];

@@ -17,11 +17,13 @@ export type SessionRevokeReason =
   | 'password_change'
   | 'refresh_token_reuse'
   | 'user_deactivated'
-  | 'mfa_reset';
+  | 'mfa_reset'
+  | 'oidc_logout';
 
 /** One login: the refresh tokens it rotates through, and what access tokens check per request. */
 @Entity({ name: 'sessions' })
 @Index('IDX_sessions_user', ['userId'])
+@Index('IDX_sessions_oidc_session', ['oidcSessionUid'])
 export class Session {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'PK_sessions' })
   id: string;
@@ -67,4 +69,11 @@ export class Session {
   /** When a second factor was last proven in this session (login or step-up). */
   @Column({ name: 'mfa_at', type: TIMESTAMP_TYPE, nullable: true })
   mfaAt: Date | null;
+
+  /**
+   * The OpenID Provider session (oidc-provider's Session uid) this session was started for by a
+   * sign-in on the interaction pages; its tokens live and die with this session (src/oidc).
+   */
+  @Column({ name: 'oidc_session_uid', type: 'varchar', length: 255, nullable: true })
+  oidcSessionUid: string | null;
 }
