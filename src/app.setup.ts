@@ -19,6 +19,9 @@ import { RequestLogController } from './logging/request-line';
 import { recordRequests } from './metrics/http-metrics';
 import { METRICS_PATH } from './metrics/metrics.controller';
 import { Metrics } from './metrics/metrics.service';
+import { INTERACTION_FORMS } from './oidc/interaction/interaction.controller';
+import { INTERACTION_PATH } from './oidc/provider/oidc-configuration';
+import { OidcProviderService } from './oidc/provider/oidc-provider.service';
 import { buildOpenApiDocument, DOCS_PATH, setupSwagger } from './swagger';
 
 export const API_PREFIX = 'api/v1';
@@ -67,6 +70,8 @@ export function setRoutePrefix(app: INestApplication): void {
       { path: '.well-known/jwks.json', method: RequestMethod.GET },
       { path: METRICS_PATH, method: RequestMethod.GET },
       ...ACCOUNT_PAGE_ROUTES,
+      // The OpenID Provider's sign-in pages, beside the provider's own routes (src/oidc).
+      { path: `${INTERACTION_PATH}/*path`, method: RequestMethod.ALL },
     ],
   });
 }
@@ -99,9 +104,14 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     depthLimitedJsonParser(fastify),
   );
   fastify.removeContentTypeParser('text/plain');
+  // The provider's routes, which read their own bodies (before any parser runs).
+  app.get(OidcProviderService).mount(fastify);
   const document = buildOpenApiDocument(app);
-  // The account pages' forms too: they are left out of the API's document.
-  acceptFormBodiesOnlyWhereDocumented(fastify, document, ACCOUNT_PAGE_FORMS);
+  // The account and sign-in pages' forms too: they are left out of the API's document.
+  acceptFormBodiesOnlyWhereDocumented(fastify, document, [
+    ...ACCOUNT_PAGE_FORMS,
+    ...INTERACTION_FORMS,
+  ]);
   if (config.http.swaggerEnabled) setupSwagger(app, document);
   await app.init();
   await fastify.ready();

@@ -45,7 +45,12 @@ const FLOWS: Record<AccountFlow, FlowText> = {
  * Every value that is not markup reaches it through escape-html. The stylesheet and the forms'
  * actions are relative, so the pages also work behind a proxy that serves them under a path.
  */
-function layout(settings: PageSettings, heading: string, body: string): string {
+export function layout(
+  settings: PageSettings,
+  heading: string,
+  body: string,
+  stylesheet = 'style.css',
+): string {
   const product = escapeHtml(settings.mail.productName);
   return `<!DOCTYPE html>
 <html lang="en">
@@ -55,7 +60,7 @@ function layout(settings: PageSettings, heading: string, body: string): string {
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
 <title>${escapeHtml(heading)} – ${product}</title>
-<link rel="stylesheet" href="style.css">
+<link rel="stylesheet" href="${escapeHtml(stylesheet)}">
 </head>
 <body>
 <main>
@@ -68,7 +73,7 @@ ${body}
 `;
 }
 
-const paragraph = (text: string): string => `<p>${escapeHtml(text)}</p>`;
+export const paragraph = (text: string): string => `<p>${escapeHtml(text)}</p>`;
 
 function hiddenToken(token: string): string {
   return `<input type="hidden" name="token" value="${escapeHtml(token)}">`;

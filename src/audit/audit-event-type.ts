@@ -51,14 +51,12 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.secrets_rekeyed',
   'auth.passkey_login_succeeded',
   'auth.passkey_login_failed',
-  // The OpenID Provider (SPEC §10): clients managed by admins, consent given by users, and
-  // provider sessions ended by RP-initiated logout.
+  // The OpenID Provider (SPEC §10): clients managed by admins, consent given by users.
   'oidc.client_created',
   'oidc.client_updated',
   'oidc.client_secret_rotated',
   'oidc.client_deleted',
   'oidc.consent_granted',
-  'oidc.logout',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -39,6 +39,6 @@ import { jwtModuleOptions } from './tokens/jwt-options';
     PasskeyLoginController,
   ],
   providers: [AuthService, AccessTokenService, LocalStrategy, JwtStrategy, SecondFactorSignIn],
-  exports: [AuthService, JwtStrategy, AuthStateModule],
+  exports: [AuthService, JwtStrategy, AuthStateModule, SecondFactorSignIn],
 })
 export class AuthModule {}

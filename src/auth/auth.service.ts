@@ -26,8 +26,14 @@ import { SecondFactors } from '../mfa/second-factors';
 import { AccessTokenService } from './tokens/access-token.service';
 import { Metrics } from '../metrics/metrics.service';
 
+/**
+ * The session a pair was issued for, on the pair itself but never serialised (a symbol key):
+ * the OIDC interaction pages tie their sign-in's session to the provider's (src/oidc).
+ */
+export const ISSUED_SESSION: unique symbol = Symbol('issued session');
+
 /** A token pair with the refresh token always present (the controller may move it to a cookie). */
-export type IssuedTokenPair = TokenPairDto & { refresh_token: string };
+export type IssuedTokenPair = TokenPairDto & { refresh_token: string; [ISSUED_SESSION]?: Session };
 
 /** A password login of a user with a second factor: what to send to POST /auth/mfa/verify. */
 export interface MfaRequired {
@@ -268,6 +274,7 @@ export class AuthService implements OnModuleInit {
       refresh_token: refreshToken,
       refresh_expires_in: this.sessions.secondsLeft(session),
       ...(mfaEnrolment ? { mfa_enrolment_required: true as const } : {}),
+      [ISSUED_SESSION]: session,
     };
   }
 }

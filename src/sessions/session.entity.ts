@@ -18,7 +18,7 @@ export type SessionRevokeReason =
   | 'refresh_token_reuse'
   | 'user_deactivated'
   | 'mfa_reset'
-  | 'oidc_logout';
+  | 'replaced';
 
 /** One login: the refresh tokens it rotates through, and what access tokens check per request. */
 @Entity({ name: 'sessions' })

@@ -118,6 +118,28 @@ class FakeSessionsRepository implements RepositoryApi {
     return Promise.resolve();
   }
 
+  findByOidcSession(uid: string): Promise<Session | null> {
+    const session = [...this.sessions.values()].find(
+      (candidate) => candidate.oidcSessionUid === uid,
+    );
+    return Promise.resolve(session === undefined ? null : copy(session));
+  }
+
+  linkOidcSession(sessionId: string, uid: string, now: Date): Promise<void> {
+    for (const session of this.sessions.values()) {
+      if (
+        session.oidcSessionUid === uid &&
+        session.id !== sessionId &&
+        session.revokedAt === null
+      ) {
+        Object.assign(session, { revokedAt: now, revokeReason: 'replaced' });
+      }
+    }
+    const linked = this.sessions.get(sessionId);
+    if (linked !== undefined) linked.oidcSessionUid = uid;
+    return Promise.resolve();
+  }
+
   findSession(sessionId: string): Promise<Session | null> {
     const session = this.sessions.get(sessionId);
     return Promise.resolve(session === undefined ? null : copy(session));

@@ -314,6 +314,37 @@ export class SessionsService {
     return refreshToken;
   }
 
+  /**
+   * The live session a sign-in on the OIDC interaction pages started for provider session
+   * `uid` (src/oidc): what the provider's tokens of that sign-in live and die with.
+   */
+  async liveForOidcSession(uid: string): Promise<Session | null> {
+    const session = await this.repository.findByOidcSession(uid);
+    return session !== null && this.isLive(session, this.clock.now()) ? session : null;
+  }
+
+  /** Ties session `sessionId` to provider session `uid` (once the provider has made it). */
+  linkOidcSession(sessionId: string, uid: string): Promise<void> {
+    return this.repository.linkOidcSession(sessionId, uid, this.clock.now());
+  }
+
+  /**
+   * A use of the session through the provider (a refresh grant): like a rotation here, it moves
+   * the idle expiry on, so an app that keeps refreshing keeps its session.
+   */
+  async recordOidcUse(session: Session, client: RequestContext): Promise<void> {
+    const now = this.clock.now();
+    await this.transactions.run((tx) =>
+      this.repository.touchSession(tx, {
+        id: session.id,
+        lastUsedAt: now,
+        idleExpiresAt: this.idleExpiry(now, session.absoluteExpiresAt),
+        ip: client.ip,
+        userAgent: client.userAgent,
+      }),
+    );
+  }
+
   /** Seconds until the session expires from idleness (or its absolute end, if sooner). */
   secondsLeft(session: Session): number {
     return Math.max(

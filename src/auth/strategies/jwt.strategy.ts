@@ -26,7 +26,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     private readonly authState: AuthStateService,
     private readonly clock: Clock,
   ) {
-    const verifyOptions = accessTokenVerifyOptions(config.jwt);
+    const verifyOptions = accessTokenVerifyOptions(config.jwt, config.oidc);
     const verificationKeys = new VerificationKeys(config.jwt);
     super({
       // passport-jwt overwrites these of jsonWebTokenOptions with its own top-level options

@@ -9,10 +9,15 @@ import { ACCESS_TOKEN_TYPE, verificationKeyFor } from './access-token-checks';
  * configured algorithm only, `iss` and `aud`. Expiry and `nbf` are checked against the injected
  * Clock instead (acceptedClaims): jsonwebtoken would read Date.now().
  */
-export function accessTokenVerifyOptions(jwt: AppConfig['jwt']): AccessTokenVerifyOptions {
+export function accessTokenVerifyOptions(
+  jwt: AppConfig['jwt'],
+  oidc?: AppConfig['oidc'],
+): AccessTokenVerifyOptions {
   return {
     algorithms: [jwt.algorithm],
-    issuer: jwt.issuer,
+    // The OpenID Provider issues access tokens for this API too, under its own issuer (SPEC §10).
+    issuer:
+      oidc === undefined || oidc.issuer === jwt.issuer ? jwt.issuer : [jwt.issuer, oidc.issuer],
     audience: jwt.audience,
     ignoreExpiration: true,
     ignoreNotBefore: true,
@@ -22,7 +27,7 @@ export function accessTokenVerifyOptions(jwt: AppConfig['jwt']): AccessTokenVeri
 /** jsonwebtoken's VerifyOptions, as narrow as passport-jwt's top-level options want them. */
 export interface AccessTokenVerifyOptions {
   algorithms: JwtAlgorithm[];
-  issuer: string;
+  issuer: string | [string, ...string[]];
   audience: string;
   ignoreExpiration: boolean;
   ignoreNotBefore: boolean;
@@ -41,7 +46,7 @@ export function jwtModuleOptions(config: AppConfig): JwtModuleOptions {
       header: { alg: jwt.algorithm, typ: ACCESS_TOKEN_TYPE },
       ...(jwt.signingKid === undefined ? {} : { keyid: jwt.signingKid }),
     },
-    verifyOptions: accessTokenVerifyOptions(jwt),
+    verifyOptions: accessTokenVerifyOptions(jwt, config.oidc),
     secretOrKeyProvider: (requestType, tokenOrPayload) => {
       if (requestType === JwtSecretRequestType.SIGN) return jwt.signingKey;
       const key =

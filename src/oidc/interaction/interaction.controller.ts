@@ -1,0 +1,320 @@
+import { Body, Controller, Get, Post, Res, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errors, type Interaction, type InteractionResults } from 'oidc-provider';
+import { RateLimit } from '../../abuse/rate-limit.decorator';
+import { Public } from '../../access/public.decorator';
+import { AccountPageFilter } from '../../account-pages/account-page.filter';
+import type { Page } from '../../account-pages/account-pages.html';
+import { HTML_CONTENT_TYPE } from '../../account-pages/send-page';
+import { AuditService } from '../../audit/audit.service';
+import { AuthService, ISSUED_SESSION, type IssuedTokenPair } from '../../auth/auth.service';
+import { SecondFactorSignIn } from '../../auth/mfa/second-factor-sign-in.service';
+import { DomainError } from '../../common/errors/domain-error';
+import { CurrentRequest, type RequestContext } from '../../common/request-context';
+import { AppConfig } from '../../config/app-config';
+import { Transactions } from '../../database/database';
+import { proofOf } from '../../sessions/sessions.service';
+import { OidcClientsRepository } from '../clients/oidc-clients.repository';
+import { jsonList } from '../clients/client-metadata';
+import { INTERACTION_PATH } from '../provider/oidc-configuration';
+import type { SignInIdentity } from '../provider/oidc-accounts';
+import { OidcProviderService } from '../provider/oidc-provider.service';
+import {
+  consentPage,
+  loginPage,
+  mfaPage,
+  type PageFactor,
+  pagesPolicyFor,
+} from './oidc-pages.html';
+
+/** The interaction forms' operations, which take form-encoded bodies (app.setup.ts). */
+export const INTERACTION_FORMS: readonly string[] = ['login', 'mfa', 'consent', 'abort'].map(
+  (step) => `POST /${INTERACTION_PATH}/:uid/${step}`,
+);
+
+const WRONG_CREDENTIALS = 'The username or password is wrong.';
+const WRONG_CODE = 'That code is wrong or was already used. Try again.';
+
+/** A form field as one string ('' when absent, repeated or not text). */
+function textOf(source: unknown, name: string): string {
+  const value = (source as Record<string, unknown> | null | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+/**
+ * The sign-in and consent pages of the code flow (SPEC §10), server-rendered without script.
+ * Sign-in goes through the same AuthService as POST /auth/login (accounts, password policy,
+ * lockout, rate limits) and the same SecondFactorSignIn as POST /auth/mfa/verify; it starts one
+ * of our sessions, which the provider's session is tied to. The `_interaction` cookie is
+ * SameSite=Lax and scoped to these paths, so another site cannot post these forms for a user.
+ */
+@Controller(INTERACTION_PATH)
+@ApiExcludeController()
+@Public()
+@UseFilters(AccountPageFilter)
+export class InteractionController {
+  constructor(
+    private readonly provider: OidcProviderService,
+    private readonly auth: AuthService,
+    private readonly secondFactor: SecondFactorSignIn,
+    private readonly clients: OidcClientsRepository,
+    private readonly audit: AuditService,
+    private readonly transactions: Transactions,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get(':uid')
+  async show(@Res() reply: FastifyReply): Promise<void> {
+    const details = await this.details(reply);
+    const client = await this.clientOf(details);
+    if (details.prompt.name === 'login') {
+      this.send(
+        reply,
+        client.redirectUris,
+        loginPage(this.config, { uid: details.uid, clientName: client.name }),
+      );
+      return;
+    }
+    if (client.firstParty) {
+      // First-party apps are ours: their users are not asked.
+      await this.finish(reply, { consent: { grantId: await this.grant(details) } });
+      return;
+    }
+    this.send(
+      reply,
+      client.redirectUris,
+      consentPage(this.config, {
+        uid: details.uid,
+        clientName: client.name,
+        scopes: requestedScopes(details),
+      }),
+    );
+  }
+
+  @Post(':uid/login')
+  @RateLimit({ perAccount: 'login' })
+  async login(
+    @Body() body: unknown,
+    @CurrentRequest() context: RequestContext,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const details = await this.details(reply);
+    const client = await this.clientOf(details);
+    const username = textOf(body, 'username');
+    let outcome;
+    try {
+      const account = await this.auth.authenticate(username, textOf(body, 'password'), context);
+      outcome = await this.auth.passwordLogin(account, context);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'invalid_credentials') {
+        this.send(
+          reply,
+          client.redirectUris,
+          loginPage(this.config, {
+            uid: details.uid,
+            clientName: client.name,
+            username,
+            problem: WRONG_CREDENTIALS,
+            status: 401,
+          }),
+        );
+        return;
+      }
+      throw error;
+    }
+    if ('mfa_required' in outcome) {
+      this.send(
+        reply,
+        client.redirectUris,
+        mfaPage(this.config, {
+          uid: details.uid,
+          mfaToken: outcome.mfa_token,
+          factors: pageFactors(outcome.methods),
+        }),
+      );
+      return;
+    }
+    await this.signedIn(reply, outcome);
+  }
+
+  @Post(':uid/mfa')
+  @RateLimit({ perAccount: false })
+  async mfa(
+    @Body() body: unknown,
+    @CurrentRequest() context: RequestContext,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const details = await this.details(reply);
+    const client = await this.clientOf(details);
+    const mfaToken = textOf(body, 'mfa_token');
+    const method = textOf(body, 'method') === 'recovery_code' ? 'recovery_code' : 'totp';
+    let issued: IssuedTokenPair;
+    try {
+      issued = await this.secondFactor.verify(
+        mfaToken,
+        { method, code: textOf(body, 'code') },
+        context,
+      );
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'invalid_mfa_code') {
+        this.send(
+          reply,
+          client.redirectUris,
+          mfaPage(this.config, {
+            uid: details.uid,
+            mfaToken,
+            factors: ['totp', 'recovery_code'],
+            problem: WRONG_CODE,
+            status: 401,
+          }),
+        );
+        return;
+      }
+      if (error instanceof DomainError && error.code === 'invalid_mfa_token') {
+        // Expired or spent: the sign-in starts over with the password.
+        this.send(
+          reply,
+          client.redirectUris,
+          loginPage(this.config, {
+            uid: details.uid,
+            clientName: client.name,
+            problem: 'The sign-in took too long. Please sign in again.',
+            status: 401,
+          }),
+        );
+        return;
+      }
+      throw error;
+    }
+    await this.signedIn(reply, issued);
+  }
+
+  @Post(':uid/consent')
+  @RateLimit({ perAccount: false })
+  async consent(
+    @CurrentRequest() context: RequestContext,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const details = await this.details(reply);
+    if (details.prompt.name !== 'consent')
+      throw new errors.InvalidRequest('no consent is asked for');
+    const grantId = await this.grant(details);
+    const userId = details.session?.accountId;
+    await this.transactions.run((tx) =>
+      this.audit.record(
+        tx,
+        {
+          type: 'oidc.consent_granted',
+          actorId: userId ?? null,
+          subjectUserId: userId ?? null,
+          details: { clientId: details.params.client_id, scopes: requestedScopes(details) },
+        },
+        context,
+      ),
+    );
+    await this.finish(reply, { consent: { grantId } });
+  }
+
+  @Post(':uid/abort')
+  @RateLimit({ perAccount: false })
+  async abort(@Res() reply: FastifyReply): Promise<void> {
+    await this.details(reply);
+    await this.finish(reply, {
+      error: 'access_denied',
+      error_description: 'The user cancelled the sign-in or did not allow access',
+    });
+  }
+
+  /** The provider's interaction of this browser (its cookie); an expired one is an error page. */
+  private details(reply: FastifyReply): Promise<Interaction> {
+    return this.provider.instance.interactionDetails(
+      reply.request.raw,
+      reply.raw as ServerResponse,
+    );
+  }
+
+  private async clientOf(
+    details: Interaction,
+  ): Promise<{ name: string; firstParty: boolean; redirectUris: string[] }> {
+    const client = await this.clients.find(String(details.params.client_id));
+    if (client === null) throw new errors.InvalidClient('the client no longer exists');
+    return {
+      name: client.clientName,
+      firstParty: client.firstParty,
+      redirectUris: jsonList(client.redirectUris),
+    };
+  }
+
+  /** A sign-in that started our session: the provider's login, tied to it. */
+  private async signedIn(reply: FastifyReply, issued: IssuedTokenPair): Promise<void> {
+    const session = issued[ISSUED_SESSION];
+    if (session === undefined) throw new Error('a sign-in without a session');
+    const result: InteractionResults & SignInIdentity = {
+      login: {
+        accountId: session.userId,
+        amr: proofOf(session).amr,
+        ts: Math.floor(session.createdAt.getTime() / 1000),
+      },
+      identity: { sessionId: session.id },
+    };
+    await this.finish(reply, result);
+  }
+
+  /** Grants what the interaction asks for (scopes, claims, the API's scopes), on its grant. */
+  private async grant(details: Interaction): Promise<string> {
+    const { Grant } = this.provider.instance;
+    const grant =
+      details.grantId === undefined
+        ? new Grant({
+            accountId: details.session?.accountId,
+            clientId: String(details.params.client_id),
+          })
+        : await Grant.find(details.grantId);
+    if (grant === undefined) throw new errors.InvalidRequest('the grant no longer exists');
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    return grant.save();
+  }
+
+  /** Hands the result to the provider and sends the browser on (303: a GET, after a POST). */
+  private async finish(reply: FastifyReply, result: InteractionResults): Promise<void> {
+    const location = await this.provider.interactionResult(
+      reply.request.raw as IncomingMessage,
+      reply.raw as ServerResponse,
+      result,
+    );
+    void reply.status(303).header('location', location).header('cache-control', 'no-store').send();
+  }
+
+  private send(reply: FastifyReply, redirectUris: readonly string[], page: Page): void {
+    void reply
+      .status(page.status)
+      .header('content-type', HTML_CONTENT_TYPE)
+      .header('content-security-policy', pagesPolicyFor(redirectUris))
+      .header('cache-control', 'no-store')
+      .send(page.html);
+  }
+}
+
+/** The scopes of the interaction's request, in the order asked. */
+function requestedScopes(details: Interaction): string[] {
+  return String(details.params.scope ?? '')
+    .split(' ')
+    .filter((scope) => scope !== '');
+}
+
+function pageFactors(methods: readonly string[]): PageFactor[] {
+  return methods.filter(
+    (method): method is PageFactor => method === 'totp' || method === 'recovery_code',
+  );
+}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { In, IsNull, LessThanOrEqual, Not } from 'typeorm';
+import { Database } from '../../database/database';
+import { OidcModel } from '../entities/oidc-model.entity';
+
+/** What oidc-provider stores (oidc_models), for its adapter and for pruning. */
+@Injectable()
+export class OidcModelsRepository {
+  constructor(private readonly database: Database) {}
+
+  /** Inserts or replaces the model `kind`/`id` (the provider saves a model again as it changes). */
+  async upsert(row: OidcModel): Promise<void> {
+    await this.database.manager().getRepository(OidcModel).upsert(row, ['kind', 'id']);
+  }
+
+  find(kind: string, id: string): Promise<OidcModel | null> {
+    return this.database.manager().getRepository(OidcModel).findOneBy({ kind, id });
+  }
+
+  findBy(kind: string, where: { uid: string } | { userCode: string }): Promise<OidcModel | null> {
+    return this.database
+      .manager()
+      .getRepository(OidcModel)
+      .findOneBy({ kind, ...where });
+  }
+
+  /** Marks a model used (codes are single-use); false when it was already consumed or is gone. */
+  async consume(kind: string, id: string, now: Date): Promise<boolean> {
+    const result = await this.database
+      .manager()
+      .update(OidcModel, { kind, id, consumedAt: IsNull() }, { consumedAt: now });
+    return (result.affected ?? 0) > 0;
+  }
+
+  async destroy(kind: string, id: string): Promise<void> {
+    await this.database.manager().delete(OidcModel, { kind, id });
+  }
+
+  /** Every model of one grant: a revoked grant takes its codes and tokens with it. */
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.database.manager().delete(OidcModel, { grantId });
+  }
+
+  /** Ends the provider sessions `uids` names (our session of them was revoked). */
+  async destroySessions(uids: string[]): Promise<void> {
+    if (uids.length === 0) return;
+    await this.database.manager().delete(OidcModel, { kind: 'Session', uid: In(uids) });
+  }
+
+  /** Deletes models expired at `before`; how many (retention). */
+  async deleteExpired(before: Date): Promise<number> {
+    const result = await this.database
+      .manager()
+      .delete(OidcModel, { expiresAt: LessThanOrEqual(before) });
+    return result.affected ?? 0;
+  }
+
+  /** How many models of `kind` are stored, expired or not (tests and metrics). */
+  count(kind: string): Promise<number> {
+    return this.database
+      .manager()
+      .getRepository(OidcModel)
+      .countBy({ kind, id: Not(IsNull()) });
+  }
+}

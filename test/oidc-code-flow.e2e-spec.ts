@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
+import { createUser, type CreatedUser } from './helpers/factories';
+import { FormBrowser, insertClient, type OidcApp, startOidcApp } from './helpers/oidc';
+
+const REDIRECT = 'http://127.0.0.1:5999/callback';
+
+/** openid-client against our issuer over plain http (127.0.0.1 in tests). */
+function discover(app: OidcApp, clientId: string, secret?: string): Promise<oidc.Configuration> {
+  return oidc.discovery(
+    new URL(app.issuer),
+    clientId,
+    secret === undefined ? { redirect_uris: [REDIRECT] } : { client_secret: secret },
+    secret === undefined ? oidc.None() : oidc.ClientSecretBasic(secret),
+    { execute: [oidc.allowInsecureRequests] },
+  );
+}
+
+async function codeFlow(
+  config: oidc.Configuration,
+  user: CreatedUser,
+  params: Record<string, string> = {},
+): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid profile email roles offline_access',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...params,
+  });
+  const browser = new FormBrowser();
+  const back = await browser.signIn(url.href, REDIRECT, user);
+  assert.ok(back.url.startsWith(REDIRECT), `not back at the app: ${back.status} ${back.html}`);
+  return oidc.authorizationCodeGrant(config, new URL(back.url), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
+}
+
+describe('OpenID Provider: authorization code + PKCE with openid-client', () => {
+  let app: OidcApp;
+  let user: CreatedUser;
+  let spa: { clientId: string };
+
+  before(async () => {
+    app = await startOidcApp();
+    user = await createUser(app.t);
+    spa = await insertClient(app.t, { redirectUris: [REDIRECT] });
+  });
+  after(() => app.t.close());
+
+  it('discovery names our endpoints and key set', async () => {
+    const config = await discover(app, spa.clientId);
+    const metadata = config.serverMetadata();
+    assert.equal(metadata.issuer, app.issuer);
+    assert.equal(metadata.authorization_endpoint, `${app.issuer}/oidc/auth`);
+    assert.equal(metadata.token_endpoint, `${app.issuer}/oidc/token`);
+    assert.equal(metadata.jwks_uri, `${app.issuer}/.well-known/jwks.json`);
+    assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
+  });
+
+  it('signs a user in: id_token validated, userinfo, refresh', async () => {
+    const config = await discover(app, spa.clientId);
+    const tokens = await codeFlow(config, user);
+    const claims = tokens.claims();
+    assert.equal(claims?.sub, user.user.id);
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, user.user.id);
+    assert.equal(info.preferred_username, user.username);
+    assert.equal(info.email, user.email);
+    assert.deepEqual(info.roles, ['ROLE_USER']);
+    assert.ok(tokens.refresh_token);
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  });
+});
