@@ -91,7 +91,7 @@ export class OidcProviderService implements OnModuleInit {
     });
     provider.on('server_error', (_ctx, error) => {
       this.logger.error(`OpenID Provider error: ${error.message}`, error.stack);
-      console.error('DEBUG', error);
+     
     });
     return provider;
   }
