@@ -21,6 +21,7 @@ async function codeFlow(
   config: oidc.Configuration,
   user: CreatedUser,
   params: Record<string, string> = {},
+  browser = new FormBrowser(),
 ): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
@@ -32,13 +33,14 @@ async function codeFlow(
     state,
     ...params,
   });
-  const browser = new FormBrowser();
   const back = await browser.signIn(url.href, REDIRECT, user);
   assert.ok(back.url.startsWith(REDIRECT), `not back at the app: ${back.status} ${back.html}`);
-  return oidc.authorizationCodeGrant(config, new URL(back.url), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
+  return oidc.authorizationCodeGrant(
+    config,
+    new URL(back.url),
+    { pkceCodeVerifier: verifier, expectedState: state },
+    params.resource === undefined ? undefined : { resource: params.resource },
+  );
 }
 
 describe('OpenID Provider: authorization code + PKCE with openid-client', () => {
@@ -75,5 +77,29 @@ describe('OpenID Provider: authorization code + PKCE with openid-client', () => 
     assert.ok(tokens.refresh_token);
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
     assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  });
+
+  it('an access token for the API works at the API and dies with logout', async () => {
+    const config = await discover(app, spa.clientId);
+    const tokens = await codeFlow(config, user, { resource: app.api });
+    const me = await app.t
+      .http()
+      .get('/api/v1/users/me')
+      .set('authorization', `Bearer ${tokens.access_token}`);
+    assert.equal(me.status, 200, JSON.stringify(me.body));
+    assert.equal(me.body.username, user.username);
+    await app.t
+      .http()
+      .post('/api/v1/auth/logout')
+      .set('authorization', `Bearer ${tokens.access_token}`)
+      .expect(204);
+    await app.t
+      .http()
+      .get('/api/v1/users/me')
+      .set('authorization', `Bearer ${tokens.access_token}`)
+      .expect(401);
+    await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token ?? ''), {
+      error: 'invalid_grant',
+    });
   });
 });

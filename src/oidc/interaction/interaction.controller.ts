@@ -1,7 +1,6 @@
 import { Body, Controller, Get, Post, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors, type Interaction, type InteractionResults } from 'oidc-provider';
 import { RateLimit } from '../../abuse/rate-limit.decorator';
 import { Public } from '../../access/public.decorator';
@@ -229,16 +228,13 @@ export class InteractionController {
 
   /** The provider's interaction of this browser (its cookie); an expired one is an error page. */
   private details(reply: FastifyReply): Promise<Interaction> {
-    return this.provider.instance.interactionDetails(
-      reply.request.raw,
-      reply.raw as ServerResponse,
-    );
+    return this.provider.instance.interactionDetails(reply.request.raw, reply.raw);
   }
 
   private async clientOf(
     details: Interaction,
   ): Promise<{ name: string; firstParty: boolean; redirectUris: string[] }> {
-    const client = await this.clients.find(String(details.params.client_id));
+    const client = await this.clients.find(clientIdOf(details));
     if (client === null) throw new errors.InvalidClient('the client no longer exists');
     return {
       name: client.clientName,
@@ -269,7 +265,7 @@ export class InteractionController {
       details.grantId === undefined
         ? new Grant({
             accountId: details.session?.accountId,
-            clientId: String(details.params.client_id),
+            clientId: clientIdOf(details),
           })
         : await Grant.find(details.grantId);
     if (grant === undefined) throw new errors.InvalidRequest('the grant no longer exists');
@@ -288,11 +284,7 @@ export class InteractionController {
 
   /** Hands the result to the provider and sends the browser on (303: a GET, after a POST). */
   private async finish(reply: FastifyReply, result: InteractionResults): Promise<void> {
-    const location = await this.provider.interactionResult(
-      reply.request.raw as IncomingMessage,
-      reply.raw as ServerResponse,
-      result,
-    );
+    const location = await this.provider.interactionResult(reply.request.raw, reply.raw, result);
     void reply.status(303).header('location', location).header('cache-control', 'no-store').send();
   }
 
@@ -306,11 +298,16 @@ export class InteractionController {
   }
 }
 
+/** The client of the interaction's request (the provider validated it). */
+function clientIdOf(details: Interaction): string {
+  const { client_id: clientId } = details.params;
+  return typeof clientId === 'string' ? clientId : '';
+}
+
 /** The scopes of the interaction's request, in the order asked. */
 function requestedScopes(details: Interaction): string[] {
-  return String(details.params.scope ?? '')
-    .split(' ')
-    .filter((scope) => scope !== '');
+  const { scope } = details.params;
+  return (typeof scope === 'string' ? scope : '').split(' ').filter((scope) => scope !== '');
 }
 
 function pageFactors(methods: readonly string[]): PageFactor[] {

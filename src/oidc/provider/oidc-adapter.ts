@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { Clock } from '../../common/clock/clock';
 import { clientMetadata } from '../clients/client-metadata';
 import type { OidcClientsRepository } from '../clients/oidc-clients.repository';
@@ -56,8 +56,15 @@ class ModelAdapter implements Adapter {
     return this.live(await this.models.findBy(this.kind, { userCode }));
   }
 
+  /**
+   * Marks a code or token used, atomically: of concurrent redemptions only the one whose update
+   * found it unused goes on; the others are invalid_grant (the provider checked `consumed`
+   * before, but both may have read it unset).
+   */
   async consume(id: string): Promise<void> {
-    await this.models.consume(this.kind, id, this.clock.now());
+    if (!(await this.models.consume(this.kind, id, this.clock.now()))) {
+      throw new errors.InvalidGrant('grant request is invalid');
+    }
   }
 
   async destroy(id: string): Promise<void> {
@@ -86,7 +93,7 @@ class ClientAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     const client = await this.clients.find(id);
-    return client === null ? undefined : (clientMetadata(client) as AdapterPayload);
+    return client === null ? undefined : clientMetadata(client);
   }
 
   upsert(): Promise<void> {

@@ -91,7 +91,6 @@ export class OidcProviderService implements OnModuleInit {
     });
     provider.on('server_error', (_ctx, error) => {
       this.logger.error(`OpenID Provider error: ${error.message}`, error.stack);
-     
     });
     return provider;
   }
@@ -133,7 +132,7 @@ export class OidcProviderService implements OnModuleInit {
         if (value !== undefined) reply.raw.setHeader(name, value);
       }
       reply.hijack();
-      return callback(raw, reply.raw as ServerResponse);
+      return callback(raw, reply.raw);
     };
     const methods = ['GET', 'POST', 'OPTIONS'] as const;
     fastify.route({
