@@ -88,9 +88,11 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   // headers depend on it), the request id, and CORS for listed origins; it answers preflights.
   const responseHeaders = responseHeadersFor(`/${DOCS_PATH}`, CORS_VARY_HEADERS);
   const cors = corsPolicy(config.http.corsOrigins);
+  // The provider's routes answer CORS per client themselves (CORS_ORIGINS must not widen it).
+  const provider = app.get(OidcProviderService);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.headers(responseHeaders(request.url)).header('x-request-id', request.id);
-    if (cors(request, reply)) return;
+    if (!provider.serves(request.url) && cors(request, reply)) return;
     // Node takes up to 16 KB of request line and headers; a URL needs far less (RFC 9110
     // §4.1 asks for 8000 octets).
     if (request.url.length > MAX_URL_LENGTH) sendEarlyProblem(request, reply, 414);
@@ -105,7 +107,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   );
   fastify.removeContentTypeParser('text/plain');
   // The provider's routes, which read their own bodies (before any parser runs).
-  app.get(OidcProviderService).mount(fastify);
+  provider.mount(fastify);
   const document = buildOpenApiDocument(app);
   // The account and sign-in pages' forms too: they are left out of the API's document.
   acceptFormBodiesOnlyWhereDocumented(fastify, document, [

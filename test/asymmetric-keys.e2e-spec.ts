@@ -471,7 +471,13 @@ describe('JWKS with the default HS256', () => {
     await t.close();
   });
 
-  it('publishes an empty key set (the HMAC secret is never exposed)', async () => {
-    assert.deepEqual(await fetchJwks(t), { keys: [] });
+  it('publishes no access-token key (the HMAC secret is never exposed), only the ID-token key', async () => {
+    const { keys } = (await fetchJwks(t)) as { keys: Array<Record<string, unknown>> };
+    // The OpenID Provider's ID-token key (an HMAC secret can't sign for the public).
+    assert.equal(keys.length, 1);
+    assert.deepEqual(
+      { kty: keys[0]?.kty, alg: keys[0]?.alg, use: keys[0]?.use, k: keys[0]?.k, d: keys[0]?.d },
+      { kty: 'EC', alg: 'ES256', use: 'sig', k: undefined, d: undefined },
+    );
   });
 });

@@ -80,7 +80,7 @@ describe('npm run cli -- audit:head, audit:verify --head, prune', () => {
     assert.equal(pruned.status, 0, pruned.stderr);
     assert.equal(
       pruned.stdout,
-      'Pruned 0 sessions, 0 refresh tokens, 0 mails, 0 account tokens, 0 MFA challenges, 0 audit events\n',
+      'Pruned 0 sessions, 0 refresh tokens, 0 mails, 0 account tokens, 0 MFA challenges, 0 OpenID Provider records, 0 audit events\n',
     );
   });
 });

@@ -2,10 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { AUTHORIZATION_CODE_TTL } from '../src/oidc/provider/oidc-configuration';
+import { OidcModelsRepository } from '../src/oidc/provider/oidc-models.repository';
+import { RetentionService } from '../src/retention/retention.service';
 import { createUser, type CreatedUser } from './helpers/factories';
 import { FormBrowser, insertClient, type OidcApp, startOidcApp } from './helpers/oidc';
 
 const REDIRECT = 'http://127.0.0.1:5998/callback';
+/** An origin the API allows (CORS_ORIGINS) that is no client's. */
+const API_PAGE = 'http://127.0.0.1:5001';
 
 interface Authorized {
   code: string;
@@ -62,7 +66,7 @@ describe('OpenID Provider: what a client or an attacker gets wrong', () => {
   let clientId: string;
 
   before(async () => {
-    app = await startOidcApp();
+    app = await startOidcApp({ CORS_ORIGINS: API_PAGE });
     user = await createUser(app.t);
     ({ clientId } = await insertClient(app.t, { redirectUris: [REDIRECT] }));
   });
@@ -163,5 +167,39 @@ describe('OpenID Provider: what a client or an attacker gets wrong', () => {
     const stolen = await redeem(app, other.clientId, { code, code_verifier: verifier });
     assert.equal(stolen.status, 400);
     assert.equal(stolen.body.error, 'invalid_grant');
+  });
+
+  it('pruning removes what the provider stored once it expired', async () => {
+    await authorize(app, clientId, user);
+    const models = app.t.app.get(OidcModelsRepository);
+    assert.ok((await models.count('AuthorizationCode')) > 0);
+    assert.ok((await models.count('Session')) > 0);
+    const before = await models.count('Session');
+    // Past every lifetime: codes (a minute), interactions, sessions (REFRESH_ABSOLUTE_TTL).
+    app.t.clock.advance(app.t.config.refresh.absoluteTtlSeconds + 1);
+    const result = await app.t.app.get(RetentionService).prune();
+    assert.ok(result.oidcModels >= before, `pruned ${result.oidcModels}`);
+    assert.equal(await models.count('AuthorizationCode'), 0);
+    assert.equal(await models.count('Session'), 0);
+  });
+
+  it('CORS on the provider is per client: CORS_ORIGINS of the API does not widen it', async () => {
+    const from = async (origin: string) =>
+      fetch(`${app.issuer}/oidc/token`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: 'x',
+          client_id: clientId,
+        }),
+      });
+    const listed = await from(API_PAGE);
+    assert.equal(listed.headers.get('access-control-allow-origin'), null);
+    const own = await from(new URL(REDIRECT).origin);
+    assert.equal(own.headers.get('access-control-allow-origin'), new URL(REDIRECT).origin);
+    // The API itself still answers its listed origin.
+    const api = await fetch(`${app.issuer}/api/v1/health/live`, { headers: { origin: API_PAGE } });
+    assert.equal(api.headers.get('access-control-allow-origin'), API_PAGE);
   });
 });

@@ -111,6 +111,7 @@ describe('retention (SPEC §12)', () => {
       refreshRecords: 2,
       mails: 0,
       mfaChallenges: 0,
+      oidcRecords: 0,
       accountRecords: 0,
       mailRetentionDays: 7,
       sessionRetentionDays: 30,

@@ -13,7 +13,7 @@ export async function prune(): Promise<void> {
     console.log(
       `Pruned ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ` +
         `${result.mails} mails, ${result.accountTokens} account tokens, ` +
-        `${result.mfaChallenges} MFA challenges, ` +
+        `${result.mfaChallenges} MFA challenges, ${result.oidcModels} OpenID Provider records, ` +
         `${result.auditEvents} audit events` +
         (result.auditCheckpoint === null
           ? ''

@@ -279,7 +279,7 @@ export function loadAppConfig(raw: Record<string, unknown>): AppConfig {
       parallelism: env.ARGON2_PARALLELISM,
     },
     logLevel: env.LOG_LEVEL,
-    warnings: [...policy.warnings, ...oidc.warnings],
+    warnings: policy.warnings,
 
     audit: {
       key: auditKey,

@@ -474,10 +474,10 @@ export class EnvironmentVariables {
 
   /**
    * The OpenID Provider (SPEC §10). Unset: on, except in production without OIDC_COOKIE_KEYS
-   * (and, under HS256, an OIDC_SIGNING_KEY), where it stays off with a warning; `true` makes
-   * those keys required, `false` turns it off.
+   * (and, under HS256, an OIDC_SIGNING_KEY), where it stays off until they are set; `true`
+   * makes those keys required, `false` turns it off.
    */
-  @Transform(toBoolean)
+  @Transform((field) => toBoolean({ value: emptyToUndefined(field) }))
   @IsOptional()
   @IsBoolean()
   OIDC_ENABLED?: boolean;

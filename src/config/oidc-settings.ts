@@ -35,14 +35,15 @@ export interface OidcSettings {
 
 /**
  * Reads the OIDC_* variables. In production the provider needs its keys; unset there (and
- * OIDC_ENABLED not `true`) it stays off and says so in `warnings`.
+ * OIDC_ENABLED not `true`) it stays off, as a feature that needs secrets is until they are
+ * given (OidcProviderService says so at boot; nothing insecure is accepted, so no warning).
  */
 export function oidcSettings(
   env: EnvironmentVariables,
   context: { publicUrl: string; keys: SigningKeys | undefined; production: boolean },
-): { settings?: OidcSettings; problems: string[]; warnings: string[] } {
+): { settings?: OidcSettings; problems: string[] } {
   if (env.OIDC_ENABLED === false || context.keys === undefined) {
-    return { problems: [], warnings: [] };
+    return { problems: [] };
   }
   const { production, keys } = context;
   const cookieKeys = list(env.OIDC_COOKIE_KEYS);
@@ -58,13 +59,13 @@ export function oidcSettings(
     missing.push('OIDC_SIGNING_KEY');
   }
   if (missing.length > 0) {
-    const message = `${missing.join(' and ')}: required for the OpenID Provider when NODE_ENV=production`;
     return env.OIDC_ENABLED === true
-      ? { problems: [message], warnings: [] }
-      : {
-          problems: [],
-          warnings: [`${message}; it is off (set them, or OIDC_ENABLED=false to silence this)`],
-        };
+      ? {
+          problems: [
+            `${missing.join(' and ')}: required for the OpenID Provider when NODE_ENV=production`,
+          ],
+        }
+      : { problems: [] };
   }
   const problems: string[] = [];
   if (pem.problem !== undefined) problems.push(pem.problem);
@@ -102,7 +103,7 @@ export function oidcSettings(
     idTokenKey = withAlgorithm(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
     generated = true;
   }
-  if (problems.length > 0 || idTokenKey === undefined) return { problems, warnings: [] };
+  if (problems.length > 0 || idTokenKey === undefined) return { problems };
   if (keys.algorithm === 'HS256') {
     const jwk = createPublicKey(idTokenKey.key).export({ format: 'jwk' });
     extraJwks.push({ ...jwk, kid: idTokenKey.kid, alg: idTokenKey.alg, use: 'sig' });
@@ -118,7 +119,6 @@ export function oidcSettings(
       generated,
     },
     problems: [],
-    warnings: [],
   };
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { describe, it } from 'node:test';
@@ -208,5 +208,68 @@ describe('production configuration', () => {
     assert.match(config.warnings[0] ?? '', /^SWAGGER_ENABLED:/);
     assert.equal(loadAppConfig({ ...STRONG, SWAGGER_ENABLED: 'false' }).http.swaggerEnabled, false);
     assert.equal(loadAppConfig({ SWAGGER_ENABLED: 'false' }).http.swaggerEnabled, false);
+  });
+
+  describe('the OpenID Provider', () => {
+    const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    const keys = {
+      OIDC_COOKIE_KEYS: randomBytes(32).toString('base64url'),
+      OIDC_SIGNING_KEY: signingKey,
+    };
+
+    it('stays off without its keys (no warning: nothing insecure is accepted)', () => {
+      const config = loadAppConfig(STRONG);
+      assert.equal(config.oidc, undefined);
+      assert.deepEqual(config.warnings, []);
+    });
+
+    it('is on with its keys, the issuer PUBLIC_URL and the API the resource', () => {
+      const config = loadAppConfig({ ...STRONG, ...keys });
+      assert.equal(config.oidc?.issuer, 'https://id.example.com');
+      assert.equal(config.oidc?.apiResource, 'https://id.example.com/api/v1');
+      assert.equal(config.oidc?.generated, false);
+      assert.equal(config.oidc?.idTokenKey.alg, 'ES256');
+      assert.deepEqual(
+        config.oidc?.extraJwks.map((jwk) => jwk.kid),
+        [config.oidc?.idTokenKey.kid],
+      );
+    });
+
+    it('OIDC_ENABLED=true makes the keys required, naming them', () => {
+      const problem = refusedFor({ ...STRONG, OIDC_ENABLED: 'true' }, 'OIDC_COOKIE_KEYS');
+      assert.match(problem, /OIDC_SIGNING_KEY/);
+    });
+
+    it('refuses short or guessable cookie keys and a signing key that is not a private key', () => {
+      refusedFor({ ...STRONG, ...keys, OIDC_COOKIE_KEYS: 'short' }, 'OIDC_COOKIE_KEYS');
+      refusedFor(
+        { ...STRONG, ...keys, OIDC_COOKIE_KEYS: 'changeme'.repeat(5) },
+        'OIDC_COOKIE_KEYS',
+      );
+      refusedFor({ ...STRONG, ...keys, OIDC_SIGNING_KEY: 'not a key' }, 'OIDC_SIGNING_KEY');
+    });
+
+    it('with an asymmetric JWT_ALGORITHM the access-token key signs ID tokens; OIDC_SIGNING_KEY is refused', () => {
+      const jwtKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+      const asymmetric = {
+        ...STRONG,
+        JWT_ALGORITHM: 'ES256',
+        JWT_PRIVATE_KEY: jwtKey,
+        OIDC_COOKIE_KEYS: keys.OIDC_COOKIE_KEYS,
+      };
+      const config = loadAppConfig(asymmetric);
+      assert.equal(config.oidc?.idTokenKey.kid, config.jwt.signingKid);
+      assert.deepEqual(config.oidc?.extraJwks, []);
+      refusedFor({ ...asymmetric, OIDC_SIGNING_KEY: signingKey }, 'OIDC_SIGNING_KEY');
+    });
+
+    it('OIDC_ENABLED=false turns it off anywhere', () => {
+      assert.equal(loadAppConfig({ OIDC_ENABLED: 'false' }).oidc, undefined);
+      assert.notEqual(loadAppConfig({ OIDC_ENABLED: '' }).oidc, undefined);
+    });
   });
 });

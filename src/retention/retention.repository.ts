@@ -62,6 +62,16 @@ const DELETE_SPENT_MFA_CHALLENGES: Statement = {
       ORDER BY id LIMIT :batch)`,
 };
 
+// What the OpenID Provider stored (codes, tokens, sessions, grants) once expired: the provider
+// treats an expired model as absent, so nothing reads it any more.
+const DELETE_EXPIRED_OIDC_MODELS: Statement = {
+  name: 'identity_retention_expired_oidc_models',
+  sql: `
+    DELETE FROM oidc_models WHERE (kind, id) IN (
+      SELECT kind, id FROM oidc_models WHERE expires_at < :now
+      ORDER BY expires_at LIMIT :batch)`,
+};
+
 /** PostgreSQL: one instance prunes at a time; the others skip (released at commit). */
 const TRY_RETENTION_LOCK: Statement = {
   name: 'identity_retention_try_lock',
@@ -180,6 +190,10 @@ export class RetentionRepository {
 
   deleteSpentMfaChallenges(tx: Transaction, cutoff: Date, batch: number): Promise<number> {
     return this.affected(tx, DELETE_SPENT_MFA_CHALLENGES, { cutoff, batch });
+  }
+
+  deleteExpiredOidcModels(tx: Transaction, now: Date, batch: number): Promise<number> {
+    return this.affected(tx, DELETE_EXPIRED_OIDC_MODELS, { now, batch });
   }
 
   /**

@@ -141,6 +141,10 @@ class InMemoryRetention implements RetentionApi {
     return Promise.resolve(0);
   }
 
+  deleteExpiredOidcModels(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
   lockAuditLog(): Promise<void> {
     return Promise.resolve();
   }
@@ -419,6 +423,7 @@ describe('RetentionService (in-memory tables)', () => {
         mailRetentionDays: 7,
         mails: 0,
         mfaChallenges: 0,
+        oidcRecords: 0,
         refreshRecords: 0,
         sessionRetentionDays: 30,
         sessions: 0,

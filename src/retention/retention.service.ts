@@ -16,6 +16,8 @@ export interface PruneResult {
   accountTokens: number;
   /** Second-factor challenges (mfa_token, WebAuthn) spent or expired that long ago. */
   mfaChallenges: number;
+  /** What the OpenID Provider stored (codes, tokens, sessions, grants), once expired. */
+  oidcModels: number;
   auditEvents: number;
   /** The sequence the audit checkpoint now covers, when audit events were pruned. */
   auditCheckpoint: number | null;
@@ -109,6 +111,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       mails: 0,
       accountTokens: 0,
       mfaChallenges: 0,
+      oidcModels: 0,
       auditEvents: 0,
       auditCheckpoint: null,
       skipped: false,
@@ -162,6 +165,14 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
           return challenges;
         },
       },
+      {
+        full: ROW_BATCH,
+        batch: async (tx) => {
+          const models = await this.retention.deleteExpiredOidcModels(tx, now, ROW_BATCH);
+          result.oidcModels += models;
+          return models;
+        },
+      },
       { full: AUDIT_BATCH, batch: (tx) => this.pruneAudit(tx, auditCutoff, result) },
     ];
     for (const step of steps) {
@@ -181,6 +192,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       result.mails +
       result.accountTokens +
       result.mfaChallenges +
+      result.oidcModels +
       result.auditEvents;
     if (deleted > 0) {
       await this.transactions.run((tx) =>
@@ -197,6 +209,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
               mails: result.mails,
               accountRecords: result.accountTokens,
               mfaChallenges: result.mfaChallenges,
+              oidcRecords: result.oidcModels,
               auditEvents: result.auditEvents,
               auditCheckpoint: result.auditCheckpoint,
               sessionRetentionDays: sessionDays,
@@ -210,7 +223,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       this.logger.log(
         `Retention: deleted ${result.sessions} sessions, ${result.refreshTokens} refresh tokens, ` +
           `${result.mails} mails, ${result.accountTokens} account tokens, ` +
-          `${result.mfaChallenges} MFA challenges, ` +
+          `${result.mfaChallenges} MFA challenges, ${result.oidcModels} OpenID Provider records, ` +
           `${result.auditEvents} audit events`,
       );
     }

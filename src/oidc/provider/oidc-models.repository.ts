@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In, IsNull, LessThanOrEqual, Not } from 'typeorm';
+import { IsNull } from 'typeorm';
 import { Database } from '../../database/database';
 import { OidcModel } from '../entities/oidc-model.entity';
 
@@ -41,25 +41,8 @@ export class OidcModelsRepository {
     await this.database.manager().delete(OidcModel, { grantId });
   }
 
-  /** Ends the provider sessions `uids` names (our session of them was revoked). */
-  async destroySessions(uids: string[]): Promise<void> {
-    if (uids.length === 0) return;
-    await this.database.manager().delete(OidcModel, { kind: 'Session', uid: In(uids) });
-  }
-
-  /** Deletes models expired at `before`; how many (retention). */
-  async deleteExpired(before: Date): Promise<number> {
-    const result = await this.database
-      .manager()
-      .delete(OidcModel, { expiresAt: LessThanOrEqual(before) });
-    return result.affected ?? 0;
-  }
-
-  /** How many models of `kind` are stored, expired or not (tests and metrics). */
+  /** How many models of `kind` are stored, expired or not. */
   count(kind: string): Promise<number> {
-    return this.database
-      .manager()
-      .getRepository(OidcModel)
-      .countBy({ kind, id: Not(IsNull()) });
+    return this.database.manager().getRepository(OidcModel).countBy({ kind });
   }
 }

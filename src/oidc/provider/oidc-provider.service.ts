@@ -15,7 +15,7 @@ import {
 } from '../interaction/oidc-pages.html';
 import { adapterFactory } from './oidc-adapter';
 import { OidcAccounts } from './oidc-accounts';
-import { OIDC_ROUTES, providerConfiguration } from './oidc-configuration';
+import { INTERACTION_PATH, OIDC_ROUTES, providerConfiguration } from './oidc-configuration';
 import { OidcModelsRepository } from './oidc-models.repository';
 import { providerRequestContext, rememberRequestId } from './request-context';
 import { SessionsService } from '../../sessions/sessions.service';
@@ -48,9 +48,13 @@ export class OidcProviderService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    if (this.config.oidc?.generated === true) {
+    if (this.config.oidc === undefined) {
+      this.logger.log(
+        'The OpenID Provider is off: OIDC_ENABLED=false, or production without its keys (OIDC_* in .env.example)',
+      );
+    } else if (this.config.oidc.generated) {
       this.logger.warn(
-        'No OIDC_COOKIE_KEYS (or, under HS256, OIDC_SIGNING_KEY) is configured: keys were generated ' +
+        'The OpenID Provider has no configured keys (OIDC_* in .env.example): keys were generated ' +
           'for this process. Provider sessions and ID tokens do not survive a restart and are not ' +
           'shared between instances.',
       );
@@ -121,7 +125,7 @@ export class OidcProviderService implements OnModuleInit {
     const provider = this.provider;
     if (provider === undefined) return;
     const callback = provider.callback();
-    const mountPath = new URL(this.settings.issuer).pathname.replace(/\/+$/, '');
+    const mountPath = this.mountPath();
     const handOver = (rewrite?: string) => (request: FastifyRequest, reply: FastifyReply) => {
       const raw = request.raw as IncomingMessage & { originalUrl?: string };
       const url = request.url;
@@ -157,6 +161,26 @@ export class OidcProviderService implements OnModuleInit {
         });
       }
     }
+  }
+
+  /**
+   * Whether mount() hands `url` to the provider: its routes have CORS of their own (per client,
+   * clientBasedCORS), which the API's CORS_ORIGINS must not widen (app.setup.ts).
+   */
+  serves(url: string): boolean {
+    if (this.provider === undefined) return false;
+    const path = url.split('?', 1)[0] ?? '';
+    const mountPath = this.mountPath();
+    if (path.startsWith(`${mountPath}/oidc/`)) {
+      return !path.startsWith(`/${INTERACTION_PATH}/`);
+    }
+    return [DISCOVERY_PATH, AUTHORIZATION_SERVER_METADATA_PATH].some(
+      (metadata) => path === metadata || path === `${mountPath}${metadata}`,
+    );
+  }
+
+  private mountPath(): string {
+    return new URL(this.settings.issuer).pathname.replace(/\/+$/, '');
   }
 
   /** The result of an interaction, and where the browser goes on (303 from our page). */
