@@ -18,6 +18,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MailModule } from './mail/mail.module';
 import { MfaModule } from './mfa/mfa.module';
+import { OidcClientsModule } from './oidc/clients/oidc-clients.module';
 import { RetentionModule } from './retention/retention.module';
 import { UsersModule } from './users/users.module';
 
@@ -30,6 +31,7 @@ import { UsersModule } from './users/users.module';
     UsersModule,
     AuthModule,
     MfaModule,
+    OidcClientsModule,
     AccountPagesModule,
     ContentModule,
     HealthModule,
