@@ -75,7 +75,7 @@ export class OidcClientsService {
     const secret = registration.token_endpoint_auth_method === 'none' ? undefined : newSecret();
     const now = this.clock.now();
     const client: OidcClient = {
-      id: randomBytes(CLIENT_ID_BYTES).toString('base64url'),
+      id: newClientId(),
       secretHash: secret === undefined ? null : hashClientSecret(secret),
       ...registrationColumns(registration),
       createdAt: now,
@@ -217,6 +217,17 @@ export class OidcClientsService {
 
 function clientNotFound(): DomainError {
   return new DomainError('oidc_client_not_found', 'No such client');
+}
+
+/**
+ * 16 random bytes, base64url, never starting with "-": an id is also typed on command lines
+ * (`oidc-clients show --id <client_id>`), where a leading "-" reads as an option.
+ */
+function newClientId(): string {
+  for (;;) {
+    const id = randomBytes(CLIENT_ID_BYTES).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function newSecret(): string {
