@@ -64,6 +64,12 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'PasskeyOptionsController.secondFactorOptions': 'passkeySecondFactorOptions',
   'PasskeyOptionsController.stepUpOptions': 'passkeyStepUpOptions',
   'PasskeyLoginController.login': 'loginWithPasskey',
+  'OidcClientsController.create': 'createOidcClient',
+  'OidcClientsController.list': 'listOidcClients',
+  'OidcClientsController.get': 'getOidcClient',
+  'OidcClientsController.update': 'updateOidcClient',
+  'OidcClientsController.rotateSecret': 'rotateOidcClientSecret',
+  'OidcClientsController.remove': 'deleteOidcClient',
 };
 
 /** A route missing from {@link OPERATION_IDS} still gets a camelCase id (`metricsScrape`). */

@@ -133,6 +133,12 @@ const EXPECTED_OPERATIONS = [
   'post /api/v1/auth/passkey/login',
   'post /api/v1/auth/mfa/passkey-options',
   'post /api/v1/auth/mfa/step-up/passkey-options',
+  'post /api/v1/oidc-clients',
+  'get /api/v1/oidc-clients',
+  'get /api/v1/oidc-clients/{id}',
+  'patch /api/v1/oidc-clients/{id}',
+  'post /api/v1/oidc-clients/{id}/secret',
+  'delete /api/v1/oidc-clients/{id}',
 ];
 
 interface Answer {
@@ -263,6 +269,12 @@ describe('Swagger UI and the OpenAPI document', () => {
       'post /api/v1/auth/passkey/login': 'loginWithPasskey',
       'post /api/v1/auth/mfa/passkey-options': 'passkeySecondFactorOptions',
       'post /api/v1/auth/mfa/step-up/passkey-options': 'passkeyStepUpOptions',
+      'post /api/v1/oidc-clients': 'createOidcClient',
+      'get /api/v1/oidc-clients': 'listOidcClients',
+      'get /api/v1/oidc-clients/{id}': 'getOidcClient',
+      'patch /api/v1/oidc-clients/{id}': 'updateOidcClient',
+      'post /api/v1/oidc-clients/{id}/secret': 'rotateOidcClientSecret',
+      'delete /api/v1/oidc-clients/{id}': 'deleteOidcClient',
     });
     const values = Object.values(ids);
     assert.equal(new Set(values).size, values.length, 'operationIds are unique');

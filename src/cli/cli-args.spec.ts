@@ -121,6 +121,68 @@ describe('parseCliArgs', () => {
     }
   });
 
+  it('reads oidc-clients with one action and the options of that action', () => {
+    assert.deepEqual(
+      parseCliArgs([
+        'oidc-clients',
+        'create',
+        '--name',
+        'Web app',
+        '--redirect-uri',
+        'https://app.example.com/a',
+        '--redirect-uri=https://app.example.com/b',
+        '--grant-type',
+        'authorization_code',
+        '--auth-method',
+        'none',
+        '--scope',
+        'openid email',
+        '--first-party',
+      ]),
+      {
+        name: 'oidc-clients',
+        action: 'create',
+        client: {
+          client_name: 'Web app',
+          redirect_uris: ['https://app.example.com/a', 'https://app.example.com/b'],
+          grant_types: ['authorization_code'],
+          token_endpoint_auth_method: 'none',
+          scope: 'openid email',
+          first_party: true,
+        },
+      },
+    );
+    assert.deepEqual(parseCliArgs(['oidc-clients', 'create', '--name', 'Service']), {
+      name: 'oidc-clients',
+      action: 'create',
+      client: { client_name: 'Service' },
+    });
+    assert.deepEqual(parseCliArgs(['oidc-clients', 'list']), {
+      name: 'oidc-clients',
+      action: 'list',
+    });
+    for (const action of ['show', 'rotate-secret', 'delete'] as const) {
+      assert.deepEqual(parseCliArgs(['oidc-clients', action, '--id', 'abc']), {
+        name: 'oidc-clients',
+        action,
+        id: 'abc',
+      });
+    }
+    for (const argv of [
+      ['oidc-clients'],
+      ['oidc-clients', 'rename'],
+      ['oidc-clients', 'create'],
+      ['oidc-clients', 'create', '--name', 'x', '--id', 'abc'],
+      ['oidc-clients', 'list', '--name', 'x'],
+      ['oidc-clients', 'show'],
+      ['oidc-clients', 'delete', '--id', ' '],
+      ['oidc-clients', 'delete', '--id', 'abc', 'def'],
+      ['create-admin', '--username', 'a', '--email', 'a@example.com', '--name', 'b'],
+    ]) {
+      assert.throws(() => parseCliArgs(argv), UsageError, argv.join(' '));
+    }
+  });
+
   it('asks for help with no arguments, --help or -h', () => {
     for (const argv of [[], ['--help'], ['-h'], ['create-admin', '--help']]) {
       assert.deepEqual(parseCliArgs(argv), { name: 'help' }, argv.join(' '));

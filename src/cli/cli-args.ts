@@ -48,6 +48,24 @@ Commands:
       MFA_PREVIOUS_ENCRYPTION_KEYS; then the old key can be dropped. Safe while the service
       runs. Audited.
 
+  oidc-clients create --name <client name> [--redirect-uri <uri>]... [--grant-type <grant>]...
+      [--auth-method none|client_secret_basic|client_secret_post] [--scope "<scopes>"]
+      [--post-logout-redirect-uri <uri>]... [--application-type web|native] [--first-party]
+      Registers a client of the OpenID Provider, as POST /oidc-clients does, with the same
+      defaults and rules (docs/oidc-clients.md). Prints its client_id and, for a confidential
+      client, its client_secret: shown this once, only its hash is kept. Audited.
+
+  oidc-clients list
+  oidc-clients show --id <client_id>
+      Lists the clients (one line each), or prints one as JSON. Never a secret.
+
+  oidc-clients rotate-secret --id <client_id>
+      Gives a confidential client a new secret and prints it once; the old one stops working.
+      Audited.
+
+  oidc-clients delete --id <client_id>
+      Deletes a client; its codes and tokens are refused from then on. Audited.
+
   prune
       Runs one retention pass (SESSION_RETENTION_DAYS, MAIL_RETENTION_DAYS,
       AUDIT_RETENTION_DAYS) and prints what it deleted. Safe while the service runs.
@@ -73,7 +91,22 @@ export type CliCommand =
       format?: 'json' | 'csv';
       dryRun: boolean;
       skipInvalid: boolean;
-    };
+    }
+  | { name: 'oidc-clients'; action: 'create'; client: OidcClientOptions }
+  | { name: 'oidc-clients'; action: 'list' }
+  | { name: 'oidc-clients'; action: 'show' | 'rotate-secret' | 'delete'; id: string };
+
+/** What `oidc-clients create` was given, in the RFC 7591 names of POST /oidc-clients. */
+export interface OidcClientOptions {
+  client_name: string;
+  redirect_uris?: string[];
+  post_logout_redirect_uris?: string[];
+  grant_types?: string[];
+  token_endpoint_auth_method?: string;
+  scope?: string;
+  application_type?: string;
+  first_party?: boolean;
+}
 
 const COMMANDS = [
   'create-admin',
@@ -86,7 +119,18 @@ const COMMANDS = [
   'email-verified',
   'mfa-reset',
   'mfa-rekey',
+  'oidc-clients',
 ] as const;
+const OIDC_CLIENT_ACTIONS = ['create', 'list', 'show', 'rotate-secret', 'delete'] as const;
+// The options of `oidc-clients create`, by the metadata name each one sets.
+const OIDC_CLIENT_OPTIONS = {
+  'redirect-uri': 'redirect_uris',
+  'post-logout-redirect-uri': 'post_logout_redirect_uris',
+  'grant-type': 'grant_types',
+  'auth-method': 'token_endpoint_auth_method',
+  scope: 'scope',
+  'application-type': 'application_type',
+} as const;
 const OPTIONS_OF: Partial<Record<(typeof COMMANDS)[number], string[]>> = {
   'audit:verify': ['help', 'head'],
   'import-users': ['help', 'file', 'format', 'dry-run', 'skip-invalid'],
@@ -117,6 +161,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
   if (!COMMANDS.some((known) => known === command)) {
     throw new UsageError(`Unknown command "${command}"`);
   }
+  if (command === 'oidc-clients') return parseOidcClients(extra, values);
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
   if (command !== 'create-admin') {
     const allowed = OPTIONS_OF[command as (typeof COMMANDS)[number]] ?? ['help'];
@@ -164,13 +209,50 @@ export function parseCliArgs(argv: string[]): CliCommand {
     }
     return { name: 'audit:verify', head: { sequence: Number(match[1]), hash: match[2] ?? '' } };
   }
-  const foreign = ['head', 'file', 'format', 'dry-run', 'skip-invalid', 'user', 'unverified'].find(
-    (option) => values[option as keyof typeof values] !== undefined,
+  const foreign = Object.keys(values).find(
+    (option) => option !== 'username' && option !== 'email' && option !== 'help',
   );
   if (foreign !== undefined) throw new UsageError(`create-admin takes no option --${foreign}`);
   if (values.username === undefined) throw new UsageError('Missing option --username');
   if (values.email === undefined) throw new UsageError('Missing option --email');
   return { name: 'create-admin', username: values.username, email: values.email };
+}
+
+/** `oidc-clients <action> ...`: one action, then the options that action takes. */
+function parseOidcClients(
+  positionals: string[],
+  values: ReturnType<typeof parseWithNode>['values'],
+): CliCommand {
+  const [action, ...extra] = positionals;
+  if (action === undefined) throw new UsageError('oidc-clients needs an action');
+  const known = OIDC_CLIENT_ACTIONS.find((name) => name === action);
+  if (known === undefined) throw new UsageError(`Unknown oidc-clients action "${action}"`);
+  if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
+  const allowed =
+    known === 'create'
+      ? ['help', 'name', 'first-party', ...Object.keys(OIDC_CLIENT_OPTIONS)]
+      : known === 'list'
+        ? ['help']
+        : ['help', 'id'];
+  const given = Object.keys(values).find((option) => !allowed.includes(option));
+  if (given !== undefined) {
+    throw new UsageError(`oidc-clients ${known} takes no option --${given}`);
+  }
+  if (known === 'list') return { name: 'oidc-clients', action: known };
+  if (known !== 'create') {
+    if (values.id === undefined || values.id.trim() === '') {
+      throw new UsageError('Missing option --id');
+    }
+    return { name: 'oidc-clients', action: known, id: values.id.trim() };
+  }
+  if (values.name === undefined) throw new UsageError('Missing option --name');
+  const client: OidcClientOptions = { client_name: values.name };
+  for (const [option, field] of Object.entries(OIDC_CLIENT_OPTIONS)) {
+    const value = values[option as keyof typeof OIDC_CLIENT_OPTIONS];
+    if (value !== undefined) Object.assign(client, { [field]: value });
+  }
+  if (values['first-party'] === true) client.first_party = true;
+  return { name: 'oidc-clients', action: 'create', client };
 }
 
 function parseWithNode(argv: string[]) {
@@ -186,6 +268,15 @@ function parseWithNode(argv: string[]) {
       'skip-invalid': { type: 'boolean' },
       user: { type: 'string' },
       unverified: { type: 'boolean' },
+      id: { type: 'string' },
+      name: { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      'grant-type': { type: 'string', multiple: true },
+      'auth-method': { type: 'string' },
+      scope: { type: 'string' },
+      'application-type': { type: 'string' },
+      'first-party': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,

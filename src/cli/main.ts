@@ -55,6 +55,11 @@ async function main(argv: string[]): Promise<void> {
       await mfaRekey();
       return;
     }
+    case 'oidc-clients': {
+      const { oidcClients } = await import('./oidc-clients.command');
+      await oidcClients(command);
+      return;
+    }
     case 'prune': {
       const { prune } = await import('./prune.command');
       await prune();

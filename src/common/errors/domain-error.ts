@@ -14,6 +14,7 @@ export type DomainErrorCode =
   | 'conflict'
   | 'user_not_found'
   | 'role_not_found'
+  | 'oidc_client_not_found'
   | 'last_admin'
   | 'weak_password'
   | 'rate_limited'
@@ -66,6 +67,8 @@ export const PROBLEM_TYPES: Record<DomainErrorCode, { status: number; title: str
   conflict: { status: 409, title: 'Conflict' },
   user_not_found: { status: 404, title: 'User not found' },
   role_not_found: { status: 404, title: 'Role not found' },
+  // A registered relying party of the OpenID Provider (SPEC §10; src/oidc/clients).
+  oidc_client_not_found: { status: 404, title: 'Client not found' },
   last_admin: { status: 409, title: 'Last active administrator' },
   weak_password: { status: 400, title: 'Password rejected' },
   rate_limited: { status: 429, title: 'Too many requests' },

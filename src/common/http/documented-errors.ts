@@ -465,6 +465,29 @@ const EXAMPLES = {
       'Enrol a second factor first (POST /users/me/mfa/totp), then step up (POST /auth/mfa/step-up) or log in again',
     ),
   ),
+  // OpenID Connect clients (src/oidc/clients).
+  invalidOidcClient: named(
+    'A field is invalid or unknown, or the client breaks a rule',
+    invalid([
+      {
+        field: 'redirect_uris.0',
+        message: 'redirect_uris.0 must use https (http only for localhost, 127.0.0.1 or [::1])',
+      },
+    ]),
+  ),
+  oidcClientNotFound: named(
+    'No client has this client_id',
+    domain(404, 'oidc-client-not-found', 'Client not found', 'No such client'),
+  ),
+  oidcClientIsPublic: named(
+    'The client is public (token_endpoint_auth_method none)',
+    domain(
+      409,
+      'conflict',
+      'Conflict',
+      'A public client (token_endpoint_auth_method none) has no secret to rotate',
+    ),
+  ),
   // RFC 6749 §5.2 bodies of the token and refresh endpoints (application/json).
   oauthMfaRequired: named('The password is right; the user has a second factor', {
     error: 'mfa_required',
@@ -629,6 +652,11 @@ const OPERATION_EXAMPLES: Record<string, Record<number, ExampleName[]>> = {
     404: ['passkeyNotEnrolled', 'mfaDisabled'],
   },
   passkeyStepUpOptions: { 404: ['passkeyNotEnrolled', 'mfaDisabled'] },
+  createOidcClient: { 400: ['invalidOidcClient'] },
+  getOidcClient: { 404: ['oidcClientNotFound'] },
+  updateOidcClient: { 400: ['invalidOidcClient'], 404: ['oidcClientNotFound'] },
+  rotateOidcClientSecret: { 404: ['oidcClientNotFound'], 409: ['oidcClientIsPublic'] },
+  deleteOidcClient: { 404: ['oidcClientNotFound'] },
 };
 
 const SINGLE_EXAMPLE: Partial<Record<number, ExampleName>> = {

@@ -11,6 +11,22 @@ export class OidcClientsRepository {
     return this.database.manager().getRepository(OidcClient).findOneBy({ id });
   }
 
+  /**
+   * The client, read in `tx` for a change that depends on what it holds: locked until commit
+   * on PostgreSQL, so two concurrent changes are applied one after the other (SQLite runs
+   * transactions one at a time anyway).
+   */
+  findForUpdate(tx: Transaction, id: string): Promise<OidcClient | null> {
+    const query = this.database
+      .manager(tx)
+      .getRepository(OidcClient)
+      .createQueryBuilder('client')
+      .where('client.id = :id', { id });
+    return (
+      this.database.dialect === 'postgres' ? query.setLock('pessimistic_write') : query
+    ).getOne();
+  }
+
   /** Every client, oldest first. */
   list(): Promise<OidcClient[]> {
     return this.database
