@@ -472,7 +472,7 @@ describe('JWKS with the default HS256', () => {
   });
 
   it('publishes no access-token key (the HMAC secret is never exposed), only the ID-token key', async () => {
-    const { keys } = (await fetchJwks(t)) as { keys: Array<Record<string, unknown>> };
+    const { keys } = await fetchJwks(t);
     // The OpenID Provider's ID-token key (an HMAC secret can't sign for the public).
     assert.equal(keys.length, 1);
     assert.deepEqual(
