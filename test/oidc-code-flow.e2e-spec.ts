@@ -2,20 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { createUser, type CreatedUser } from './helpers/factories';
-import { FormBrowser, insertClient, type OidcApp, startOidcApp } from './helpers/oidc';
+import {
+  discover,
+  FormBrowser,
+  insertClient,
+  type OidcApp,
+  type RegisteredClient,
+  startOidcApp,
+} from './helpers/oidc';
 
 const REDIRECT = 'http://127.0.0.1:5999/callback';
-
-/** openid-client against our issuer over plain http (127.0.0.1 in tests). */
-function discover(app: OidcApp, clientId: string, secret?: string): Promise<oidc.Configuration> {
-  return oidc.discovery(
-    new URL(app.issuer),
-    clientId,
-    secret === undefined ? { redirect_uris: [REDIRECT] } : { client_secret: secret },
-    secret === undefined ? oidc.None() : oidc.ClientSecretBasic(secret),
-    { execute: [oidc.allowInsecureRequests] },
-  );
-}
 
 async function codeFlow(
   config: oidc.Configuration,
@@ -46,7 +42,7 @@ async function codeFlow(
 describe('OpenID Provider: authorization code + PKCE with openid-client', () => {
   let app: OidcApp;
   let user: CreatedUser;
-  let spa: { clientId: string };
+  let spa: RegisteredClient;
 
   before(async () => {
     app = await startOidcApp();
@@ -56,7 +52,7 @@ describe('OpenID Provider: authorization code + PKCE with openid-client', () => 
   after(() => app.t.close());
 
   it('discovery names our endpoints and key set', async () => {
-    const config = await discover(app, spa.clientId);
+    const config = await discover(app, spa);
     const metadata = config.serverMetadata();
     assert.equal(metadata.issuer, app.issuer);
     assert.equal(metadata.authorization_endpoint, `${app.issuer}/oidc/auth`);
@@ -66,7 +62,7 @@ describe('OpenID Provider: authorization code + PKCE with openid-client', () => 
   });
 
   it('signs a user in: id_token validated, userinfo, refresh', async () => {
-    const config = await discover(app, spa.clientId);
+    const config = await discover(app, spa);
     const tokens = await codeFlow(config, user);
     const claims = tokens.claims();
     assert.equal(claims?.sub, user.user.id);
@@ -80,7 +76,7 @@ describe('OpenID Provider: authorization code + PKCE with openid-client', () => 
   });
 
   it('an access token for the API works at the API and dies with logout', async () => {
-    const config = await discover(app, spa.clientId);
+    const config = await discover(app, spa);
     const tokens = await codeFlow(config, user, { resource: app.api });
     const me = await app.t
       .http()

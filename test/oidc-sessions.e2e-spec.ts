@@ -8,6 +8,7 @@ import { createUser, type CreatedUser, loginToken } from './helpers/factories';
 import { enrolTotp, totpCode } from './helpers/mfa';
 import { claimsOf, events } from './helpers/mfa-login';
 import {
+  discover,
   FormBrowser,
   hiddenValue,
   insertClient,
@@ -20,17 +21,6 @@ const REDIRECT = 'http://127.0.0.1:5997/callback';
 const LOGGED_OUT = 'http://127.0.0.1:5997/bye';
 
 type Tokens = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
-
-function discover(app: OidcApp, client: RegisteredClient): Promise<oidc.Configuration> {
-  const { clientId, clientSecret } = client;
-  return oidc.discovery(
-    new URL(app.issuer),
-    clientId,
-    clientSecret === undefined ? {} : { client_secret: clientSecret },
-    clientSecret === undefined ? oidc.None() : oidc.ClientSecretBasic(clientSecret),
-    { execute: [oidc.allowInsecureRequests] },
-  );
-}
 
 async function authorizationUrl(
   config: oidc.Configuration,
@@ -313,14 +303,12 @@ describe('OpenID Provider: one identity, one revocation model', () => {
       REDIRECT,
     );
     assert.equal(wrong.status, 401);
+    assert.match(wrong.html, /Code from my authenticator app/);
     const back = await browser.submit(
       wrong.url,
       wrong.html,
-      {
-        mfa_token: hiddenValue(wrong.html, 'mfa_token') ?? '',
-        method: 'totp',
-        code: await totpCode(app.t, secret, 1),
-      },
+      // The page's own mfa_token and offered factors travel with the form.
+      { method: 'totp', code: await totpCode(app.t, secret, 1) },
       REDIRECT,
     );
     const tokens = await redeem(config, back.url, verifier, app.api);

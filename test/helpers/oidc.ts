@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import * as oidc from 'openid-client';
 import { Transactions } from '../../src/database/database';
 import { hashClientSecret } from '../../src/oidc/clients/client-metadata';
 import { OidcClientsRepository } from '../../src/oidc/clients/oidc-clients.repository';
@@ -81,11 +82,32 @@ export async function insertClient(
   return { clientId: client.id, clientSecret };
 }
 
+/** openid-client's view of our issuer for `client` (plain http: 127.0.0.1 in tests). */
+export function discover(app: OidcApp, client: RegisteredClient): Promise<oidc.Configuration> {
+  const { clientId, clientSecret } = client;
+  return oidc.discovery(
+    new URL(app.issuer),
+    clientId,
+    clientSecret === undefined ? {} : { client_secret: clientSecret },
+    clientSecret === undefined ? oidc.None() : oidc.ClientSecretBasic(clientSecret),
+    { execute: [oidc.allowInsecureRequests] },
+  );
+}
+
 export interface PageAnswer {
   status: number;
   url: string;
   location: string | null;
   html: string;
+}
+
+/** Every hidden input of a page, by name. */
+function hiddenFields(html: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+    fields[match[1] ?? ''] = (match[2] ?? '').replace(/&amp;/g, '&');
+  }
+  return fields;
 }
 
 /** A hidden input's value in a page (the interaction pages' mfa_token, the logout form's xsrf). */
@@ -113,7 +135,10 @@ export class FormBrowser {
     throw new Error('too many redirects');
   }
 
-  /** POSTs a form of the page at `pageUrl` (its action) and follows where it leads. */
+  /**
+   * POSTs a form of the page at `pageUrl` (its action), with the page's hidden fields and
+   * `fields`, as a browser submits what the user filled in, and follows where it leads.
+   */
   async submit(
     pageUrl: string,
     page: string,
@@ -126,7 +151,7 @@ export class FormBrowser {
     const answer = await this.request(new URL(target.replace(/&amp;/g, '&'), pageUrl).href, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
+      body: new URLSearchParams({ ...hiddenFields(page), ...fields }).toString(),
     });
     if (answer.location === null) return answer;
     return this.follow(new URL(answer.location, answer.url).href, stopAt);

@@ -66,14 +66,10 @@ export class InteractionController {
 
   @Get(':uid')
   async show(@Res() reply: FastifyReply): Promise<void> {
-    const details = await this.details(reply);
-    const client = await this.clientOf(details);
+    const page = await this.pageOf(reply);
+    const { details, client } = page;
     if (details.prompt.name === 'login') {
-      this.send(
-        reply,
-        client.redirectUris,
-        loginPage(this.config, { uid: details.uid, clientName: client.name }),
-      );
+      this.showLogin(page, {});
       return;
     }
     if (client.firstParty) {
@@ -99,40 +95,19 @@ export class InteractionController {
     @CurrentRequest() context: RequestContext,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const details = await this.details(reply);
-    const client = await this.clientOf(details);
+    const page = await this.pageOf(reply);
     const username = textOf(body, 'username');
     let outcome;
     try {
       const account = await this.auth.authenticate(username, textOf(body, 'password'), context);
       outcome = await this.auth.passwordLogin(account, context);
     } catch (error) {
-      if (error instanceof DomainError && error.code === 'invalid_credentials') {
-        this.send(
-          reply,
-          client.redirectUris,
-          loginPage(this.config, {
-            uid: details.uid,
-            clientName: client.name,
-            username,
-            problem: WRONG_CREDENTIALS,
-            status: 401,
-          }),
-        );
-        return;
-      }
-      throw error;
+      if (!(error instanceof DomainError) || error.code !== 'invalid_credentials') throw error;
+      this.showLogin(page, { username, problem: WRONG_CREDENTIALS });
+      return;
     }
     if ('mfa_required' in outcome) {
-      this.send(
-        reply,
-        client.redirectUris,
-        mfaPage(this.config, {
-          uid: details.uid,
-          mfaToken: outcome.mfa_token,
-          factors: pageFactors(outcome.methods),
-        }),
-      );
+      this.showMfa(page, { mfaToken: outcome.mfa_token, factors: pageFactors(outcome.methods) });
       return;
     }
     await this.signedIn(reply, outcome);
@@ -145,8 +120,7 @@ export class InteractionController {
     @CurrentRequest() context: RequestContext,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const details = await this.details(reply);
-    const client = await this.clientOf(details);
+    const page = await this.pageOf(reply);
     const mfaToken = textOf(body, 'mfa_token');
     const method = textOf(body, 'method') === 'recovery_code' ? 'recovery_code' : 'totp';
     let issued: IssuedTokenPair;
@@ -158,31 +132,16 @@ export class InteractionController {
       );
     } catch (error) {
       if (error instanceof DomainError && error.code === 'invalid_mfa_code') {
-        this.send(
-          reply,
-          client.redirectUris,
-          mfaPage(this.config, {
-            uid: details.uid,
-            mfaToken,
-            factors: ['totp', 'recovery_code'],
-            problem: WRONG_CODE,
-            status: 401,
-          }),
-        );
+        this.showMfa(page, {
+          mfaToken,
+          factors: submittedFactors(textOf(body, 'factors')),
+          problem: WRONG_CODE,
+        });
         return;
       }
       if (error instanceof DomainError && error.code === 'invalid_mfa_token') {
         // Expired or spent: the sign-in starts over with the password.
-        this.send(
-          reply,
-          client.redirectUris,
-          loginPage(this.config, {
-            uid: details.uid,
-            clientName: client.name,
-            problem: 'The sign-in took too long. Please sign in again.',
-            status: 401,
-          }),
-        );
+        this.showLogin(page, { problem: 'The sign-in took too long. Please sign in again.' });
         return;
       }
       throw error;
@@ -226,14 +185,48 @@ export class InteractionController {
     });
   }
 
+  /** The interaction of this browser and its client: what every page of it shows. */
+  private async pageOf(reply: FastifyReply): Promise<InteractionPage> {
+    const details = await this.details(reply);
+    return { reply, details, client: await this.clientOf(details) };
+  }
+
+  /** The sign-in form (again, 401, with `problem` after a refusal). */
+  private showLogin(page: InteractionPage, input: { username?: string; problem?: string }): void {
+    this.send(
+      page.reply,
+      page.client.redirectUris,
+      loginPage(this.config, {
+        uid: page.details.uid,
+        clientName: page.client.name,
+        ...input,
+        ...(input.problem === undefined ? {} : { status: 401 }),
+      }),
+    );
+  }
+
+  /** The second step's form (again, 401, with `problem` after a wrong code). */
+  private showMfa(
+    page: InteractionPage,
+    input: { mfaToken: string; factors: PageFactor[]; problem?: string },
+  ): void {
+    this.send(
+      page.reply,
+      page.client.redirectUris,
+      mfaPage(this.config, {
+        uid: page.details.uid,
+        ...input,
+        ...(input.problem === undefined ? {} : { status: 401 }),
+      }),
+    );
+  }
+
   /** The provider's interaction of this browser (its cookie); an expired one is an error page. */
   private details(reply: FastifyReply): Promise<Interaction> {
     return this.provider.instance.interactionDetails(reply.request.raw, reply.raw);
   }
 
-  private async clientOf(
-    details: Interaction,
-  ): Promise<{ name: string; firstParty: boolean; redirectUris: string[] }> {
+  private async clientOf(details: Interaction): Promise<InteractionPage['client']> {
     const client = await this.clients.find(clientIdOf(details));
     if (client === null) throw new errors.InvalidClient('the client no longer exists');
     return {
@@ -304,10 +297,22 @@ function clientIdOf(details: Interaction): string {
   return typeof clientId === 'string' ? clientId : '';
 }
 
+interface InteractionPage {
+  reply: FastifyReply;
+  details: Interaction;
+  client: { name: string; firstParty: boolean; redirectUris: string[] };
+}
+
 /** The scopes of the interaction's request, in the order asked. */
 function requestedScopes(details: Interaction): string[] {
   const { scope } = details.params;
   return (typeof scope === 'string' ? scope : '').split(' ').filter((scope) => scope !== '');
+}
+
+/** The factors the form offered (a hidden field); both codes when it was tampered with. */
+function submittedFactors(field: string): PageFactor[] {
+  const factors = pageFactors(field.split(','));
+  return factors.length > 0 ? factors : ['totp', 'recovery_code'];
 }
 
 function pageFactors(methods: readonly string[]): PageFactor[] {

@@ -101,6 +101,7 @@ export function mfaPage(
         )
       : `<form method="post" action="${action(settings, input.uid, 'mfa')}">
 <input type="hidden" name="mfa_token" value="${escapeHtml(input.mfaToken)}">
+<input type="hidden" name="factors" value="${input.factors.join(',')}">
 <fieldset>
 <legend>Second step</legend>
 ${choices}
