@@ -5,9 +5,11 @@ import { AUTHORIZATION_CODE_TTL } from '../src/oidc/provider/oidc-configuration'
 import { OidcModelsRepository } from '../src/oidc/provider/oidc-models.repository';
 import { RetentionService } from '../src/retention/retention.service';
 import { createUser, type CreatedUser } from './helpers/factories';
+import { parsePrometheus, valueOf } from './helpers/prometheus';
 import { FormBrowser, insertClient, type OidcApp, startOidcApp } from './helpers/oidc';
 
 const REDIRECT = 'http://127.0.0.1:5998/callback';
+const METRICS_TOKEN = 'metrics-scraper-token-for-the-oidc-tests-0123';
 /** An origin the API allows (CORS_ORIGINS) that is no client's. */
 const API_PAGE = 'http://127.0.0.1:5001';
 
@@ -66,7 +68,7 @@ describe('OpenID Provider: what a client or an attacker gets wrong', () => {
   let clientId: string;
 
   before(async () => {
-    app = await startOidcApp({ CORS_ORIGINS: API_PAGE });
+    app = await startOidcApp({ CORS_ORIGINS: API_PAGE, METRICS_TOKEN });
     user = await createUser(app.t);
     ({ clientId } = await insertClient(app.t, { redirectUris: [REDIRECT] }));
   });
@@ -201,5 +203,23 @@ describe('OpenID Provider: what a client or an attacker gets wrong', () => {
     // The API itself still answers its listed origin.
     const api = await fetch(`${app.issuer}/api/v1/health/live`, { headers: { origin: API_PAGE } });
     assert.equal(api.headers.get('access-control-allow-origin'), API_PAGE);
+  });
+
+  it("the provider's requests are counted in the metrics by route template and status", async () => {
+    await fetch(`${app.issuer}/.well-known/openid-configuration`);
+    const refused = await redeem(app, clientId, { code: 'no-such-code', code_verifier: 'x' });
+    assert.equal(refused.status, 400);
+    const metrics = await app.t
+      .http()
+      .get('/metrics')
+      .set('authorization', `Bearer ${METRICS_TOKEN}`)
+      .expect(200);
+    const samples = parsePrometheus(metrics.text);
+    const count = (labels: Record<string, string>) =>
+      valueOf(samples, 'http_request_duration_seconds_count', labels);
+    assert.ok(count({ method: 'POST', route: '/oidc/*', status_code: '400' }) >= 1);
+    assert.ok(
+      count({ method: 'GET', route: '/.well-known/openid-configuration', status_code: '200' }) >= 1,
+    );
   });
 });
