@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { createUser, type CreatedUser } from './helpers/factories';
 import {
@@ -39,6 +40,17 @@ async function codeFlow(
   );
 }
 
+/** The ID token's signature checks out against the service's one key set (jose). */
+async function assertSignedByPublishedKey(
+  app: OidcApp,
+  idToken: string | undefined,
+): Promise<void> {
+  assert.ok(idToken);
+  const keys = createRemoteJWKSet(new URL(`${app.issuer}/.well-known/jwks.json`));
+  const { payload } = await jwtVerify(idToken, keys, { issuer: app.issuer });
+  assert.ok(payload.sub);
+}
+
 describe('OpenID Provider: authorization code + PKCE with openid-client', () => {
   let app: OidcApp;
   let user: CreatedUser;
@@ -59,6 +71,11 @@ describe('OpenID Provider: authorization code + PKCE with openid-client', () => 
     assert.equal(metadata.token_endpoint, `${app.issuer}/oidc/token`);
     assert.equal(metadata.jwks_uri, `${app.issuer}/.well-known/jwks.json`);
     assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
+    assert.deepEqual(metadata.response_types_supported, ['code']);
+    // RFC 8414's name for the same document.
+    const rfc8414 = await fetch(`${app.issuer}/.well-known/oauth-authorization-server`);
+    assert.equal(rfc8414.status, 200);
+    assert.deepEqual(await rfc8414.json(), metadata);
   });
 
   it('signs a user in: id_token validated, userinfo, refresh', async () => {
@@ -66,6 +83,7 @@ describe('OpenID Provider: authorization code + PKCE with openid-client', () => 
     const tokens = await codeFlow(config, user);
     const claims = tokens.claims();
     assert.equal(claims?.sub, user.user.id);
+    await assertSignedByPublishedKey(app, tokens.id_token);
     const info = await oidc.fetchUserInfo(config, tokens.access_token, user.user.id);
     assert.equal(info.preferred_username, user.username);
     assert.equal(info.email, user.email);
@@ -97,5 +115,40 @@ describe('OpenID Provider: authorization code + PKCE with openid-client', () => 
     await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token ?? ''), {
       error: 'invalid_grant',
     });
+  });
+});
+
+describe('OpenID Provider with ES256 access tokens: one key signs both', () => {
+  let app: OidcApp;
+  let user: CreatedUser;
+  let spa: RegisteredClient;
+
+  before(async () => {
+    app = await startOidcApp({ JWT_ALGORITHM: 'ES256' });
+    user = await createUser(app.t);
+    spa = await insertClient(app.t, { redirectUris: [REDIRECT] });
+  });
+  after(() => app.t.close());
+
+  it('publishes one key; ID and API tokens are signed with it and the API accepts its token', async () => {
+    const jwks = (await (await fetch(`${app.issuer}/.well-known/jwks.json`)).json()) as {
+      keys: Array<{ kid: string }>;
+    };
+    assert.deepEqual(
+      jwks.keys.map((key) => key.kid),
+      [app.t.config.jwt.signingKid],
+    );
+    const config = await discover(app, spa);
+    const tokens = await codeFlow(config, user, { resource: app.api });
+    await assertSignedByPublishedKey(app, tokens.id_token);
+    const header = JSON.parse(
+      Buffer.from(tokens.access_token.split('.')[0] ?? '', 'base64url').toString(),
+    ) as { alg: string; kid: string; typ: string };
+    assert.deepEqual(header, { alg: 'ES256', typ: 'at+jwt', kid: app.t.config.jwt.signingKid });
+    await app.t
+      .http()
+      .get('/api/v1/users/me')
+      .set('authorization', `Bearer ${tokens.access_token}`)
+      .expect(200);
   });
 });
