@@ -96,6 +96,25 @@ describe('OpenID Provider: one identity, one revocation model', () => {
     assert.ok(new URL(again.url).searchParams.get('code'), 'no code without the form');
   });
 
+  it('signing in again in the same browser replaces the earlier session', async () => {
+    const user = await createUser(app.t);
+    const config = await discover(app, spa);
+    const browser = new FormBrowser();
+    const first = await signIn(app, config, user, browser);
+    const { url, verifier } = await authorizationUrl(config, {
+      resource: app.api,
+      prompt: 'login',
+    });
+    const back = await browser.signIn(url, REDIRECT, user);
+    const second = await redeem(config, back.url, verifier, app.api);
+    assert.equal((await me(app, second.access_token)).status, 200);
+    assert.equal((await me(app, first.access_token)).status, 401);
+    const replaced = await app.t.dataSource
+      .getRepository(Session)
+      .findOneByOrFail({ id: String(claimsOf(first.access_token).sid) });
+    assert.equal(replaced.revokeReason, 'replaced');
+  });
+
   it('after POST /auth/logout the browser must sign in again', async () => {
     const user = await createUser(app.t);
     const config = await discover(app, spa);

@@ -284,26 +284,31 @@ export class SessionsRepository {
     return result.affected ?? 0;
   }
 
-  /** The session a sign-in on the OIDC interaction pages started for provider session `uid`. */
+  /**
+   * The unrevoked session a sign-in on the OIDC interaction pages started for provider session
+   * `uid`: at most one (linking revokes the others), whatever their creation times.
+   */
   findByOidcSession(uid: string): Promise<Session | null> {
     return this.database
       .manager()
       .getRepository(Session)
-      .findOne({ where: { oidcSessionUid: uid }, order: { createdAt: 'DESC', id: 'ASC' } });
+      .findOne({
+        where: { oidcSessionUid: uid, revokedAt: IsNull() },
+        order: { createdAt: 'DESC', id: 'ASC' },
+      });
   }
 
   /**
    * Ties a session to provider session `uid`. A live session tied to it before (an earlier
    * sign-in in the same browser) is revoked as `replaced`: one provider session, one of ours.
    */
-  async linkOidcSession(sessionId: string, uid: string, now: Date): Promise<void> {
-    await this.database.transaction(async (tx) => {
-      await tx.update(
-        Session,
-        { oidcSessionUid: uid, id: Not(sessionId), revokedAt: IsNull() },
-        { revokedAt: now, revokeReason: 'replaced' },
-      );
-      await tx.update(Session, { id: sessionId }, { oidcSessionUid: uid });
-    });
+  async linkOidcSession(tx: Transaction, sessionId: string, uid: string, now: Date): Promise<void> {
+    const manager = this.database.manager(tx);
+    await manager.update(
+      Session,
+      { oidcSessionUid: uid, id: Not(sessionId), revokedAt: IsNull() },
+      { revokedAt: now, revokeReason: 'replaced' },
+    );
+    await manager.update(Session, { id: sessionId }, { oidcSessionUid: uid });
   }
 }

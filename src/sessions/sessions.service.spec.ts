@@ -120,12 +120,12 @@ class FakeSessionsRepository implements RepositoryApi {
 
   findByOidcSession(uid: string): Promise<Session | null> {
     const session = [...this.sessions.values()].find(
-      (candidate) => candidate.oidcSessionUid === uid,
+      (candidate) => candidate.oidcSessionUid === uid && candidate.revokedAt === null,
     );
     return Promise.resolve(session === undefined ? null : copy(session));
   }
 
-  linkOidcSession(sessionId: string, uid: string, now: Date): Promise<void> {
+  linkOidcSession(_tx: Transaction, sessionId: string, uid: string, now: Date): Promise<void> {
     for (const session of this.sessions.values()) {
       if (
         session.oidcSessionUid === uid &&

@@ -325,7 +325,9 @@ export class SessionsService {
 
   /** Ties session `sessionId` to provider session `uid` (once the provider has made it). */
   linkOidcSession(sessionId: string, uid: string): Promise<void> {
-    return this.repository.linkOidcSession(sessionId, uid, this.clock.now());
+    return this.transactions.run((tx) =>
+      this.repository.linkOidcSession(tx, sessionId, uid, this.clock.now()),
+    );
   }
 
   /**

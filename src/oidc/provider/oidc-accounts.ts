@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Account, AccountClaims, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
+import type { Account, AccountClaims, FindAccount } from 'oidc-provider';
 import { mustEnrolSecondFactor } from '../../auth/mfa/second-factor-policy';
 import { AppConfig } from '../../config/app-config';
 import type { Session } from '../../sessions/session.entity';
@@ -102,6 +102,3 @@ export class OidcAccounts {
     return this.sessions.liveForOidcSession(uid);
   }
 }
-
-/** The context's type, for the modules that take it. */
-export type ProviderContext = KoaContextWithOIDC;

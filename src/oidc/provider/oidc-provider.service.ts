@@ -99,10 +99,6 @@ export class OidcProviderService implements OnModuleInit {
     return provider;
   }
 
-  get enabled(): boolean {
-    return this.provider !== undefined;
-  }
-
   get settings(): OidcSettings {
     const oidc = this.config.oidc;
     if (oidc === undefined) throw new Error('The OpenID Provider is off');
