@@ -152,3 +152,28 @@ describe('OpenID Provider with ES256 access tokens: one key signs both', () => {
       .expect(200);
   });
 });
+
+describe('OIDC_ENABLED=false', () => {
+  let app: OidcApp;
+  before(async () => {
+    app = await startOidcApp({ OIDC_ENABLED: 'false' });
+  });
+  after(() => app.t.close());
+
+  it('serves no provider: no discovery, no endpoints, no sign-in pages, no ID-token key', async () => {
+    for (const path of [
+      '/.well-known/openid-configuration',
+      '/oidc/auth?client_id=x',
+      '/oidc/interaction/some-uid',
+    ]) {
+      const answer = await fetch(`${app.issuer}${path}`);
+      assert.equal(answer.status, 404, path);
+    }
+    const token = await fetch(`${app.issuer}/oidc/token`, { method: 'POST' });
+    assert.equal(token.status, 404);
+    const jwks = (await (await fetch(`${app.issuer}/.well-known/jwks.json`)).json()) as {
+      keys: unknown[];
+    };
+    assert.deepEqual(jwks.keys, []);
+  });
+});
