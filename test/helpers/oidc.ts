@@ -25,7 +25,7 @@ export function freePort(): Promise<number> {
 
 export interface OidcApp {
   t: TestApp;
-  /** The issuer, PUBLIC_URL: http://127.0.0.1:<port>. */
+  /** The issuer, PUBLIC_URL: http://127.0.0.1:<port> (or the host asked for). */
   issuer: string;
   /** The API's resource indicator. */
   api: string;
@@ -35,10 +35,16 @@ export interface OidcApp {
  * A test app listening on a real port with PUBLIC_URL (and so the issuer) at it: relying
  * parties fetch discovery, keys and endpoints over HTTP as they would in production.
  */
-export async function startOidcApp(env: Record<string, string> = {}): Promise<OidcApp> {
+export async function startOidcApp(
+  /** Extra environment, or a function of the issuer that makes it. */
+  env: Record<string, string> | ((issuer: string) => Record<string, string>) = {},
+  /** `localhost` where a browser needs a host name (a WebAuthn RP id can't be an address). */
+  host = '127.0.0.1',
+): Promise<OidcApp> {
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const t = await createTestApp({ env: { PUBLIC_URL: issuer, ...env } });
+  const issuer = `http://${host}:${port}`;
+  const extra = typeof env === 'function' ? env(issuer) : env;
+  const t = await createTestApp({ env: { PUBLIC_URL: issuer, ...extra } });
   await t.app.listen(port, '127.0.0.1');
   return { t, issuer, api: `${issuer}/api/v1` };
 }

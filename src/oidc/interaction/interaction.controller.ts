@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Header, Post, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { errors, type Interaction, type InteractionResults } from 'oidc-provider';
@@ -9,7 +9,10 @@ import type { Page } from '../../account-pages/account-pages.html';
 import { HTML_CONTENT_TYPE } from '../../account-pages/send-page';
 import { AuditService } from '../../audit/audit.service';
 import { AuthService, ISSUED_SESSION, type IssuedTokenPair } from '../../auth/auth.service';
-import { SecondFactorSignIn } from '../../auth/mfa/second-factor-sign-in.service';
+import {
+  type SecondFactorAnswer,
+  SecondFactorSignIn,
+} from '../../auth/mfa/second-factor-sign-in.service';
 import { DomainError } from '../../common/errors/domain-error';
 import { CurrentRequest, type RequestContext } from '../../common/request-context';
 import { AppConfig } from '../../config/app-config';
@@ -24,9 +27,13 @@ import {
   consentPage,
   loginPage,
   mfaPage,
+  PAGE_SCRIPTS,
+  PASSKEY_SCRIPT,
   type PageFactor,
   pagesPolicyFor,
 } from './oidc-pages.html';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 
 /** The interaction forms' operations, which take form-encoded bodies (app.setup.ts). */
 export const INTERACTION_FORMS: readonly string[] = ['login', 'mfa', 'consent', 'abort'].map(
@@ -34,6 +41,16 @@ export const INTERACTION_FORMS: readonly string[] = ['login', 'mfa', 'consent', 
 );
 
 const WRONG_CREDENTIALS = 'The username or password is wrong.';
+const SCRIPT_HEADERS = ['content-type', 'text/javascript; charset=utf-8'] as const;
+
+/** @simplewebauthn/browser's browser bundle, as the passkey step loads it (read once). */
+const WEBAUTHN_BUNDLE = readFileSync(
+  path.resolve(
+    path.dirname(require.resolve('@simplewebauthn/browser')),
+    '../dist/bundle/index.umd.min.js',
+  ),
+  'utf8',
+);
 const WRONG_CODE = 'That code is wrong or was already used. Try again.';
 
 /** A form field as one string ('' when absent, repeated or not text). */
@@ -43,7 +60,8 @@ function textOf(source: unknown, name: string): string {
 }
 
 /**
- * The sign-in and consent pages of the code flow (SPEC §10), server-rendered without script.
+ * The sign-in and consent pages of the code flow (SPEC §10), server-rendered (script only for
+ * the passkey step, served here: PAGE_SCRIPTS).
  * Sign-in goes through the same AuthService as POST /auth/login (accounts, password policy,
  * lockout, rate limits) and the same SecondFactorSignIn as POST /auth/mfa/verify; it starts one
  * of our sessions, which the provider's session is tied to. The `_interaction` cookie is
@@ -63,6 +81,20 @@ export class InteractionController {
     private readonly transactions: Transactions,
     private readonly config: AppConfig,
   ) {}
+
+  @Get(PAGE_SCRIPTS.webauthn)
+  @Header(...SCRIPT_HEADERS)
+  @Header('cache-control', 'public, max-age=3600')
+  webauthnScript(): string {
+    return WEBAUTHN_BUNDLE;
+  }
+
+  @Get(PAGE_SCRIPTS.passkey)
+  @Header(...SCRIPT_HEADERS)
+  @Header('cache-control', 'public, max-age=3600')
+  passkeyScript(): string {
+    return PASSKEY_SCRIPT;
+  }
 
   @Get(':uid')
   async show(@Res() reply: FastifyReply): Promise<void> {
@@ -122,14 +154,9 @@ export class InteractionController {
   ): Promise<void> {
     const page = await this.pageOf(reply);
     const mfaToken = textOf(body, 'mfa_token');
-    const method = textOf(body, 'method') === 'recovery_code' ? 'recovery_code' : 'totp';
     let issued: IssuedTokenPair;
     try {
-      issued = await this.secondFactor.verify(
-        mfaToken,
-        { method, code: textOf(body, 'code') },
-        context,
-      );
+      issued = await this.secondFactor.verify(mfaToken, answerOf(body), context);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'invalid_mfa_code') {
         this.showMfa(page, {
@@ -309,6 +336,25 @@ function requestedScopes(details: Interaction): string[] {
   return (typeof scope === 'string' ? scope : '').split(' ').filter((scope) => scope !== '');
 }
 
+/** The second factor a form answers with: a code, or the passkey step's assertion. */
+function answerOf(body: unknown): SecondFactorAnswer {
+  const method = textOf(body, 'method');
+  if (method === 'passkey') {
+    let response: unknown;
+    try {
+      response = JSON.parse(textOf(body, 'response'));
+    } catch {
+      response = {};
+    }
+    // Checked as an assertion by SecondFactorSignIn; anything else is a wrong answer.
+    return { method, response: typeof response === 'object' && response !== null ? response : {} };
+  }
+  return {
+    method: method === 'recovery_code' ? 'recovery_code' : 'totp',
+    code: textOf(body, 'code'),
+  };
+}
+
 /** The factors the form offered (a hidden field); both codes when it was tampered with. */
 function submittedFactors(field: string): PageFactor[] {
   const factors = pageFactors(field.split(','));
@@ -317,6 +363,7 @@ function submittedFactors(field: string): PageFactor[] {
 
 function pageFactors(methods: readonly string[]): PageFactor[] {
   return methods.filter(
-    (method): method is PageFactor => method === 'totp' || method === 'recovery_code',
+    (method): method is PageFactor =>
+      method === 'totp' || method === 'recovery_code' || method === 'passkey',
   );
 }

@@ -14,8 +14,17 @@ export interface OidcPageSettings extends PageSettings {
   publicUrl: string;
 }
 
-/** The second factors the sign-in page takes: codes (a passkey needs script, which it has none of). */
-export type PageFactor = 'totp' | 'recovery_code';
+/**
+ * The second factors the sign-in page takes: codes, and a passkey through the page's one
+ * script of this origin (passkey.js, with @simplewebauthn/browser).
+ */
+export type PageFactor = 'totp' | 'recovery_code' | 'passkey';
+
+/** Where the pages' scripts are served (InteractionController). */
+export const PAGE_SCRIPTS = {
+  webauthn: 'assets/webauthn.js',
+  passkey: 'assets/passkey.js',
+} as const;
 
 const SCOPE_TEXT: Readonly<Record<string, string>> = {
   openid: 'Know who you are (your account id)',
@@ -86,7 +95,10 @@ export function mfaPage(
     status?: number;
   },
 ): Page {
-  const choices = input.factors
+  const codes = input.factors.filter((factor) => factor !== 'passkey');
+  const hidden = `<input type="hidden" name="mfa_token" value="${escapeHtml(input.mfaToken)}">
+<input type="hidden" name="factors" value="${input.factors.join(',')}">`;
+  const choices = codes
     .map(
       (factor, index) =>
         `<label class="choice"><input type="radio" name="method" value="${factor}"${index === 0 ? ' checked' : ''}> ${
@@ -94,14 +106,11 @@ export function mfaPage(
         }</label>`,
     )
     .join('\n');
-  const body =
-    input.factors.length === 0
-      ? paragraph(
-          'This account signs in with a passkey, which this page cannot use. Sign in with an authenticator app or a recovery code, or in the app itself.',
-        )
+  const codeForm =
+    codes.length === 0
+      ? ''
       : `<form method="post" action="${action(settings, input.uid, 'mfa')}">
-<input type="hidden" name="mfa_token" value="${escapeHtml(input.mfaToken)}">
-<input type="hidden" name="factors" value="${input.factors.join(',')}">
+${hidden}
 <fieldset>
 <legend>Second step</legend>
 ${choices}
@@ -109,15 +118,65 @@ ${choices}
 <label for="code">Code</label>
 <input id="code" name="code" type="text" inputmode="text" autocomplete="one-time-code" required maxlength="64"${input.problem === undefined ? '' : ' aria-invalid="true"'}>
 <button type="submit">Continue</button>
-</form>`;
+</form>
+`;
+  // The passkey button works only with script, so the script shows it.
+  const passkeyForm = input.factors.includes('passkey')
+    ? `<form method="post" action="${action(settings, input.uid, 'mfa')}" id="passkey-form" data-options="${escapeHtml(pathOf(settings, '/api/v1/auth/mfa/passkey-options'))}">
+${hidden}
+<input type="hidden" name="method" value="passkey">
+<input type="hidden" name="response" value="">
+<button type="button" id="use-passkey" hidden>Use a passkey</button>
+<p id="passkey-problem" class="problems" role="alert" hidden>The passkey did not answer. Try again${codes.length > 0 ? ' or use a code' : ''}.</p>
+<noscript><p>Signing in with a passkey needs JavaScript${codes.length > 0 ? '; use a code instead' : ''}.</p></noscript>
+</form>
+<script src="${scriptPath(settings, PAGE_SCRIPTS.webauthn)}"></script>
+<script src="${scriptPath(settings, PAGE_SCRIPTS.passkey)}"></script>
+`
+    : '';
   return page(
     settings,
     input.status ?? 200,
     'Confirm it is you',
-    `${problem(input.problem)}${body}
-${abortForm(settings, input.uid, 'Cancel')}`,
+    `${problem(input.problem)}${passkeyForm}${codeForm}${abortForm(settings, input.uid, 'Cancel')}`,
   );
 }
+
+function scriptPath(settings: OidcPageSettings, script: string): string {
+  return escapeHtml(pathOf(settings, `/oidc/interaction/${script}`));
+}
+
+/**
+ * The passkey step of the page (served as passkey.js, under the pages' CSP `script-src 'self'`):
+ * the options for the form's mfa_token from the JSON API, the ceremony with
+ * @simplewebauthn/browser, and the assertion posted with the form.
+ */
+export const PASSKEY_SCRIPT = `(() => {
+  const form = document.getElementById('passkey-form');
+  if (!form) return;
+  const button = document.getElementById('use-passkey');
+  const problem = document.getElementById('passkey-problem');
+  button.hidden = false;
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    problem.hidden = true;
+    try {
+      const answer = await fetch(form.dataset.options, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ mfa_token: form.elements.mfa_token.value }),
+      });
+      if (!answer.ok) throw new Error('options refused: ' + answer.status);
+      const response = await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON: await answer.json() });
+      form.elements.response.value = JSON.stringify(response);
+      form.submit();
+    } catch (error) {
+      button.disabled = false;
+      problem.hidden = false;
+    }
+  });
+})();
+`;
 
 /** What a client that is not first-party asks for; the user allows or denies it. */
 export function consentPage(
@@ -190,10 +249,11 @@ export function pagesPolicyFor(redirectUris: readonly string[]): string {
       // Not a URL: the client's metadata validation refused it already.
     }
   }
-  return PAGES_CONTENT_SECURITY_POLICY.replace(
+  // The passkey step's scripts and its one fetch are of this origin only.
+  return `${PAGES_CONTENT_SECURITY_POLICY.replace(
     "form-action 'self'",
     ["form-action 'self'", ...sources].join(' '),
-  );
+  )};script-src 'self';connect-src 'self'`;
 }
 
 /** Answers a provider request with one of our pages (renderError, logoutSource...). */
