@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, WITHOUT_CHROMIUM } from './helpers/chromium';
 import { createUser } from './helpers/factories';
 import { claimsOf } from './helpers/mfa-login';
 import {
@@ -16,7 +16,6 @@ import {
 } from './helpers/oidc';
 import { type PasskeyPage, servePasskeyPage } from './helpers/passkey-page';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 15_000;
 
 interface Answer {
@@ -28,7 +27,7 @@ interface Answer {
 // page with it, in Chromium with a virtual authenticator, under the page's CSP.
 describe(
   'OpenID Provider: a passkey as second factor on the sign-in page',
-  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` },
+  { skip: WITHOUT_CHROMIUM },
   () => {
     let site: PasskeyPage;
     let app: OidcApp;
@@ -52,11 +51,7 @@ describe(
         'localhost',
       );
       client = await insertClient(app.t, { redirectUris: [redirectUri] });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-        timeout: WAIT_MS,
-      });
+      browser = await launchChromium(WAIT_MS);
     });
     after(async () => {
       await browser?.close();

@@ -164,6 +164,39 @@ describe('OpenID Provider: one identity, one revocation model', () => {
     assert.match((await browser.follow(url, REDIRECT)).html, /name="password"/);
   });
 
+  it('"Stay signed in" at RP-initiated logout signs out of that app only', async () => {
+    const user = await createUser(app.t);
+    const config = await discover(app, spa);
+    const browser = new FormBrowser();
+    const tokens = await signIn(app, config, user, browser);
+    const endUrl = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token ?? '',
+      post_logout_redirect_uri: LOGGED_OUT,
+    });
+    const question = await browser.follow(endUrl.href, LOGGED_OUT);
+    const done = await browser.submit(
+      question.url,
+      question.html,
+      {},
+      LOGGED_OUT,
+      /id="op.logoutForm" method="post" action="([^"]+)"/.exec(question.html)?.[1],
+    );
+    assert.ok(done.url.startsWith(LOGGED_OUT), `not back at the app: ${done.status} ${done.html}`);
+    // The app's grant is gone with its refresh token...
+    await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token ?? ''), {
+      error: 'invalid_grant',
+    });
+    // ...but the sign-in lives on: our session, and single sign-on for another app.
+    const session = await app.t.dataSource
+      .getRepository(Session)
+      .findOneByOrFail({ id: String(claimsOf(tokens.access_token).sid) });
+    assert.equal(session.revokedAt, null);
+    const other = await discover(app, web);
+    const { url } = await authorizationUrl(other);
+    const again = await browser.follow(url, REDIRECT);
+    assert.ok(new URL(again.url).searchParams.get('code'), `asked again: ${again.status}`);
+  });
+
   it('a password change and a deactivation end the app tokens too', async () => {
     const config = await discover(app, spa);
     const changer = await createUser(app.t);
@@ -215,17 +248,40 @@ describe('OpenID Provider: one identity, one revocation model', () => {
     assert.equal(revoked.active, false);
   });
 
-  it('a public client may not introspect', async () => {
+  it("a client can't revoke another client's token", async () => {
     const user = await createUser(app.t);
     const config = await discover(app, spa);
     const tokens = await signIn(app, config, user);
+    const answer = await fetch(`${app.issuer}/oidc/token/revocation`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${web.clientId}:${web.clientSecret ?? ''}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: tokens.refresh_token ?? '' }),
+    });
+    assert.equal(answer.status, 400);
+    assert.equal(((await answer.json()) as { error?: string }).error, 'invalid_request');
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token ?? '');
+    assert.ok(refreshed.access_token);
+  });
+
+  it('a public client may not introspect, even its own live token', async () => {
+    const user = await createUser(app.t);
+    const config = await discover(app, spa);
+    const { url, verifier } = await authorizationUrl(config);
+    const back = await new FormBrowser().signIn(url, REDIRECT, user);
+    const tokens = await redeem(config, back.url, verifier);
     const answer = await fetch(`${app.issuer}/oidc/token/introspection`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: tokens.access_token, client_id: spa.clientId }),
     });
-    const body = (await answer.json()) as { active?: boolean; error?: string };
-    assert.notEqual(body.active, true);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(await answer.json(), { active: false });
+    // The token itself is live: a confidential client is told so.
+    const live = await oidc.tokenIntrospection(await discover(app, web), tokens.access_token);
+    assert.equal(live.active, true);
   });
 
   it('a service signs in with client credentials (simple-oauth2); its token is no user token', async () => {

@@ -115,7 +115,14 @@ export function providerConfiguration(parts: ConfigurationParts): Configuration 
           return accounts.sessionLive(sessionUid, accountId);
         },
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client revokes only its own tokens (RFC 7009 §2.1); another's is refused.
+        allowedPolicy: (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

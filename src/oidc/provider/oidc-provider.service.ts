@@ -91,7 +91,11 @@ export class OidcProviderService implements OnModuleInit {
       const endingSession = ctx.path.startsWith(`${OIDC_ROUTES.end_session}/confirm`);
       const before = endingSession ? await this.sessionUidOf(provider, ctx) : undefined;
       await next();
-      if (before !== undefined && ctx.status < 400) await this.endSession(before, ctx);
+      // "Sign out" destroys the provider session; "Stay signed in" only signs out of that app
+      // (the provider revokes its grant) and ours lives on for the others.
+      if (before !== undefined && (await provider.Session.findByUid(before)) === undefined) {
+        await this.endSession(before, ctx);
+      }
     });
     provider.on('server_error', (_ctx, error) => {
       this.logger.error(`OpenID Provider error: ${error.message}`, error.stack);
@@ -200,7 +204,7 @@ export class OidcProviderService implements OnModuleInit {
     return session?.uid;
   }
 
-  /** RP-initiated logout ended the provider session: ours ends with it. */
+  /** RP-initiated logout destroyed the provider session: ours ends with it. */
   private async endSession(uid: string, ctx: { req: IncomingMessage; ip: string }): Promise<void> {
     const session = await this.accounts.sessionOf(uid);
     if (session === null) return;
