@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
-import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import { chromium } from 'playwright-core';
 import type { Test } from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import { RoleName } from '../src/access/role-name';
 import { createUser, createUserWithToken, loginToken } from './helpers/factories';
+import { launchChromium, WITHOUT_CHROMIUM } from './helpers/chromium';
 import { createTestApp, TestApp } from './helpers/test-app';
 
 const PASSWORD = 'plum-tree-harbor-47';
@@ -938,87 +937,78 @@ describe('unexpected errors', () => {
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-
-describe(
-  'Swagger UI in a browser',
-  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` },
-  () => {
-    it('renders every operation and runs "Try it out" with no CSP violation', async () => {
-      const t = await createTestApp();
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      });
-      try {
-        await t.app.listen({ port: 0, host: '127.0.0.1' });
-        const { port } = (t.app.getHttpServer() as { address(): AddressInfo }).address();
-        const page = await browser.newPage();
-        const problems: string[] = [];
-        page.on('console', (message) => {
-          if (message.type() === 'error' || /Content.Security.Policy/i.test(message.text())) {
-            problems.push(`console: ${message.text()}`);
-          }
-        });
-        page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-        page.on('requestfailed', (request) => problems.push(`failed: ${request.url()}`));
-        page.on('request', (request) => {
-          if (
-            !request.url().startsWith(`http://127.0.0.1:${port}/`) &&
-            !request.url().startsWith('data:')
-          ) {
-            problems.push(`external request: ${request.url()}`);
-          }
-        });
-        // Chromium reports violations on the console too; the event also catches report-only ones.
-        await page.addInitScript({
-          content: `document.addEventListener('securitypolicyviolation', (event) =>
-          console.error('CSP violation: ' + event.violatedDirective + ' ' + event.blockedURI));`,
-        });
-
-        const response = await page.goto(`http://127.0.0.1:${port}/docs`);
-        assert.equal(response?.status(), 200);
-        await page.waitForSelector('.opblock', { timeout: 15_000 });
-        const openApi = (await t.http().get('/docs-json').expect(200)).body as {
-          paths: Record<string, Record<string, unknown>>;
-        };
-        const operations = Object.values(openApi.paths).reduce(
-          (n, item) => n + Object.keys(item).length,
-          0,
-        );
-        assert.equal(await page.locator('.opblock').count(), operations);
-
-        // "Try it out" on the liveness probe: a fetch to this origin (connect-src).
-        const live = page.locator('.opblock', { hasText: '/api/v1/health/live' }).first();
-        await live.locator('.opblock-summary').click();
-        await live.getByRole('button', { name: 'Execute' }).click();
-        await live
-          .locator('.responses-table.live-responses-table .response-col_status')
-          .first()
-          .waitFor();
-        assert.match(await live.locator('.live-responses-table').innerText(), /200/);
-
-        // "Authorize" with the OAuth2 password flow: a form-encoded POST to the token endpoint.
-        const user = await createUser(t);
-        await page.locator('.auth-wrapper .authorize').click();
-        await page.locator('#oauth_username').fill(user.username);
-        await page.locator('#oauth_password').fill(user.password);
-        const token = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/token'));
-        await page
-          .locator('.auth-container', { has: page.locator('#oauth_username') })
-          .locator('button.authorize')
-          .click();
-        assert.equal((await token).status(), 200);
-        await page.getByRole('button', { name: 'Logout' }).first().waitFor();
-        if (process.env.SWAGGER_SCREENSHOT) {
-          await page.screenshot({ path: process.env.SWAGGER_SCREENSHOT });
+describe('Swagger UI in a browser', { skip: WITHOUT_CHROMIUM }, () => {
+  it('renders every operation and runs "Try it out" with no CSP violation', async () => {
+    const t = await createTestApp();
+    const browser = await launchChromium();
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = (t.app.getHttpServer() as { address(): AddressInfo }).address();
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' || /Content.Security.Policy/i.test(message.text())) {
+          problems.push(`console: ${message.text()}`);
         }
+      });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('requestfailed', (request) => problems.push(`failed: ${request.url()}`));
+      page.on('request', (request) => {
+        if (
+          !request.url().startsWith(`http://127.0.0.1:${port}/`) &&
+          !request.url().startsWith('data:')
+        ) {
+          problems.push(`external request: ${request.url()}`);
+        }
+      });
+      // Chromium reports violations on the console too; the event also catches report-only ones.
+      await page.addInitScript({
+        content: `document.addEventListener('securitypolicyviolation', (event) =>
+          console.error('CSP violation: ' + event.violatedDirective + ' ' + event.blockedURI));`,
+      });
 
-        assert.deepEqual(problems, []);
-      } finally {
-        await browser.close();
-        await t.close();
+      const response = await page.goto(`http://127.0.0.1:${port}/docs`);
+      assert.equal(response?.status(), 200);
+      await page.waitForSelector('.opblock', { timeout: 15_000 });
+      const openApi = (await t.http().get('/docs-json').expect(200)).body as {
+        paths: Record<string, Record<string, unknown>>;
+      };
+      const operations = Object.values(openApi.paths).reduce(
+        (n, item) => n + Object.keys(item).length,
+        0,
+      );
+      assert.equal(await page.locator('.opblock').count(), operations);
+
+      // "Try it out" on the liveness probe: a fetch to this origin (connect-src).
+      const live = page.locator('.opblock', { hasText: '/api/v1/health/live' }).first();
+      await live.locator('.opblock-summary').click();
+      await live.getByRole('button', { name: 'Execute' }).click();
+      await live
+        .locator('.responses-table.live-responses-table .response-col_status')
+        .first()
+        .waitFor();
+      assert.match(await live.locator('.live-responses-table').innerText(), /200/);
+
+      // "Authorize" with the OAuth2 password flow: a form-encoded POST to the token endpoint.
+      const user = await createUser(t);
+      await page.locator('.auth-wrapper .authorize').click();
+      await page.locator('#oauth_username').fill(user.username);
+      await page.locator('#oauth_password').fill(user.password);
+      const token = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/token'));
+      await page
+        .locator('.auth-container', { has: page.locator('#oauth_username') })
+        .locator('button.authorize')
+        .click();
+      assert.equal((await token).status(), 200);
+      await page.getByRole('button', { name: 'Logout' }).first().waitFor();
+      if (process.env.SWAGGER_SCREENSHOT) {
+        await page.screenshot({ path: process.env.SWAGGER_SCREENSHOT });
       }
-    });
-  },
-);
+
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+      await t.close();
+    }
+  });
+});

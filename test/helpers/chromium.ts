@@ -10,7 +10,7 @@ export const WITHOUT_CHROMIUM: false | string = existsSync(CHROMIUM)
   : `${CHROMIUM} is not installed`;
 
 /** Headless Chromium as the browser tests run it (no sandbox, no GPU, no background traffic). */
-export function launchChromium(timeoutMs: number): Promise<Browser> {
+export function launchChromium(timeoutMs = 30_000): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
