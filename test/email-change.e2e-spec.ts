@@ -152,6 +152,47 @@ describe('email change by confirmation (SPEC §8)', () => {
     assert.equal((await me(await loginToken(t, user.username))).email, user.email);
   });
 
+  it('a password change ends a pending email change (the notice tells the owner to change it)', async () => {
+    // Whoever asked with the stolen password holds the new mailbox: once the owner changes the
+    // password, as the notice says, their link must not move the account's recovery address.
+    const user = await createUserWithToken(t);
+    const newEmail = `thief-${user.username}@example.org`;
+    await request(user.token, { newEmail, currentPassword: TEST_PASSWORD }).expect(202);
+    const token = tokenIn(await smtp.waitForMailTo(newEmail, /Confirm/), CONFIRM);
+    const changed = await t
+      .http()
+      .post('/api/v1/users/me/password')
+      .set(bearer(user.token))
+      .send({ currentPassword: TEST_PASSWORD, newPassword: 'a-brand-new-passphrase-9' })
+      .expect(200);
+    const refused = await confirm(token);
+    assert.equal(refused.status, 400);
+    assert.equal(
+      (refused.body as { type: string }).type,
+      'urn:problem:identity:invalid-account-token',
+    );
+    const fresh = (changed.body as { access_token: string }).access_token;
+    assert.equal((await me(fresh)).email, user.email);
+  });
+
+  it('a password reset ends a pending email change too', async () => {
+    const user = await createUserWithToken(t);
+    const newEmail = `thief2-${user.username}@example.org`;
+    await request(user.token, { newEmail, currentPassword: TEST_PASSWORD }).expect(202);
+    const token = tokenIn(await smtp.waitForMailTo(newEmail, /Confirm/), CONFIRM);
+    await t.http().post('/api/v1/auth/password/forgot').send({ email: user.email }).expect(202);
+    const reset = tokenIn(
+      await smtp.waitForMailTo(user.email, /Reset your password/),
+      '/account/reset-password',
+    );
+    await t
+      .http()
+      .post('/api/v1/auth/password/reset')
+      .send({ token: reset, newPassword: 'a-brand-new-passphrase-9' })
+      .expect(204);
+    assert.equal((await confirm(token)).status, 400);
+  });
+
   it('answers 400 for a malformed code without looking it up', async () => {
     assert.equal((await confirm('short')).status, 400);
     assert.equal((await confirm('A'.repeat(43))).status, 400);

@@ -173,11 +173,13 @@ export class PasswordResetService implements OnModuleDestroy {
 
   /**
    * What every password change does besides setting it (a reset, POST /users/me/password):
-   * pending reset tokens die, and the owner is told by mail (when the service sends mail at all:
-   * some mail flow is on).
+   * pending reset tokens and email changes die, and the owner is told by mail (when the service
+   * sends mail at all: some mail flow is on). An email change asked for with a stolen password
+   * must not survive the change its notice tells the owner to make.
    */
   async passwordChanged(tx: Transaction, user: MailedUser, changedAt: Date): Promise<void> {
     await this.tokens.spendAll(tx, user.id, 'password_reset');
+    await this.tokens.spendAll(tx, user.id, 'email_change');
     if (!this.config.accountLifecycle.mailFlows) return;
     const mail = passwordChangedMail(this.config, { username: user.username, changedAt });
     await this.outbox.queue(tx, {
