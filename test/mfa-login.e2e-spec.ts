@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Session } from '../src/sessions/session.entity';
 import { User } from '../src/users/entities/user.entity';
 import { createUser } from './helpers/factories';
-import { claimsOf, events, mfaToken } from './helpers/mfa-login';
+import { claimsOf, events, mfaToken, passwordSession } from './helpers/mfa-login';
 import { enrolTotp, totpCode } from './helpers/mfa';
 import { createTestApp, type TestApp } from './helpers/test-app';
 
@@ -287,6 +287,33 @@ describe('login with a second factor: POST /auth/login, /auth/mfa/verify (SPEC Â
       'urn:problem:identity:invalid-mfa-token',
     );
     assert.equal(await t.dataSource.getRepository(Session).countBy({ userId: user.user.id }), 0);
+  });
+
+  it('refuses an mfa_token issued before a password change: it vouched for the old password', async () => {
+    // Someone who phished the old password holds an mfa_token; the owner changes the password
+    // (every session ends). A code typed in afterwards must not sign them in all the same.
+    const user = await createUser(t);
+    const { secret } = await enrolTotp(t, user.user);
+    const token = await mfaToken(t, user);
+    const session = await passwordSession(t, user);
+    t.clock.advance(1);
+    await t
+      .http()
+      .post('/api/v1/users/me/password')
+      .set('Authorization', `Bearer ${session.access_token}`)
+      .send({ currentPassword: user.password, newPassword: 'a-brand-new-passphrase-9' })
+      .expect(200);
+    const before = await t.dataSource.getRepository(Session).countBy({ userId: user.user.id });
+    const response = await verify({ mfa_token: token, code: await totpCode(t, secret) });
+    assert.equal(response.status, 401);
+    assert.equal(
+      (response.body as { type: string }).type,
+      'urn:problem:identity:invalid-mfa-token',
+    );
+    assert.equal(
+      await t.dataSource.getRepository(Session).countBy({ userId: user.user.id }),
+      before,
+    );
   });
 
   it('keeps amr and mfa_time through refresh rotation', async () => {

@@ -85,8 +85,13 @@ export class SecondFactorSignIn {
     const userId = challenge.userId;
     await this.limiter.consumeAccount({ userId });
     const account = await this.users.findWithRoles(userId);
-    // Deactivated (or deleted) since the password step.
+    // Deactivated (or deleted) since the password step, or the password it proved was changed
+    // since (a reset must also end a login half done with the old password).
     if (account === null || !account.user.isActive) throw invalidMfaToken();
+    const { passwordChangedAt } = account.user;
+    if (passwordChangedAt !== null && challenge.createdAt < passwordChangedAt) {
+      throw invalidMfaToken();
+    }
     const reservation = await this.lockout.reserve(userId, context);
     if (reservation === null) {
       // Locked: no code is checked, and the answer is the login's.
