@@ -362,6 +362,15 @@ describe('account tokens (AccountTokens on the real database)', () => {
     assert.equal((await consume('email_verification', verification))?.userId, user.id);
   });
 
+  it('leaves one usable token of concurrent issues: a newer one replaces every older one', async () => {
+    const { user } = await createUser(t);
+    const issued = await Promise.all(
+      Array.from({ length: 8 }, () => issue(user.id, 'password_reset')),
+    );
+    const usable = await Promise.all(issued.map((token) => tokens.peek('password_reset', token)));
+    assert.equal(usable.filter((found) => found !== null).length, 1);
+  });
+
   it('gives a token to exactly one of concurrent consumers', async () => {
     const { user } = await createUser(t);
     const token = await issue(user.id, 'password_reset');
