@@ -509,3 +509,31 @@ describe('POST /auth/mfa/verify with REFRESH_TOKEN_COOKIE=true', () => {
     ]);
   });
 });
+
+describe('one code across parallel logins', () => {
+  let t: TestApp;
+  before(async () => {
+    // Room for the wrong answers of the losers: the lockout is not what is tested here.
+    t = await createTestApp({ env: { LOCKOUT_THRESHOLD: '50' } });
+  });
+  after(() => t.close());
+
+  const verify = (body: Record<string, unknown>) => t.http().post(VERIFY).send(body);
+
+  it('takes one TOTP code, and one recovery code, once across parallel logins with their own mfa_tokens', async () => {
+    const user = await createUser(t);
+    const { secret, recoveryCodes } = await enrolTotp(t, user.user);
+    const code = await totpCode(t, secret);
+    const tokens = await Promise.all(Array.from({ length: 6 }, () => mfaToken(t, user)));
+    const byCode = await Promise.all(tokens.map((token) => verify({ mfa_token: token, code })));
+    assert.deepEqual(byCode.map((answer) => answer.status).sort(), [200, 401, 401, 401, 401, 401]);
+    const more = await Promise.all(Array.from({ length: 6 }, () => mfaToken(t, user)));
+    const byRecovery = await Promise.all(
+      more.map((token) => verify({ mfa_token: token, recovery_code: recoveryCodes[0] })),
+    );
+    assert.deepEqual(
+      byRecovery.map((answer) => answer.status).sort(),
+      [200, 401, 401, 401, 401, 401],
+    );
+  });
+});
