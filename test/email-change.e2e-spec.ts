@@ -137,6 +137,19 @@ describe('email change by confirmation (SPEC §8)', () => {
     assert.equal((await me(user.token)).email, user.email);
   });
 
+  it('gives a contested address to one of two parallel confirmations; the other is a 409', async () => {
+    const [a, b] = await Promise.all([createUserWithToken(t), createUserWithToken(t)]);
+    const contested = `contested-${a.username}@example.org`;
+    await request(a.token, { newEmail: contested, currentPassword: TEST_PASSWORD }).expect(202);
+    const first = tokenIn(await smtp.waitForMailTo(contested, /Confirm/), CONFIRM);
+    await request(b.token, { newEmail: contested, currentPassword: TEST_PASSWORD }).expect(202);
+    const second = tokenIn(await smtp.waitForMailTo(contested, /Confirm/, { nth: 2 }), CONFIRM);
+    const answers = await Promise.all([confirm(first), confirm(second)]);
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [204, 409]);
+    const emails = [(await me(a.token)).email, (await me(b.token)).email];
+    assert.equal(emails.filter((email) => email === contested).length, 1);
+  });
+
   it('a newer request replaces the older link; a link expires after EMAIL_CHANGE_TTL', async () => {
     const user = await createUserWithToken(t);
     const first = `first-${user.username}@example.org`;
