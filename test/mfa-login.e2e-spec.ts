@@ -397,6 +397,38 @@ describe('the mfa_token dies after MFA_TOKEN_MAX_ATTEMPTS wrong codes', () => {
   });
 });
 
+describe('MFA_TOKEN_MAX_ATTEMPTS under parallel answers', () => {
+  let t: TestApp;
+  before(async () => {
+    // The lockout would bound the guesses too: set high, so the mfa_token's own limit shows.
+    t = await createTestApp({ env: { MFA_TOKEN_MAX_ATTEMPTS: '2', LOCKOUT_THRESHOLD: '50' } });
+  });
+  after(() => t.close());
+
+  it('checks no more answers of one mfa_token than it takes, however many arrive at once', async () => {
+    const user = await createUser(t);
+    const { secret } = await enrolTotp(t, user.user);
+    const token = await mfaToken(t, user);
+    const wrong = (await totpCode(t, secret)) === '000000' ? '111111' : '000000';
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        t.http().post(VERIFY).send({ mfa_token: token, code: wrong }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      Array.from({ length: 10 }, () => 401),
+    );
+    const checked = await events(t, 'mfa.failed', user.user.id);
+    assert.equal(checked.length, 2);
+    await t
+      .http()
+      .post(VERIFY)
+      .send({ mfa_token: token, code: await totpCode(t, secret) })
+      .expect(401);
+  });
+});
+
 describe('MFA_ENABLED=false', () => {
   let t: TestApp;
   before(async () => {
