@@ -92,6 +92,9 @@ export class SecondFactorSignIn {
     if (passwordChangedAt !== null && challenge.createdAt < passwordChangedAt) {
       throw invalidMfaToken();
     }
+    // Counted before the answer is looked at: parallel answers cannot check more than it takes.
+    const attempt = await this.challenges.reserveAttempt(challenge.id);
+    if (attempt === null) throw invalidMfaToken();
     const reservation = await this.lockout.reserve(userId, context);
     if (reservation === null) {
       // Locked: no code is checked, and the answer is the login's.
@@ -115,7 +118,7 @@ export class SecondFactorSignIn {
       });
     } catch (error) {
       if (error instanceof WrongAnswer) {
-        const alive = await this.challenges.fail(challenge.id);
+        const alive = await this.challenges.fail(challenge.id, attempt);
         throw await this.wrongAnswer(userId, answer, context, { challengeDied: !alive });
       }
       if (foreignKeyViolation(error)) throw invalidMfaToken();
