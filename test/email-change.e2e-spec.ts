@@ -137,6 +137,19 @@ describe('email change by confirmation (SPEC §8)', () => {
     assert.equal((await me(user.token)).email, user.email);
   });
 
+  it('gives a contested address to one of two parallel confirmations; the other is a 409', async () => {
+    const [a, b] = await Promise.all([createUserWithToken(t), createUserWithToken(t)]);
+    const contested = `contested-${a.username}@example.org`;
+    await request(a.token, { newEmail: contested, currentPassword: TEST_PASSWORD }).expect(202);
+    const first = tokenIn(await smtp.waitForMailTo(contested, /Confirm/), CONFIRM);
+    await request(b.token, { newEmail: contested, currentPassword: TEST_PASSWORD }).expect(202);
+    const second = tokenIn(await smtp.waitForMailTo(contested, /Confirm/, { nth: 2 }), CONFIRM);
+    const answers = await Promise.all([confirm(first), confirm(second)]);
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [204, 409]);
+    const emails = [(await me(a.token)).email, (await me(b.token)).email];
+    assert.equal(emails.filter((email) => email === contested).length, 1);
+  });
+
   it('a newer request replaces the older link; a link expires after EMAIL_CHANGE_TTL', async () => {
     const user = await createUserWithToken(t);
     const first = `first-${user.username}@example.org`;
@@ -150,6 +163,47 @@ describe('email change by confirmation (SPEC §8)', () => {
     t.clock.advance(3601);
     assert.equal((await confirm(secondToken)).status, 400);
     assert.equal((await me(await loginToken(t, user.username))).email, user.email);
+  });
+
+  it('a password change ends a pending email change (the notice tells the owner to change it)', async () => {
+    // Whoever asked with the stolen password holds the new mailbox: once the owner changes the
+    // password, as the notice says, their link must not move the account's recovery address.
+    const user = await createUserWithToken(t);
+    const newEmail = `thief-${user.username}@example.org`;
+    await request(user.token, { newEmail, currentPassword: TEST_PASSWORD }).expect(202);
+    const token = tokenIn(await smtp.waitForMailTo(newEmail, /Confirm/), CONFIRM);
+    const changed = await t
+      .http()
+      .post('/api/v1/users/me/password')
+      .set(bearer(user.token))
+      .send({ currentPassword: TEST_PASSWORD, newPassword: 'a-brand-new-passphrase-9' })
+      .expect(200);
+    const refused = await confirm(token);
+    assert.equal(refused.status, 400);
+    assert.equal(
+      (refused.body as { type: string }).type,
+      'urn:problem:identity:invalid-account-token',
+    );
+    const fresh = (changed.body as { access_token: string }).access_token;
+    assert.equal((await me(fresh)).email, user.email);
+  });
+
+  it('a password reset ends a pending email change too', async () => {
+    const user = await createUserWithToken(t);
+    const newEmail = `thief2-${user.username}@example.org`;
+    await request(user.token, { newEmail, currentPassword: TEST_PASSWORD }).expect(202);
+    const token = tokenIn(await smtp.waitForMailTo(newEmail, /Confirm/), CONFIRM);
+    await t.http().post('/api/v1/auth/password/forgot').send({ email: user.email }).expect(202);
+    const reset = tokenIn(
+      await smtp.waitForMailTo(user.email, /Reset your password/),
+      '/account/reset-password',
+    );
+    await t
+      .http()
+      .post('/api/v1/auth/password/reset')
+      .send({ token: reset, newPassword: 'a-brand-new-passphrase-9' })
+      .expect(204);
+    assert.equal((await confirm(token)).status, 400);
   });
 
   it('answers 400 for a malformed code without looking it up', async () => {

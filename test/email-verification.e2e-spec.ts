@@ -131,6 +131,21 @@ describe('email verification (EMAIL_VERIFICATION=optional)', () => {
     assert.equal(verified.body.type, 'urn:problem:identity:email-already-verified');
   });
 
+  it('lets a password change end a pending verification link (SPEC §8), as it ends reset links', async () => {
+    const account = await register(t);
+    const token = await verificationToken(smtp, account.email);
+    const access = await loginToken(t, account.username);
+    await t
+      .http()
+      .post('/api/v1/users/me/password')
+      .set('Authorization', `Bearer ${access}`)
+      .send({ currentPassword: TEST_PASSWORD, newPassword: 'a-brand-new-passphrase-9' })
+      .expect(200);
+    const refused = await t.http().post(VERIFY).send({ token });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.type, 'urn:problem:identity:invalid-account-token');
+  });
+
   it('sends nothing for a registration that rolls back', async () => {
     const audit = t.app.get(AuditService);
     const record = audit.record.bind(audit);
@@ -360,6 +375,15 @@ describe('account tokens (AccountTokens on the real database)', () => {
     await transactions.run((tx) => tokens.spendAll(tx, user.id, 'password_reset'));
     assert.equal(await consume('password_reset', newer), null);
     assert.equal((await consume('email_verification', verification))?.userId, user.id);
+  });
+
+  it('leaves one usable token of concurrent issues: a newer one replaces every older one', async () => {
+    const { user } = await createUser(t);
+    const issued = await Promise.all(
+      Array.from({ length: 8 }, () => issue(user.id, 'password_reset')),
+    );
+    const usable = await Promise.all(issued.map((token) => tokens.peek('password_reset', token)));
+    assert.equal(usable.filter((found) => found !== null).length, 1);
   });
 
   it('gives a token to exactly one of concurrent consumers', async () => {

@@ -88,10 +88,13 @@ describe('second-factor stores (SPEC §9)', () => {
     const second = await challenges.issueToken(user.user.id, ['pwd']);
     const attemptsLeft: boolean[] = [];
     for (let i = 0; i < t.config.mfa.tokenMaxAttempts; i += 1) {
-      attemptsLeft.push(await challenges.fail(second.challengeId));
+      const attempt = await challenges.reserveAttempt(second.challengeId);
+      assert.equal(attempt, i + 1);
+      attemptsLeft.push(await challenges.fail(second.challengeId, attempt ?? 0));
     }
     assert.deepEqual(attemptsLeft.slice(-2), [true, false]);
     assert.equal(await challenges.findByToken(second.token), null);
+    assert.equal(await challenges.reserveAttempt(second.challengeId), null);
 
     const third = await challenges.issueToken(user.user.id, ['pwd']);
     t.clock.advance(t.config.mfa.tokenTtlSeconds + 1);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Session } from '../src/sessions/session.entity';
 import { User } from '../src/users/entities/user.entity';
 import { createUser } from './helpers/factories';
-import { claimsOf, events, mfaToken } from './helpers/mfa-login';
+import { claimsOf, events, mfaToken, passwordSession } from './helpers/mfa-login';
 import { enrolTotp, totpCode } from './helpers/mfa';
 import { createTestApp, type TestApp } from './helpers/test-app';
 
@@ -289,6 +289,33 @@ describe('login with a second factor: POST /auth/login, /auth/mfa/verify (SPEC Â
     assert.equal(await t.dataSource.getRepository(Session).countBy({ userId: user.user.id }), 0);
   });
 
+  it('refuses an mfa_token issued before a password change: it vouched for the old password', async () => {
+    // Someone who phished the old password holds an mfa_token; the owner changes the password
+    // (every session ends). A code typed in afterwards must not sign them in all the same.
+    const user = await createUser(t);
+    const { secret } = await enrolTotp(t, user.user);
+    const token = await mfaToken(t, user);
+    const session = await passwordSession(t, user);
+    t.clock.advance(1);
+    await t
+      .http()
+      .post('/api/v1/users/me/password')
+      .set('Authorization', `Bearer ${session.access_token}`)
+      .send({ currentPassword: user.password, newPassword: 'a-brand-new-passphrase-9' })
+      .expect(200);
+    const before = await t.dataSource.getRepository(Session).countBy({ userId: user.user.id });
+    const response = await verify({ mfa_token: token, code: await totpCode(t, secret) });
+    assert.equal(response.status, 401);
+    assert.equal(
+      (response.body as { type: string }).type,
+      'urn:problem:identity:invalid-mfa-token',
+    );
+    assert.equal(
+      await t.dataSource.getRepository(Session).countBy({ userId: user.user.id }),
+      before,
+    );
+  });
+
   it('keeps amr and mfa_time through refresh rotation', async () => {
     const user = await createUser(t);
     const { secret } = await enrolTotp(t, user.user);
@@ -367,6 +394,38 @@ describe('the mfa_token dies after MFA_TOKEN_MAX_ATTEMPTS wrong codes', () => {
       .post(VERIFY)
       .send({ mfa_token: await mfaToken(t, user), code: await totpCode(t, secret) })
       .expect(200);
+  });
+});
+
+describe('MFA_TOKEN_MAX_ATTEMPTS under parallel answers', () => {
+  let t: TestApp;
+  before(async () => {
+    // The lockout would bound the guesses too: set high, so the mfa_token's own limit shows.
+    t = await createTestApp({ env: { MFA_TOKEN_MAX_ATTEMPTS: '2', LOCKOUT_THRESHOLD: '50' } });
+  });
+  after(() => t.close());
+
+  it('checks no more answers of one mfa_token than it takes, however many arrive at once', async () => {
+    const user = await createUser(t);
+    const { secret } = await enrolTotp(t, user.user);
+    const token = await mfaToken(t, user);
+    const wrong = (await totpCode(t, secret)) === '000000' ? '111111' : '000000';
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        t.http().post(VERIFY).send({ mfa_token: token, code: wrong }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      Array.from({ length: 10 }, () => 401),
+    );
+    const checked = await events(t, 'mfa.failed', user.user.id);
+    assert.equal(checked.length, 2);
+    await t
+      .http()
+      .post(VERIFY)
+      .send({ mfa_token: token, code: await totpCode(t, secret) })
+      .expect(401);
   });
 });
 
@@ -480,5 +539,33 @@ describe('POST /auth/mfa/verify with REFRESH_TOKEN_COOKIE=true', () => {
       'otp',
       'mfa',
     ]);
+  });
+});
+
+describe('one code across parallel logins', () => {
+  let t: TestApp;
+  before(async () => {
+    // Room for the wrong answers of the losers: the lockout is not what is tested here.
+    t = await createTestApp({ env: { LOCKOUT_THRESHOLD: '50' } });
+  });
+  after(() => t.close());
+
+  const verify = (body: Record<string, unknown>) => t.http().post(VERIFY).send(body);
+
+  it('takes one TOTP code, and one recovery code, once across parallel logins with their own mfa_tokens', async () => {
+    const user = await createUser(t);
+    const { secret, recoveryCodes } = await enrolTotp(t, user.user);
+    const code = await totpCode(t, secret);
+    const tokens = await Promise.all(Array.from({ length: 6 }, () => mfaToken(t, user)));
+    const byCode = await Promise.all(tokens.map((token) => verify({ mfa_token: token, code })));
+    assert.deepEqual(byCode.map((answer) => answer.status).sort(), [200, 401, 401, 401, 401, 401]);
+    const more = await Promise.all(Array.from({ length: 6 }, () => mfaToken(t, user)));
+    const byRecovery = await Promise.all(
+      more.map((token) => verify({ mfa_token: token, recovery_code: recoveryCodes[0] })),
+    );
+    assert.deepEqual(
+      byRecovery.map((answer) => answer.status).sort(),
+      [200, 401, 401, 401, 401, 401],
+    );
   });
 });

@@ -12,6 +12,14 @@ const INSERT: Statement = {
     VALUES (:id, :userId, :purpose, :tokenHash, :email, :now, :expiresAt, NULL)`,
 };
 
+// PostgreSQL: issuing takes this lock first, so a concurrent issue of the same user and purpose
+// waits for the other's commit and its spend-all then sees (and spends) the other's token; under
+// READ COMMITTED both would otherwise stay usable. SQLite has one writer already.
+const LOCK_ISSUE: Statement = {
+  name: 'account_tokens_lock_issue',
+  sql: `SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))`,
+};
+
 const SPEND_ALL: Statement = {
   name: 'account_tokens_spend_all',
   sql: `
@@ -53,6 +61,15 @@ export class AccountTokensRepository {
 
   async insert(tx: Transaction, token: NewAccountToken): Promise<void> {
     await this.database.run(INSERT, { ...token }, tx);
+  }
+
+  /**
+   * Serialises the issues of one user and purpose until `tx` ends (see LOCK_ISSUE): a newer
+   * token then really replaces every older one.
+   */
+  async lockIssue(tx: Transaction, userId: string, purpose: AccountTokenPurpose): Promise<void> {
+    if (this.database.dialect !== 'postgres') return;
+    await this.database.run(LOCK_ISSUE, { key: `account_tokens:${purpose}:${userId}` }, tx);
   }
 
   /** Marks every unused token of the user and purpose spent at `now`; how many it spent. */

@@ -16,6 +16,10 @@ function fakeRepository() {
       inserted.push(token);
       return Promise.resolve();
     },
+    lockIssue: () => {
+      calls.push('lockIssue');
+      return Promise.resolve();
+    },
     spendAll: () => {
       calls.push('spendAll');
       return Promise.resolve(0);
@@ -40,7 +44,7 @@ describe('AccountTokens', () => {
       ttlSeconds: 1800,
     });
     assert.match(token, ACCOUNT_TOKEN_PATTERN);
-    assert.deepEqual(fake.calls, ['spendAll', 'insert']);
+    assert.deepEqual(fake.calls, ['lockIssue', 'spendAll', 'insert']);
     const [row] = fake.inserted;
     assert.equal(row.tokenHash, hashAccountToken(token));
     assert.ok(!JSON.stringify(row).includes(token));

@@ -30,6 +30,7 @@ export class AccountTokens {
   ): Promise<string> {
     const now = this.clock.now();
     const token = randomBytes(32).toString('base64url');
+    await this.repository.lockIssue(tx, input.userId, input.purpose);
     await this.repository.spendAll(tx, input.userId, input.purpose, now);
     await this.repository.insert(tx, {
       id: randomUUID(),

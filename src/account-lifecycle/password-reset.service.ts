@@ -13,6 +13,7 @@ import { SessionsService } from '../sessions/sessions.service';
 import type { User } from '../users/entities/user.entity';
 import { UsersService } from '../users/users.service';
 import { invalidAccountToken } from './account-token-errors';
+import { ACCOUNT_TOKEN_PURPOSES } from './account-token.entity';
 import { AccountTokens } from './account-tokens.service';
 import { passwordChangedMail } from './mails/password-changed.mail';
 import { passwordResetMail } from './mails/password-reset.mail';
@@ -173,11 +174,13 @@ export class PasswordResetService implements OnModuleDestroy {
 
   /**
    * What every password change does besides setting it (a reset, POST /users/me/password):
-   * pending reset tokens die, and the owner is told by mail (when the service sends mail at all:
-   * some mail flow is on).
+   * every pending mailed link dies (SPEC §8: reset and verification tokens; and an email change,
+   * asked for perhaps with the stolen password, must not survive the change its notice tells the
+   * owner to make), and the owner is told by mail (when the service sends mail at all: some mail
+   * flow is on).
    */
   async passwordChanged(tx: Transaction, user: MailedUser, changedAt: Date): Promise<void> {
-    await this.tokens.spendAll(tx, user.id, 'password_reset');
+    for (const purpose of ACCOUNT_TOKEN_PURPOSES) await this.tokens.spendAll(tx, user.id, purpose);
     if (!this.config.accountLifecycle.mailFlows) return;
     const mail = passwordChangedMail(this.config, { username: user.username, changedAt });
     await this.outbox.queue(tx, {

@@ -39,6 +39,15 @@ describe('MfaSecretBox', () => {
     assert.throws(() => box(keyB).open(sealed, 'user-1'), /unknown format or encryption key/);
   });
 
+  it('refuses a shortened authentication tag (GCM would check only its first bytes)', () => {
+    const a = box(keyA);
+    const parts = a.seal('secret', 'user-1').split('.');
+    parts[4] = Buffer.from(parts[4] ?? '', 'base64url')
+      .subarray(0, 4)
+      .toString('base64url');
+    assert.throws(() => a.open(parts.join('.'), 'user-1'));
+  });
+
   it('opens values of a previous key and says they need sealing again', () => {
     const sealed = box(keyA).seal('secret', 'user-1');
     const rotated = box(keyB, [keyA]);

@@ -4,6 +4,8 @@ import { keptKey } from '../common/keys/key-file';
 import { AppConfig, encryptionKeyBytes } from '../config/app-config';
 
 const VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 interface EncryptionKey {
   id: string;
@@ -37,8 +39,10 @@ export class MfaSecretBox {
 
   /** `v1.<key id>.<iv>.<ciphertext>.<tag>`, base64url parts. */
   seal(plaintext: string, boundTo: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv, {
+      authTagLength: TAG_BYTES,
+    });
     cipher.setAAD(Buffer.from(boundTo, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return [VERSION, this.current.id, iv, ciphertext, cipher.getAuthTag()]
@@ -53,9 +57,17 @@ export class MfaSecretBox {
     if (version !== VERSION || key === undefined || tag === undefined || extra !== undefined) {
       throw new Error('MFA secret: unknown format or encryption key');
     }
-    const decipher = createDecipheriv('aes-256-gcm', key.key, Buffer.from(iv ?? '', 'base64url'));
+    const ivBytes = Buffer.from(iv ?? '', 'base64url');
+    const tagBytes = Buffer.from(tag, 'base64url');
+    // Only the lengths seal() writes: GCM accepts a shortened tag and checks just its bytes.
+    if (ivBytes.length !== IV_BYTES || tagBytes.length !== TAG_BYTES) {
+      throw new Error('MFA secret: unknown format or encryption key');
+    }
+    const decipher = createDecipheriv('aes-256-gcm', key.key, ivBytes, {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAAD(Buffer.from(boundTo, 'utf8'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([
       decipher.update(Buffer.from(ciphertext ?? '', 'base64url')),
       decipher.final(),

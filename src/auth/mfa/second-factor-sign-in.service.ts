@@ -85,8 +85,16 @@ export class SecondFactorSignIn {
     const userId = challenge.userId;
     await this.limiter.consumeAccount({ userId });
     const account = await this.users.findWithRoles(userId);
-    // Deactivated (or deleted) since the password step.
+    // Deactivated (or deleted) since the password step, or the password it proved was changed
+    // since (a reset must also end a login half done with the old password).
     if (account === null || !account.user.isActive) throw invalidMfaToken();
+    const { passwordChangedAt } = account.user;
+    if (passwordChangedAt !== null && challenge.createdAt < passwordChangedAt) {
+      throw invalidMfaToken();
+    }
+    // Counted before the answer is looked at: parallel answers cannot check more than it takes.
+    const attempt = await this.challenges.reserveAttempt(challenge.id);
+    if (attempt === null) throw invalidMfaToken();
     const reservation = await this.lockout.reserve(userId, context);
     if (reservation === null) {
       // Locked: no code is checked, and the answer is the login's.
@@ -110,7 +118,7 @@ export class SecondFactorSignIn {
       });
     } catch (error) {
       if (error instanceof WrongAnswer) {
-        const alive = await this.challenges.fail(challenge.id);
+        const alive = await this.challenges.fail(challenge.id, attempt);
         throw await this.wrongAnswer(userId, answer, context, { challengeDied: !alive });
       }
       if (foreignKeyViolation(error)) throw invalidMfaToken();

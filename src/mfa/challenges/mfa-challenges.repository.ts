@@ -50,15 +50,20 @@ const SET_WEBAUTHN: Statement = {
     WHERE id = :id AND used_at IS NULL AND expires_at > :now`,
 };
 
-// A wrong answer: one more attempt, and the challenge dies at the limit.
-const FAIL: Statement = {
-  name: 'mfa_challenges_fail',
+// An answer is counted before it is checked (as a password is): of concurrent answers only
+// those that find an attempt left get one, so no more than maxAttempts are ever checked.
+const RESERVE_ATTEMPT: Statement = {
+  name: 'mfa_challenges_reserve_attempt',
   sql: `
-    UPDATE mfa_challenges
-    SET attempts = attempts + 1,
-        used_at = CASE WHEN attempts + 1 >= :maxAttempts THEN :now ELSE used_at END
-    WHERE id = :id AND used_at IS NULL
+    UPDATE mfa_challenges SET attempts = attempts + 1
+    WHERE id = :id AND used_at IS NULL AND expires_at > :now AND attempts < :maxAttempts
     RETURNING attempts`,
+};
+
+// The last allowed answer was wrong: the challenge dies.
+const KILL: Statement = {
+  name: 'mfa_challenges_kill',
+  sql: `UPDATE mfa_challenges SET used_at = :now WHERE id = :id AND used_at IS NULL`,
 };
 
 export interface MfaChallengeRow {
@@ -145,12 +150,20 @@ export class MfaChallengesRepository {
     return affected > 0;
   }
 
-  /** Counts a wrong answer; the attempts so far, or null if the challenge was already spent. */
-  async fail(id: string, maxAttempts: number, now: Date): Promise<number | null> {
+  /** Takes one attempt of a live challenge: its number (1-based), or null when none is left. */
+  async reserveAttempt(id: string, maxAttempts: number, now: Date): Promise<number | null> {
     const {
       rows: [row],
-    } = await this.database.run<{ attempts: number | string }>(FAIL, { id, maxAttempts, now });
+    } = await this.database.run<{ attempts: number | string }>(RESERVE_ATTEMPT, {
+      id,
+      maxAttempts,
+      now,
+    });
     return row === undefined ? null : Number(row.attempts);
+  }
+
+  async kill(id: string, now: Date): Promise<void> {
+    await this.database.run(KILL, { id, now });
   }
 }
 

@@ -62,14 +62,22 @@ export class MfaChallenges {
     return this.repository.spend(id, this.clock.now(), tx);
   }
 
-  /** Counts a wrong answer; true while the challenge still takes another attempt. */
-  async fail(id: string): Promise<boolean> {
-    const attempts = await this.repository.fail(
-      id,
-      this.config.mfa.tokenMaxAttempts,
-      this.clock.now(),
-    );
-    return attempts !== null && attempts < this.config.mfa.tokenMaxAttempts;
+  /**
+   * Takes one of the challenge's MFA_TOKEN_MAX_ATTEMPTS before an answer is checked: the
+   * attempt's number, or null when the challenge is spent, expired or out of attempts.
+   */
+  reserveAttempt(id: string): Promise<number | null> {
+    return this.repository.reserveAttempt(id, this.config.mfa.tokenMaxAttempts, this.clock.now());
+  }
+
+  /**
+   * The answer of attempt `attempt` was wrong: the last allowed one kills the challenge. True
+   * while it still takes another answer.
+   */
+  async fail(id: string, attempt: number): Promise<boolean> {
+    if (attempt < this.config.mfa.tokenMaxAttempts) return true;
+    await this.repository.kill(id, this.clock.now());
+    return false;
   }
 
   /** Stores a WebAuthn challenge for `purpose` (user null: usernameless sign-in). */

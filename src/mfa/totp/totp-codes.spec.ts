@@ -35,6 +35,15 @@ describe('TOTP codes', () => {
     assert.equal(await acceptedStep(RFC_SECRET, code, now, step - 1), step);
   });
 
+  it('refuses (does not throw) while the last used step is past the window', async () => {
+    // Another instance a little ahead, or a clock stepped back: the stored step is later than
+    // any this clock accepts. otplib throws for such an afterTimeStep; it is just a wrong code.
+    const now = 1_800_000_015;
+    const step = Math.floor(now / TOTP_PERIOD_SECONDS);
+    const code = await generate({ secret: RFC_SECRET, epoch: now });
+    assert.equal(await acceptedStep(RFC_SECRET, code, now, step + 2), null);
+  });
+
   it('refuses what is not six digits without computing anything', async () => {
     for (const code of ['', '12345', '1234567', '12345a', ' 123456']) {
       assert.equal(await acceptedStep(RFC_SECRET, code, 59, null), null);

@@ -27,6 +27,10 @@ export async function acceptedStep(
   afterStep: number | null,
 ): Promise<number | null> {
   if (!/^\d{6}$/.test(code)) return null;
+  // A used step past this clock's window (another instance's clock a little ahead, or this one
+  // stepped back) leaves no code to accept; otplib would throw for it.
+  const latestStep = Math.floor((nowSeconds + TOTP_PERIOD_SECONDS) / TOTP_PERIOD_SECONDS);
+  if (afterStep !== null && afterStep >= latestStep) return null;
   const result = await verify({
     secret,
     token: code,
