@@ -557,6 +557,7 @@ describe('Swagger UI and the OpenAPI document', () => {
         'post /api/v1/auth/login',
         'post /api/v1/auth/mfa/passkey-options',
         'post /api/v1/auth/mfa/step-up',
+        'post /api/v1/auth/mfa/step-up/passkey-options',
         'post /api/v1/auth/mfa/verify',
         'post /api/v1/auth/passkey/login',
         'post /api/v1/auth/passkey/options',
@@ -569,6 +570,8 @@ describe('Swagger UI and the OpenAPI document', () => {
         'post /api/v1/users/me/mfa/recovery-codes',
         'post /api/v1/users/me/mfa/totp',
         'post /api/v1/users/me/mfa/totp/confirm',
+        'post /api/v1/users/me/passkeys',
+        'post /api/v1/users/me/passkeys/registration-options',
         'post /api/v1/users/me/password',
         'post /api/v1/users/{id}/password-reset',
       ]);

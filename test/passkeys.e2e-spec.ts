@@ -12,7 +12,8 @@ import { PasskeyAuthentication } from '../src/mfa/passkeys/passkey-authenticatio
 import { NO_REQUEST_CONTEXT } from '../src/common/request-context';
 import { User } from '../src/users/entities/user.entity';
 import { UsersService } from '../src/users/users.service';
-import { createUserWithToken, TEST_PASSWORD } from './helpers/factories';
+import { createUser, createUserWithToken, TEST_PASSWORD } from './helpers/factories';
+import { passwordSession } from './helpers/mfa-login';
 import { SoftAuthenticator } from './helpers/soft-authenticator';
 import { createTestApp, type TestApp } from './helpers/test-app';
 
@@ -725,4 +726,32 @@ describe('passkeys with MFA_ENABLED=false', () => {
       );
     }
   });
+});
+
+describe('rate limits of the passkey ceremonies of a signed-in user', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({
+      env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_IP_PER_MINUTE: '4' },
+    });
+  });
+  after(() => t.close());
+
+  // Each call stores a challenge row: a stolen access token must not add them without bound.
+  for (const path of [
+    '/api/v1/auth/mfa/step-up/passkey-options',
+    '/api/v1/users/me/passkeys/registration-options',
+    '/api/v1/users/me/passkeys',
+  ]) {
+    it(`limits POST ${path} per address`, async () => {
+      // The session through the service: a login over HTTP would count in the same bucket.
+      const { access_token: token } = await passwordSession(t, await createUser(t));
+      const statuses: number[] = [];
+      for (let request = 0; request < 6; request += 1) {
+        const answer = await t.http().post(path).set('Authorization', `Bearer ${token}`).send({});
+        statuses.push(answer.status);
+      }
+      assert.ok(statuses.includes(429), statuses.join(','));
+    });
+  }
 });

@@ -71,6 +71,8 @@ export class PasskeyOptionsController {
   }
 
   @Post('mfa/step-up/passkey-options')
+  // Each call stores a challenge: bounded per address like the other ceremonies.
+  @RateLimit({ perAccount: false })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Authenticated()

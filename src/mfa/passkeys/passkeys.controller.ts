@@ -21,6 +21,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { RateLimit } from '../../abuse/rate-limit.decorator';
 import { ReauthenticationDto } from '../dto/mfa.dto';
 import { AllowMfaEnrolment } from '../../access/allow-mfa-enrolment.decorator';
 import type { AuthenticatedUser } from '../../access/authenticated-user';
@@ -51,6 +52,8 @@ export class PasskeysController {
   constructor(private readonly passkeys: Passkeys) {}
 
   @Post('registration-options')
+  // Each call stores a challenge (and may check a password): bounded per address.
+  @RateLimit({ perAccount: false })
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Authenticated()
@@ -78,6 +81,8 @@ export class PasskeysController {
   @Post()
   @Authenticated()
   @AllowMfaEnrolment()
+  // The attestation check costs a signature verification: bounded per address.
+  @RateLimit({ perAccount: false })
   @ApiOperation({
     summary: 'Add a passkey: the registration response of the browser',
     description:
