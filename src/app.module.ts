@@ -1,5 +1,5 @@
 import { MetricsEndpointModule, MetricsModule } from './metrics/metrics.module';
-import { Module, ValidationPipe } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AbuseModule } from './abuse/abuse.module';
 import { RateLimitGuard } from './abuse/rate-limit.guard';
@@ -21,6 +21,7 @@ import { MfaModule } from './mfa/mfa.module';
 import { OidcModule } from './oidc/oidc.module';
 import { RetentionModule } from './retention/retention.module';
 import { UsersModule } from './users/users.module';
+import { InputValidationPipe } from './common/validation/input-validation.pipe';
 
 @Module({
   imports: [
@@ -46,7 +47,7 @@ import { UsersModule } from './users/users.module';
     {
       provide: APP_PIPE,
       useFactory: () =>
-        new ValidationPipe({
+        new InputValidationPipe({
           whitelist: true,
           forbidNonWhitelisted: true,
           forbidUnknownValues: true,

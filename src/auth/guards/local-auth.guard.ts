@@ -6,6 +6,7 @@ import { ValidationFailedError } from '../../common/errors/validation-failed.err
 import type { UserWithRoles } from '../../users/users.service';
 import { INVALID_CREDENTIALS_MESSAGE } from '../../users/password-check.service';
 import { isFormEncoded } from '../../common/http/media-types';
+import { refuseNulCharacters } from '../../common/validation/input-validation.pipe';
 import { LoginFormDto } from '../dto/login-form.dto';
 import { LoginDto } from '../dto/login.dto';
 import { LocalStrategy } from '../strategies/local.strategy';
@@ -28,6 +29,7 @@ export class LocalAuthGuard implements CanActivate {
       user?: UserWithRoles;
     }>();
     const body = request.body;
+    refuseNulCharacters(body);
     const dto = plainToInstance(
       isFormEncoded(request) ? LoginFormDto : LoginDto,
       typeof body === 'object' && body !== null ? body : {},
