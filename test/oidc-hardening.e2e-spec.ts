@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
+import { createUser } from './helpers/factories';
+import {
+  discover,
+  FormBrowser,
+  insertClient,
+  type OidcApp,
+  type PageAnswer,
+  type RegisteredClient,
+  startOidcApp,
+} from './helpers/oidc';
+
+const REDIRECT = 'http://127.0.0.1:5996/callback';
+
+async function authorizationUrl(
+  config: oidc.Configuration,
+  params: Record<string, string> = {},
+): Promise<{ url: string; verifier: string }> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid profile',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
+  });
+  return { url: url.href, verifier };
+}
+
+/** Whether the page's CSP lets its one inline script (oidc-provider's auto-submit) run. */
+function inlineScriptAllowed(page: PageAnswer): boolean {
+  const script = /<script>([\s\S]*?)<\/script>/.exec(page.html)?.[1];
+  assert.ok(script !== undefined, `no inline script in:\n${page.html}`);
+  const digest = createHash('sha256').update(script).digest('base64');
+  const policy = page.headers.get('content-security-policy') ?? '';
+  const scriptSrc = policy
+    .split(';')
+    .map((directive) => directive.trim().split(/\s+/))
+    .find(([name]) => name === 'script-src');
+  return scriptSrc?.includes(`'sha256-${digest}'`) ?? false;
+}
+
+describe('OpenID Provider: hardening', () => {
+  let app: OidcApp;
+  let spa: RegisteredClient;
+
+  before(async () => {
+    app = await startOidcApp();
+    spa = await insertClient(app.t, { redirectUris: [REDIRECT] });
+  });
+  after(() => app.t.close());
+
+  it('response_mode=form_post: the auto-submitting page may run its script (CSP hash)', async () => {
+    const user = await createUser(app.t);
+    const config = await discover(app, spa);
+    const { url } = await authorizationUrl(config, { response_mode: 'form_post' });
+    const page = await new FormBrowser().signIn(url, REDIRECT, user);
+    assert.equal(page.status, 200);
+    assert.match(page.html, new RegExp(`action="${REDIRECT}"`));
+    assert.match(page.html, /name="code"/);
+    assert.ok(inlineScriptAllowed(page), page.headers.get('content-security-policy') ?? '');
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  });
+});
