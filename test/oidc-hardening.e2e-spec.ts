@@ -64,4 +64,27 @@ describe('OpenID Provider: hardening', () => {
     assert.ok(inlineScriptAllowed(page), page.headers.get('content-security-policy') ?? '');
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
   });
+
+  it('prompt=login with a consent to give: one sign-in, then the consent, then the app', async () => {
+    const partner = await insertClient(app.t, {
+      redirectUris: [REDIRECT],
+      firstParty: false,
+      name: 'Partner app',
+    });
+    const config = await discover(app, partner);
+    const user = await createUser(app.t);
+    const browser = new FormBrowser();
+    const { url, verifier } = await authorizationUrl(config, { prompt: 'login' });
+    const asked = await browser.signIn(url, REDIRECT, user);
+    assert.match(asked.html, /Allow Partner app\?/);
+    const allowed = await browser.submit(asked.url, asked.html, {}, REDIRECT);
+    assert.ok(
+      allowed.url.startsWith(REDIRECT),
+      `not back at the app: ${allowed.status} ${allowed.html}`,
+    );
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(allowed.url), {
+      pkceCodeVerifier: verifier,
+    });
+    assert.equal(tokens.claims()?.sub, user.user.id);
+  });
 });

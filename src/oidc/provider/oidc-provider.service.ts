@@ -194,14 +194,18 @@ export class OidcProviderService implements OnModuleInit {
     return new URL(this.settings.issuer).pathname.replace(/\/+$/, '');
   }
 
-  /** The result of an interaction, and where the browser goes on (303 from our page). */
+  /**
+   * The result of an interaction, and where the browser goes on (303 from our page). A consent
+   * keeps the sign-in of the interaction before it (its last submission): without it the
+   * provider would find prompt=login or max_age unanswered and ask for the password again.
+   */
   interactionResult(
     request: IncomingMessage,
     response: ServerResponse,
     result: InteractionResults,
   ): Promise<string> {
     return this.instance.interactionResult(request, response, result, {
-      mergeWithLastSubmission: false,
+      mergeWithLastSubmission: result.consent !== undefined,
     });
   }
 
