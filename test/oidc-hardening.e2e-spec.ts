@@ -87,4 +87,27 @@ describe('OpenID Provider: hardening', () => {
     });
     assert.equal(tokens.claims()?.sub, user.user.id);
   });
+
+  it('signing in as another user in a signed-in browser (prompt=login) reaches the app', async () => {
+    const first = await createUser(app.t);
+    const second = await createUser(app.t);
+    const config = await discover(app, spa);
+    const browser = new FormBrowser();
+    const { url } = await authorizationUrl(config);
+    await browser.signIn(url, REDIRECT, first);
+    const { url: again, verifier } = await authorizationUrl(config, { prompt: 'login' });
+    // The provider signs the first user out with an auto-submitting form, then goes on.
+    const switching = await browser.signIn(again, REDIRECT, second);
+    assert.equal(switching.status, 200);
+    assert.ok(
+      inlineScriptAllowed(switching),
+      switching.headers.get('content-security-policy') ?? '',
+    );
+    const back = await browser.submit(switching.url, switching.html, {}, REDIRECT);
+    assert.ok(back.url.startsWith(REDIRECT), `not back at the app: ${back.status} ${back.html}`);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(back.url), {
+      pkceCodeVerifier: verifier,
+    });
+    assert.equal(tokens.claims()?.sub, second.user.id);
+  });
 });

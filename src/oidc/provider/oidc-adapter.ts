@@ -34,8 +34,7 @@ class ModelAdapter implements Adapter {
         kind: this.kind,
         id,
         payload: JSON.stringify(payload),
-        // A grant is revoked with itself: its own id is its grant id.
-        grantId: this.kind === 'Grant' ? id : (payload.grantId ?? null),
+        grantId: payload.grantId ?? null,
         uid: payload.uid ?? null,
         userCode: payload.userCode ?? null,
         expiresAt: expiresIn > 0 ? new Date(now.getTime() + expiresIn * 1000) : null,
