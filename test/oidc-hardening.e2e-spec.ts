@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
+import { ClientCredentials } from 'simple-oauth2';
+import { Transactions } from '../src/database/database';
+import { OidcClientsRepository } from '../src/oidc/clients/oidc-clients.repository';
 import { createUser } from './helpers/factories';
 import {
   discover,
@@ -43,13 +46,26 @@ function inlineScriptAllowed(page: PageAnswer): boolean {
   return scriptSrc?.includes(`'sha256-${digest}'`) ?? false;
 }
 
+async function deleteClient(app: OidcApp, clientId: string): Promise<void> {
+  await app.t.app
+    .get(Transactions)
+    .run((tx) => app.t.app.get(OidcClientsRepository).delete(tx, clientId));
+}
+
 describe('OpenID Provider: hardening', () => {
   let app: OidcApp;
   let spa: RegisteredClient;
+  let resourceServer: RegisteredClient;
 
   before(async () => {
     app = await startOidcApp();
     spa = await insertClient(app.t, { redirectUris: [REDIRECT] });
+    resourceServer = await insertClient(app.t, {
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      scope: 'openid',
+    });
   });
   after(() => app.t.close());
 
@@ -109,5 +125,50 @@ describe('OpenID Provider: hardening', () => {
       pkceCodeVerifier: verifier,
     });
     assert.equal(tokens.claims()?.sub, second.user.id);
+  });
+
+  it("a deleted client's tokens are inactive at introspection, never a server error", async () => {
+    const service = await insertClient(app.t, {
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      scope: 'openid',
+    });
+    const oauth = new ClientCredentials({
+      client: { id: service.clientId, secret: service.clientSecret ?? '' },
+      auth: { tokenHost: app.issuer, tokenPath: '/oidc/token' },
+      options: { authorizationMethod: 'header' },
+    });
+    const serviceToken = String((await oauth.getToken({})).token.access_token);
+
+    const app2 = await insertClient(app.t, { redirectUris: [REDIRECT] });
+    const config = await discover(app, app2);
+    const { url, verifier } = await authorizationUrl(config);
+    const back = await new FormBrowser().signIn(url, REDIRECT, await createUser(app.t));
+    const userTokens = await oidc.authorizationCodeGrant(config, new URL(back.url), {
+      pkceCodeVerifier: verifier,
+    });
+
+    const introspector = await discover(app, resourceServer);
+    assert.equal((await oidc.tokenIntrospection(introspector, serviceToken)).active, true);
+    assert.equal(
+      (await oidc.tokenIntrospection(introspector, userTokens.access_token)).active,
+      true,
+    );
+
+    await deleteClient(app, service.clientId);
+    await deleteClient(app, app2.clientId);
+    assert.deepEqual(
+      { ...(await oidc.tokenIntrospection(introspector, serviceToken)) },
+      { active: false },
+    );
+    assert.deepEqual(
+      { ...(await oidc.tokenIntrospection(introspector, userTokens.access_token)) },
+      { active: false },
+    );
+    assert.deepEqual(
+      { ...(await oidc.tokenIntrospection(introspector, userTokens.refresh_token ?? '')) },
+      { active: false },
+    );
   });
 });
