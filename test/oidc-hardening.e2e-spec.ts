@@ -171,4 +171,38 @@ describe('OpenID Provider: hardening', () => {
       { active: false },
     );
   });
+
+  it("another party's consent page says the app asks to use the API as the user", async () => {
+    const partner = await insertClient(app.t, {
+      redirectUris: [REDIRECT],
+      firstParty: false,
+      name: 'Partner app',
+    });
+    const config = await discover(app, partner);
+    const user = await createUser(app.t);
+    const browser = new FormBrowser();
+    const { url } = await authorizationUrl(config, { resource: app.api });
+    const asked = await browser.signIn(url, REDIRECT, user);
+    assert.equal(asked.status, 200);
+    assert.match(asked.html, /Allow Partner app\?/);
+    assert.match(
+      asked.html,
+      /<li>Use the .+ API as you, with your roles: everything you can do there<\/li>/,
+    );
+
+    // Without the resource the page does not say so, and the code gives no API token either.
+    const { url: plain, verifier } = await authorizationUrl(config, { state: 'plain' });
+    const page = await browser.follow(plain, REDIRECT);
+    assert.doesNotMatch(page.html, /API/);
+    const allowed = await browser.submit(page.url, page.html, {}, REDIRECT);
+    await assert.rejects(
+      oidc.authorizationCodeGrant(
+        config,
+        new URL(allowed.url),
+        { pkceCodeVerifier: verifier, expectedState: 'plain' },
+        { resource: app.api },
+      ),
+      { error: 'invalid_target' },
+    );
+  });
 });

@@ -116,6 +116,7 @@ export class InteractionController {
         uid: details.uid,
         clientName: client.name,
         scopes: requestedScopes(details),
+        api: requestedResources(details).includes(this.provider.settings.apiResource),
       }),
     );
   }
@@ -334,6 +335,13 @@ interface InteractionPage {
 function requestedScopes(details: Interaction): string[] {
   const { scope } = details.params;
   return (typeof scope === 'string' ? scope : '').split(' ').filter((scope) => scope !== '');
+}
+
+/** The resource indicators of the interaction's request (RFC 8707: one or more). */
+function requestedResources(details: Interaction): string[] {
+  const { resource } = details.params;
+  const resources: unknown[] = Array.isArray(resource) ? resource : [resource];
+  return resources.filter((value) => typeof value === 'string');
 }
 
 /** The second factor a form answers with: a code, or the passkey step's assertion. */
