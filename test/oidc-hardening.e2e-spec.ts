@@ -172,6 +172,28 @@ describe('OpenID Provider: hardening', () => {
     );
   });
 
+  it('a NUL byte in a client id or token names nothing: no server error (PostgreSQL refuses NUL)', async () => {
+    const basic = `Basic ${Buffer.from(`${resourceServer.clientId}:${resourceServer.clientSecret ?? ''}`).toString('base64')}`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const authorization = await fetch(
+      `${app.issuer}/oidc/auth?client_id=a%00b&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(REDIRECT)}`,
+    );
+    assert.equal(authorization.status, 400);
+    const token = await fetch(`${app.issuer}/oidc/token`, {
+      method: 'POST',
+      headers: form,
+      body: 'grant_type=client_credentials&client_id=a%00b&client_secret=x',
+    });
+    assert.equal(token.status, 401);
+    const introspection = await fetch(`${app.issuer}/oidc/token/introspection`, {
+      method: 'POST',
+      headers: { ...form, authorization: basic },
+      body: 'token=abc%00def',
+    });
+    assert.equal(introspection.status, 200);
+    assert.deepEqual(await introspection.json(), { active: false });
+  });
+
   it("another party's consent page says the app asks to use the API as the user", async () => {
     const partner = await insertClient(app.t, {
       redirectUris: [REDIRECT],
