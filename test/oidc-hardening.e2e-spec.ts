@@ -194,6 +194,21 @@ describe('OpenID Provider: hardening', () => {
     assert.deepEqual(await introspection.json(), { active: false });
   });
 
+  it('a NUL byte in the sign-in form is a wrong sign-in, not a server error', async () => {
+    const config = await discover(app, spa);
+    const { url } = await authorizationUrl(config);
+    const browser = new FormBrowser();
+    const login = await browser.follow(url, REDIRECT);
+    const refused = await browser.submit(
+      login.url,
+      login.html,
+      { username: 'someone\u0000else', password: 'whatever-it-is' },
+      REDIRECT,
+    );
+    assert.equal(refused.status, 401);
+    assert.match(refused.html, /The username or password is wrong/);
+  });
+
   it("another party's consent page says the app asks to use the API as the user", async () => {
     const partner = await insertClient(app.t, {
       redirectUris: [REDIRECT],

@@ -53,10 +53,13 @@ const WEBAUTHN_BUNDLE = readFileSync(
 );
 const WRONG_CODE = 'That code is wrong or was already used. Try again.';
 
-/** A form field as one string ('' when absent, repeated or not text). */
+/**
+ * A form field as one string ('' when absent, repeated or not text). A NUL is no text either:
+ * PostgreSQL refuses it, and a username with one made the sign-in a 500.
+ */
 function textOf(source: unknown, name: string): string {
   const value = (source as Record<string, unknown> | null | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
+  return typeof value === 'string' && !value.includes('\0') ? value : '';
 }
 
 /**
