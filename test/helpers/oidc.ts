@@ -105,6 +105,7 @@ export interface PageAnswer {
   url: string;
   location: string | null;
   html: string;
+  headers: Headers;
 }
 
 /** Every hidden input of a page, by name. */
@@ -133,7 +134,9 @@ export class FormBrowser {
   async follow(url: string, stopAt: string): Promise<PageAnswer> {
     let current = url;
     for (let hop = 0; hop < 20; hop++) {
-      if (current.startsWith(stopAt)) return { status: 0, url: current, location: null, html: '' };
+      if (current.startsWith(stopAt)) {
+        return { status: 0, url: current, location: null, html: '', headers: new Headers() };
+      }
       const answer = await this.request(current, { method: 'GET' });
       if (answer.location === null) return answer;
       current = new URL(answer.location, current).href;
@@ -224,6 +227,7 @@ export class FormBrowser {
       url,
       location: response.headers.get('location'),
       html: await response.text(),
+      headers: response.headers,
     };
   }
 }

@@ -149,7 +149,9 @@ export class OidcClientsController {
   @ApiOperation({
     summary: 'Delete a client',
     description:
-      'Its codes and tokens are refused from then on (the provider finds no client for them). ' +
+      'Its codes, refresh tokens and opaque access tokens are refused from then on (the ' +
+      'provider finds no client for them); an access token for the API that it already holds ' +
+      'is a JWT the API checks by its session, and lasts until it expires (ACCESS_TOKEN_TTL). ' +
       'Audited as oidc.client_deleted.',
   })
   @ApiNoContentResponse({ description: 'Deleted' })

@@ -194,7 +194,9 @@ export class OidcClientsService {
 
   /**
    * Deletes a client and returns what it was. Its codes and tokens in oidc_models stay until
-   * they expire: the provider refuses every one of them once the client is gone.
+   * they expire: the provider refuses every one of them once the client is gone. A JWT for the
+   * API it already holds is checked by the API's guard (its session), not here: it lasts until
+   * it expires.
    */
   async remove(actorId: string | null, id: string, context: RequestContext): Promise<OidcClient> {
     return this.transactions.run(async (tx) => {

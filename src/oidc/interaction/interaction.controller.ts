@@ -53,10 +53,13 @@ const WEBAUTHN_BUNDLE = readFileSync(
 );
 const WRONG_CODE = 'That code is wrong or was already used. Try again.';
 
-/** A form field as one string ('' when absent, repeated or not text). */
+/**
+ * A form field as one string ('' when absent, repeated or not text). A NUL is no text either:
+ * PostgreSQL refuses it, and a username with one made the sign-in a 500.
+ */
 function textOf(source: unknown, name: string): string {
   const value = (source as Record<string, unknown> | null | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
+  return typeof value === 'string' && !value.includes('\0') ? value : '';
 }
 
 /**
@@ -116,6 +119,7 @@ export class InteractionController {
         uid: details.uid,
         clientName: client.name,
         scopes: requestedScopes(details),
+        api: requestedResources(details).includes(this.provider.settings.apiResource),
       }),
     );
   }
@@ -334,6 +338,13 @@ interface InteractionPage {
 function requestedScopes(details: Interaction): string[] {
   const { scope } = details.params;
   return (typeof scope === 'string' ? scope : '').split(' ').filter((scope) => scope !== '');
+}
+
+/** The resource indicators of the interaction's request (RFC 8707: one or more). */
+function requestedResources(details: Interaction): string[] {
+  const { resource } = details.params;
+  const resources: unknown[] = Array.isArray(resource) ? resource : [resource];
+  return resources.filter((value) => typeof value === 'string');
 }
 
 /** The second factor a form answers with: a code, or the passkey step's assertion. */

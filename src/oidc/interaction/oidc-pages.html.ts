@@ -181,10 +181,19 @@ export const PASSKEY_SCRIPT = `(() => {
 /** What a client that is not first-party asks for; the user allows or denies it. */
 export function consentPage(
   settings: OidcPageSettings,
-  input: { uid: string; clientName: string; scopes: readonly string[] },
+  input: { uid: string; clientName: string; scopes: readonly string[]; api: boolean },
 ): Page {
   const items = input.scopes
-    .map((scope) => `<li>${escapeHtml(SCOPE_TEXT[scope] ?? scope)}</li>`)
+    .map((scope) => SCOPE_TEXT[scope] ?? scope)
+    // A token for the API is accepted by its guard as the user's own, roles and all.
+    .concat(
+      input.api
+        ? [
+            `Use the ${settings.mail.productName} API as you, with your roles: everything you can do there`,
+          ]
+        : [],
+    )
+    .map((text) => `<li>${escapeHtml(text)}</li>`)
     .join('\n');
   return page(
     settings,

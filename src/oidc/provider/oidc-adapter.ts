@@ -34,8 +34,7 @@ class ModelAdapter implements Adapter {
         kind: this.kind,
         id,
         payload: JSON.stringify(payload),
-        // A grant is revoked with itself: its own id is its grant id.
-        grantId: this.kind === 'Grant' ? id : (payload.grantId ?? null),
+        grantId: payload.grantId ?? null,
         uid: payload.uid ?? null,
         userCode: payload.userCode ?? null,
         expiresAt: expiresIn > 0 ? new Date(now.getTime() + expiresIn * 1000) : null,
@@ -45,14 +44,17 @@ class ModelAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!storable(id)) return undefined;
     return this.live(await this.models.find(this.kind, id));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!storable(uid)) return undefined;
     return this.live(await this.models.findBy(this.kind, { uid }));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!storable(userCode)) return undefined;
     return this.live(await this.models.findBy(this.kind, { userCode }));
   }
 
@@ -87,11 +89,20 @@ class ModelAdapter implements Adapter {
   }
 }
 
+/**
+ * Whether `value` (a client id, token or code as the caller sent it) can name a stored row:
+ * PostgreSQL refuses a NUL in text, and the failed query would be a 500 anyone can cause.
+ */
+function storable(value: string): boolean {
+  return !value.includes('\0');
+}
+
 /** Clients come from what admins registered (src/oidc/clients); the provider only reads them. */
 class ClientAdapter implements Adapter {
   constructor(private readonly clients: OidcClientsRepository) {}
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!storable(id)) return undefined;
     const client = await this.clients.find(id);
     return client === null ? undefined : clientMetadata(client);
   }

@@ -107,9 +107,15 @@ export function providerConfiguration(parts: ConfigurationParts): Configuration 
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // A token of a user whose session has ended is inactive, whatever the provider stored.
-        allowedPolicy: async (_ctx, client, token) => {
+        // A token of a user whose session has ended, or of a deleted client, is inactive,
+        // whatever the provider stored.
+        allowedPolicy: async (ctx, client, token) => {
           if (client.clientAuthMethod === 'none') return false;
+          // A deleted client's tokens are dead (the provider would fail looking it up).
+          const { clientId } = token;
+          if (clientId === undefined || !(await ctx.oidc.provider.Client.find(clientId))) {
+            return false;
+          }
           const { sessionUid, accountId } = token as { sessionUid?: string; accountId?: string };
           if (sessionUid === undefined || accountId === undefined) return true;
           return accounts.sessionLive(sessionUid, accountId);

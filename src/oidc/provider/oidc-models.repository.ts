@@ -1,7 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
+import { In, IsNull } from 'typeorm';
 import { Database } from '../../database/database';
 import { OidcModel } from '../entities/oidc-model.entity';
+
+/**
+ * The models issued under a grant, which the provider revokes with it (its memory adapter's
+ * "grantable" ones). Not the Grant itself, which it destroys only when its revokeGrantPolicy
+ * says so, and not an Interaction, which names the grant it may extend: a sign-out during a
+ * sign-in (another user signing in at prompt=login) must not take the sign-in with it.
+ */
+const ISSUED_UNDER_GRANT = [
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+] as const;
 
 /** What oidc-provider stores (oidc_models), for its adapter and for pruning. */
 @Injectable()
@@ -36,9 +51,9 @@ export class OidcModelsRepository {
     await this.database.manager().delete(OidcModel, { kind, id });
   }
 
-  /** Every model of one grant: a revoked grant takes its codes and tokens with it. */
+  /** The codes and tokens of one grant: a revoked grant takes them with it. */
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.database.manager().delete(OidcModel, { grantId });
+    await this.database.manager().delete(OidcModel, { grantId, kind: In([...ISSUED_UNDER_GRANT]) });
   }
 
   /** How many models of `kind` are stored, expired or not. */

@@ -88,6 +88,17 @@ export class OidcProviderService implements OnModuleInit {
       return clientSecretMatches(this.clientSecret, actual);
     };
     provider.use(async (ctx, next) => {
+      // The provider's own pages (response_mode=form_post; at resume, the sign-out of the
+      // previous user) submit themselves with one inline script, whose hash it adds to an
+      // existing script-src. The API's policy has none: that script would be blocked and the
+      // user left on a blank page.
+      const policy = ctx.response.get('content-security-policy');
+      if (typeof policy === 'string' && !/(^|;)\s*script-src\s/.test(policy)) {
+        ctx.set('content-security-policy', `${policy};script-src 'self'`);
+      }
+      await next();
+    });
+    provider.use(async (ctx, next) => {
       const endingSession = ctx.path.startsWith(`${OIDC_ROUTES.end_session}/confirm`);
       const before = endingSession ? await this.sessionUidOf(provider, ctx) : undefined;
       await next();
@@ -183,14 +194,18 @@ export class OidcProviderService implements OnModuleInit {
     return new URL(this.settings.issuer).pathname.replace(/\/+$/, '');
   }
 
-  /** The result of an interaction, and where the browser goes on (303 from our page). */
+  /**
+   * The result of an interaction, and where the browser goes on (303 from our page). A consent
+   * keeps the sign-in of the interaction before it (its last submission): without it the
+   * provider would find prompt=login or max_age unanswered and ask for the password again.
+   */
   interactionResult(
     request: IncomingMessage,
     response: ServerResponse,
     result: InteractionResults,
   ): Promise<string> {
     return this.instance.interactionResult(request, response, result, {
-      mergeWithLastSubmission: false,
+      mergeWithLastSubmission: result.consent !== undefined,
     });
   }
 
