@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { ClientCredentials } from 'simple-oauth2';
+import { AuditEvent } from '../src/audit/audit-event.entity';
 import { Transactions } from '../src/database/database';
+import { Session } from '../src/sessions/session.entity';
 import { OidcClientsRepository } from '../src/oidc/clients/oidc-clients.repository';
 import { createUser } from './helpers/factories';
 import {
@@ -127,6 +129,52 @@ describe('OpenID Provider: hardening', () => {
     assert.equal(tokens.claims()?.sub, second.user.id);
   });
 
+  it('a rotated refresh token presented again ends the session after the grace window, as ours do', async () => {
+    const user = await createUser(app.t);
+    const config = await discover(app, spa);
+    const browser = new FormBrowser();
+    const { url, verifier } = await authorizationUrl(config, {
+      scope: 'openid profile offline_access',
+    });
+    const back = await browser.signIn(url, REDIRECT, user);
+    const first = await oidc.authorizationCodeGrant(config, new URL(back.url), {
+      pkceCodeVerifier: verifier,
+    });
+    const second = await oidc.refreshTokenGrant(config, first.refresh_token ?? '');
+    // Within the grace window (another tab was faster): refused, the session lives.
+    await assert.rejects(oidc.refreshTokenGrant(config, first.refresh_token ?? ''), {
+      error: 'invalid_grant',
+    });
+    const third = await oidc.refreshTokenGrant(config, second.refresh_token ?? '');
+    assert.ok(third.refresh_token);
+    // After it, a copy is in somebody else's hands: the session ends with all it issued.
+    app.t.clock.advance(11);
+    await assert.rejects(oidc.refreshTokenGrant(config, second.refresh_token ?? ''), {
+      error: 'invalid_grant',
+    });
+    await assert.rejects(oidc.refreshTokenGrant(config, third.refresh_token ?? ''), {
+      error: 'invalid_grant',
+    });
+    const session = await app.t.dataSource
+      .getRepository(Session)
+      .findOneByOrFail({ userId: user.user.id });
+    assert.equal(session.revokeReason, 'refresh_token_reuse');
+    const events = await app.t.dataSource
+      .getRepository(AuditEvent)
+      .findBy({ type: 'session.refresh_token_reused', subjectUserId: user.user.id });
+    assert.equal(events.length, 1);
+    assert.deepEqual(JSON.parse(events[0]?.details ?? '{}'), {
+      sessionId: session.id,
+      via: 'oidc',
+      clientId: spa.clientId,
+    });
+    // The signed-in browser has to sign in again.
+    const { url: again } = await authorizationUrl(config);
+    const page = await browser.follow(again, REDIRECT);
+    assert.equal(page.status, 200);
+    assert.match(page.html, /name="password"/);
+  });
+
   it("a deleted client's tokens are inactive at introspection, never a server error", async () => {
     const service = await insertClient(app.t, {
       redirectUris: [],
@@ -194,7 +242,7 @@ describe('OpenID Provider: hardening', () => {
     assert.deepEqual(await introspection.json(), { active: false });
   });
 
-  it('a NUL byte in the sign-in form is a wrong sign-in, not a server error', async () => {
+  it('a NUL byte in the sign-in form is a 400 page, not a server error', async () => {
     const config = await discover(app, spa);
     const { url } = await authorizationUrl(config);
     const browser = new FormBrowser();
@@ -205,8 +253,8 @@ describe('OpenID Provider: hardening', () => {
       { username: 'someone\u0000else', password: 'whatever-it-is' },
       REDIRECT,
     );
-    assert.equal(refused.status, 401);
-    assert.match(refused.html, /The username or password is wrong/);
+    assert.equal(refused.status, 400);
+    assert.match(refused.html, /This request could not be handled/);
   });
 
   it("another party's consent page says the app asks to use the API as the user", async () => {

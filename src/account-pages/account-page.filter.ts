@@ -5,6 +5,7 @@ import {
   isInfrastructureFailure,
   RETRY_AFTER_SECONDS,
 } from '../common/errors/infrastructure-failure';
+import { ValidationFailedError } from '../common/errors/validation-failed.error';
 import { reportRefusal } from '../common/http/refusals';
 import { AppConfig } from '../config/app-config';
 import {
@@ -84,6 +85,10 @@ export class AccountPageFilter implements ExceptionFilter {
   private pageFor(exception: unknown, request: FastifyRequest): Page {
     const flow = FLOW_OF_ROUTE[request.routeOptions.url ?? ''];
     if (exception instanceof DomainError) return this.domainPage(exception, flow);
+    // A form the pages never send (a NUL character in a field, say): refused like any bad input.
+    if (exception instanceof ValidationFailedError) {
+      return errorPage(this.config, 400, 'This request could not be handled.');
+    }
     const status = statusOf(exception);
     if (status < 500) {
       return errorPage(this.config, status, 'This request could not be handled.');

@@ -158,17 +158,7 @@ export class SessionsService {
         const sinceRotation = now.getTime() - token.rotatedAt.getTime();
         if (sinceRotation < this.config.refresh.reuseGraceSeconds * 1000)
           return { kind: 'invalid' as const };
-        await this.repository.revoke(tx, { sessionId: session.id }, 'refresh_token_reuse', now);
-        await this.audit.record(
-          tx,
-          {
-            type: 'session.refresh_token_reused',
-            actorId: null,
-            subjectUserId: session.userId,
-            details: { sessionId: session.id, tokenId: token.tokenId },
-          },
-          client,
-        );
+        await this.revokeForReuse(tx, session, { tokenId: token.tokenId }, client, now);
         return { kind: 'reuse' as const, session };
       }
 
@@ -202,10 +192,7 @@ export class SessionsService {
           account: outcome.account,
         };
       case 'reuse':
-        this.logger.warn(
-          `Refresh token reuse: session ${outcome.session.id} of user ${outcome.session.userId} revoked`,
-          { requestId: client.requestId, userId: outcome.session.userId },
-        );
+        this.warnOfReuse(outcome.session, client);
         throw new DomainError('invalid_refresh_token', INVALID_REFRESH);
       case 'invalid':
         throw new DomainError('invalid_refresh_token', INVALID_REFRESH);
@@ -344,6 +331,57 @@ export class SessionsService {
         ip: client.ip,
         userAgent: client.userAgent,
       }),
+    );
+  }
+
+  /**
+   * An OpenID Provider refresh token of `session` presented again after its rotation at
+   * `rotatedAt`: within the grace window (another tab was faster) it is only refused; after it,
+   * someone holds a copy, and the whole session is revoked as for our own refresh tokens (SPEC
+   * §4), with the same audit event. Returns whether the session was revoked.
+   */
+  async oidcRefreshTokenReused(
+    session: Session,
+    rotatedAt: Date,
+    details: { clientId: string | undefined },
+    client: RequestContext,
+  ): Promise<boolean> {
+    const now = this.clock.now();
+    if (now.getTime() - rotatedAt.getTime() < this.config.refresh.reuseGraceSeconds * 1000) {
+      return false;
+    }
+    await this.transactions.run((tx) =>
+      this.revokeForReuse(tx, session, { via: 'oidc', clientId: details.clientId }, client, now),
+    );
+    this.metrics.refresh('reuse_detected');
+    this.warnOfReuse(session, client);
+    return true;
+  }
+
+  private async revokeForReuse(
+    tx: Transaction,
+    session: Session,
+    details: Record<string, unknown>,
+    client: RequestContext,
+    now: Date,
+  ): Promise<void> {
+    await this.repository.revoke(tx, { sessionId: session.id }, 'refresh_token_reuse', now);
+    await this.audit.record(
+      tx,
+      {
+        type: 'session.refresh_token_reused',
+        actorId: null,
+        subjectUserId: session.userId,
+        details: { sessionId: session.id, ...details },
+      },
+      client,
+    );
+  }
+
+  private warnOfReuse(session: Session, client: RequestContext): void {
+    this.logger.warn(
+      `Refresh token reuse: session ${session.id} of user ${session.userId} revoked`,
+      { requestId: client.requestId, userId: session.userId },
     );
   }
 

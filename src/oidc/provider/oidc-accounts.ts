@@ -16,6 +16,9 @@ export interface SignInIdentity {
 interface SessionBound {
   kind?: string;
   sessionUid?: string;
+  /** A refresh token already rotated: when (seconds), as the adapter reads it. */
+  consumed?: number;
+  clientId?: string;
 }
 
 /**
@@ -46,7 +49,19 @@ export class OidcAccounts {
     if (uid !== undefined) {
       const session = await this.sessions.liveForOidcSession(uid);
       if (session === null || session.userId !== sub) return undefined;
-      if ((token as SessionBound | undefined)?.kind === 'RefreshToken') {
+      const bound = token as SessionBound | undefined;
+      if (bound?.kind === 'RefreshToken') {
+        if (bound.consumed !== undefined) {
+          // A rotated refresh token again: refused, and after the grace window the session
+          // ends with everything issued in it (oidc-provider alone would revoke one grant).
+          await this.sessions.oidcRefreshTokenReused(
+            session,
+            new Date(bound.consumed * 1000),
+            { clientId: bound.clientId },
+            providerRequestContext(ctx),
+          );
+          return undefined;
+        }
         // A refresh is a use of the session: its idle expiry moves on as a rotation's would.
         await this.sessions.recordOidcUse(session, providerRequestContext(ctx));
       }
