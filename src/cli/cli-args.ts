@@ -64,7 +64,8 @@ Commands:
       Audited.
 
   oidc-clients delete --id <client_id>
-      Deletes a client; its codes and tokens are refused from then on. Audited.
+      Deletes a client; its codes, refresh tokens and opaque tokens are refused from then on
+      (an API token it already holds lasts until it expires). Audited.
 
   prune
       Runs one retention pass (SESSION_RETENTION_DAYS, MAIL_RETENTION_DAYS,
