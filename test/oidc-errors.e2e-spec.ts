@@ -205,6 +205,25 @@ describe('OpenID Provider: what a client or an attacker gets wrong', () => {
     assert.equal(api.headers.get('access-control-allow-origin'), API_PAGE);
   });
 
+  it("CORS on the provider: a native app's private-use scheme admits no opaque origin", async () => {
+    const native = await insertClient(app.t, {
+      redirectUris: ['com.example.app:/callback'],
+      applicationType: 'native',
+    });
+    // A sandboxed frame or a file: page sends `Origin: null`, the "origin" of that scheme.
+    const response = await fetch(`${app.issuer}/oidc/token`, {
+      method: 'POST',
+      headers: { origin: 'null', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: 'x',
+        client_id: native.clientId,
+      }),
+    });
+    assert.equal(response.status, 400);
+    assert.equal(response.headers.get('access-control-allow-origin'), null);
+  });
+
   it("the provider's requests are counted in the metrics by route template and status", async () => {
     await fetch(`${app.issuer}/.well-known/openid-configuration`);
     const refused = await redeem(app, clientId, { code: 'no-such-code', code_verifier: 'x' });

@@ -66,6 +66,7 @@ export async function insertClient(
     scope?: string;
     firstParty?: boolean;
     name?: string;
+    applicationType?: 'web' | 'native';
   },
 ): Promise<RegisteredClient> {
   const method = metadata.tokenEndpointAuthMethod ?? 'none';
@@ -75,7 +76,7 @@ export async function insertClient(
     id: randomBytes(12).toString('base64url'),
     clientName: metadata.name ?? 'Test app',
     secretHash: clientSecret === undefined ? null : hashClientSecret(clientSecret),
-    applicationType: 'web',
+    applicationType: metadata.applicationType ?? 'web',
     redirectUris: JSON.stringify(metadata.redirectUris),
     postLogoutRedirectUris: JSON.stringify(metadata.postLogoutRedirectUris ?? []),
     grantTypes: JSON.stringify(grantTypes),

@@ -202,7 +202,10 @@ function privateJwk(oidc: OidcSettings): JsonWebKey & { kid: string; alg: string
 
 function originOf(uri: string): string | undefined {
   try {
-    return new URL(uri).origin;
+    // A private-use scheme (a native app's `com.example.app:/callback`) has the opaque origin
+    // "null", which a sandboxed frame or a file: page also sends: it names no web origin.
+    const { origin } = new URL(uri);
+    return origin === 'null' ? undefined : origin;
   } catch {
     return undefined;
   }
