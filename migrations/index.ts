@@ -13,6 +13,7 @@ import { AddAuditKeysAndCheckpoints1764000000010 } from './1764000000010-AddAudi
 import { AddEmailLifecycle1764000000011 } from './1764000000011-AddEmailLifecycle';
 import { AddSecondFactors1764000000012 } from './1764000000012-AddSecondFactors';
 import { AddOidcProvider1764000000013 } from './1764000000013-AddOidcProvider';
+import { AddSecondFactorSignals1764000000014 } from './1764000000014-AddSecondFactorSignals';
 
 /**
  * Every migration, oldest first. A migration is never edited once it has landed: add a new one
@@ -33,4 +34,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AddEmailLifecycle1764000000011,
   AddSecondFactors1764000000012,
   AddOidcProvider1764000000013,
+  AddSecondFactorSignals1764000000014,
 ];

@@ -13,6 +13,7 @@ import { Session } from '../src/sessions/session.entity';
 import { RoleName } from '../src/access/role-name';
 import { User } from '../src/users/entities/user.entity';
 import { createUser, createUserWithToken, loginToken, TEST_PASSWORD } from './helpers/factories';
+import { enrolTotp } from './helpers/mfa';
 import { createTestApp, TestApp } from './helpers/test-app';
 import { createTestDatabase, TestDatabase } from './helpers/test-database';
 import { TcpProxy, targetOf, throughProxy } from './helpers/tcp-proxy';
@@ -149,6 +150,29 @@ describe('auth-state cache across instances', () => {
     assert.equal((await moderatorContent(second)).status, 200);
     const roles = ((await me(second, target.token)).body as { roles: string[] }).roles;
     assert.ok(roles.includes(RoleName.Moderator));
+  });
+
+  it('shows second factors enrolled on one instance, or removed in SQL, on every instance', async () => {
+    const target = await createUserWithToken(first);
+    const methods = async (t: TestApp) =>
+      ((await me(t, target.token)).body as { mfaMethods: string[] }).mfaMethods;
+    assert.deepEqual(await methods(first), []);
+    assert.deepEqual(await methods(second), []);
+    // Both answers came from memory from then on: only the triggers can make them move.
+    assert.ok(heldIn(first, target.token) && heldIn(second, target.token));
+    await enrolTotp(first, target.user);
+    await settled();
+    assert.deepEqual(await methods(second), ['totp']);
+    assert.deepEqual(await methods(first), ['totp']);
+    await first.dataSource
+      .createQueryBuilder()
+      .delete()
+      .from('mfa_totp_factors')
+      .where('user_id = :id', { id: target.user.id })
+      .execute();
+    await settled();
+    assert.deepEqual(await methods(second), []);
+    assert.deepEqual(await methods(first), []);
   });
 
   it('sees a change made in SQL, behind the service, on every instance', async () => {

@@ -15,4 +15,6 @@ export interface AuthenticatedUser {
   mfaAt: Date | null;
   /** The user row and roles as loaded for this request (so handlers need not load them again). */
   account: UserWithRoles;
+  /** The second factors the account has enrolled (`totp`, `passkey`), loaded with it. */
+  secondFactors: readonly string[];
 }

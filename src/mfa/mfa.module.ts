@@ -1,9 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AbuseModule } from '../abuse/abuse.module';
 import { AuditModule } from '../audit/audit.module';
-import { AppConfig } from '../config/app-config';
 import { SessionsModule } from '../sessions/sessions.module';
-import { AccountSecondFactors } from '../users/account-second-factors';
 import { UsersModule } from '../users/users.module';
 import { MfaChallenges } from './challenges/mfa-challenges';
 import { MfaChallengesRepository } from './challenges/mfa-challenges.repository';
@@ -73,9 +71,4 @@ import { TotpRepository } from './totp/totp.repository';
     MfaRekeyService,
   ],
 })
-export class MfaModule {
-  constructor(accountFactors: AccountSecondFactors, factors: SecondFactors, config: AppConfig) {
-    // GET /users/me shows the enrolled methods; with MFA off there are none to show.
-    if (config.mfa.enabled) accountFactors.provide((userId) => factors.methodsOf(userId));
-  }
-}
+export class MfaModule {}

@@ -14,7 +14,8 @@ const STATUS: Statement = {
         WHERE user_id = :userId AND used_at IS NULL) AS recovery_codes`,
 };
 
-// Login and GET /users/me run this on every request: two index probes, nothing counted.
+// Logins run this on every request: two index probes, nothing counted (GET /users/me reads the
+// same with the auth state, src/auth/auth-state).
 const METHODS: Statement = {
   name: 'mfa_enrolled_methods',
   sql: `

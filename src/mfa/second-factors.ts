@@ -32,7 +32,7 @@ export class SecondFactors {
     };
   }
 
-  /** The enrolled kinds only (a cheaper read than {@link statusOf}: logins and GET /users/me). */
+  /** The enrolled kinds only (a cheaper read than {@link statusOf}: logins). */
   async methodsOf(userId: string, tx?: Transaction): Promise<SecondFactorMethod[]> {
     const enrolled = await this.repository.enrolled(userId, tx);
     const methods: SecondFactorMethod[] = [];

@@ -37,7 +37,6 @@ import { CurrentRequest, RequestContext } from '../common/request-context';
 import { ListUsersQueryDto, UserListDto } from './dto/list-users.dto';
 import { AdminUpdateUserDto, UpdateProfileDto } from './dto/update-user.dto';
 import { SelfResponseDto, toUserResponse, UserResponseDto } from './dto/user-response.dto';
-import { AccountSecondFactors } from './account-second-factors';
 import { RoleName } from '../access/role-name';
 import { UserManagementService } from './user-management.service';
 
@@ -51,7 +50,6 @@ export class UsersController {
     private readonly lockout: LockoutService,
     private readonly passwords: PasswordCheck,
     private readonly config: AppConfig,
-    private readonly secondFactors: AccountSecondFactors,
   ) {}
 
   @Get('me')
@@ -62,9 +60,10 @@ export class UsersController {
   @AllowMfaEnrolment()
   @ApiOperation({ summary: 'The current user, with role names and enrolled second factors' })
   @ApiOkResponse({ type: SelfResponseDto })
-  async me(@CurrentUser() current: AuthenticatedUser): Promise<SelfResponseDto> {
-    // The account was loaded by the JWT guard for this very request; the factors are one read.
-    const mfaMethods = await this.secondFactors.methodsOf(current.id);
+  me(@CurrentUser() current: AuthenticatedUser): SelfResponseDto {
+    // The account and its second factors were loaded by the JWT guard for this very request
+    // (from the auth-state cache while it holds them); none are shown while MFA is off.
+    const mfaMethods = this.config.mfa.enabled ? [...current.secondFactors] : [];
     return { ...toUserResponse(current.account), mfaMethods };
   }
 

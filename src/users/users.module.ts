@@ -7,7 +7,6 @@ import { UserManagementService } from './user-management.service';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 import { AccountEvents } from './account-events';
-import { AccountSecondFactors } from './account-second-factors';
 import { LockoutService } from './lockout.service';
 
 @Module({
@@ -21,15 +20,7 @@ import { LockoutService } from './lockout.service';
     PasswordCheck,
     LockoutService,
     AccountEvents,
-    AccountSecondFactors,
   ],
-  exports: [
-    UsersService,
-    UserManagementService,
-    PasswordCheck,
-    AccountEvents,
-    AccountSecondFactors,
-    LockoutService,
-  ],
+  exports: [UsersService, UserManagementService, PasswordCheck, AccountEvents, LockoutService],
 })
 export class UsersModule {}

@@ -10,6 +10,7 @@ function stateOf(userId: string): AuthState {
   const user = Object.assign(new User(), { id: userId, username: userId, isActive: true });
   return {
     account: { user, roles: [RoleName.User] },
+    secondFactors: [],
     session: {
       userId,
       revokedAt: null,

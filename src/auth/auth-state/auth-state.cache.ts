@@ -3,8 +3,13 @@ import type { UserWithRoles } from '../../users/account-rows';
 /** What the JWT guard checks on every request: the user, their roles, the token's session. */
 export interface AuthState {
   account: UserWithRoles;
+  /** The second factors the account has enrolled (`totp`, `passkey`), for GET /users/me. */
+  secondFactors: readonly string[];
   session: SessionState | null;
 }
+
+/** The half of an AuthState that changes with the account (a user, role or factor change). */
+type AccountState = Pick<AuthState, 'account' | 'secondFactors'>;
 
 export interface SessionState {
   userId: string;
@@ -30,7 +35,7 @@ export type ReadTicket = number;
  * docs/decisions.md, "Auth-state cache".
  */
 export class AuthStateCache {
-  private readonly accounts = new Map<string, Entry<UserWithRoles>>();
+  private readonly accounts = new Map<string, Entry<AccountState>>();
   private readonly sessions = new Map<string, Entry<SessionState>>();
   private generation = 0;
 
@@ -54,7 +59,7 @@ export class AuthStateCache {
     const account = this.accounts.get(userId);
     if (account === undefined || account.expiresAt <= nowMs) return undefined;
     if (session.value.userId !== userId) return undefined;
-    return { account: account.value, session: session.value };
+    return { ...account.value, session: session.value };
   }
 
   begin(): ReadTicket {
@@ -69,7 +74,10 @@ export class AuthStateCache {
     this.sessions.delete(sessionId);
     this.sessions.set(sessionId, { value: state.session, expiresAt });
     this.accounts.delete(state.account.user.id);
-    this.accounts.set(state.account.user.id, { value: state.account, expiresAt });
+    this.accounts.set(state.account.user.id, {
+      value: { account: state.account, secondFactors: state.secondFactors },
+      expiresAt,
+    });
     evictOldest(this.sessions, this.maxEntries);
     evictOldest(this.accounts, this.maxEntries);
   }

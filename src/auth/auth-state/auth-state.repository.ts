@@ -11,8 +11,8 @@ import type { EntitySubscriberInterface } from 'typeorm';
 import type { AuthState } from './auth-state.cache';
 
 /**
- * The triggers migrations 1764000000006 and 1764000000009 create; without all of them nothing
- * may be cached.
+ * The triggers migrations 1764000000006, 1764000000009 and 1764000000014 create; without all
+ * of them nothing may be cached.
  */
 const POSTGRES_TRIGGERS = [
   'TRG_users_auth_state_update',
@@ -26,6 +26,11 @@ const POSTGRES_TRIGGERS = [
   'TRG_sessions_auth_state_truncate',
   'TRG_users_to_roles_auth_state_truncate',
   'TRG_roles_auth_state_truncate',
+  'TRG_mfa_totp_factors_auth_state',
+  'TRG_mfa_totp_factors_auth_state_update',
+  'TRG_webauthn_credentials_auth_state',
+  'TRG_mfa_totp_factors_auth_state_truncate',
+  'TRG_webauthn_credentials_auth_state_truncate',
 ];
 const SQLITE_TRIGGERS = [
   'TRG_users_auth_state_update',
@@ -38,17 +43,27 @@ const SQLITE_TRIGGERS = [
   'TRG_roles_auth_state_update',
   'TRG_roles_auth_state_delete',
   'TRG_sessions_auth_state_idle',
+  'TRG_mfa_totp_factors_auth_state_insert',
+  'TRG_mfa_totp_factors_auth_state_update',
+  'TRG_mfa_totp_factors_auth_state_delete',
+  'TRG_webauthn_credentials_auth_state_insert',
+  'TRG_webauthn_credentials_auth_state_delete',
 ];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Everything the JWT guard checks on every request, in one parameterised query: the user, their
-// roles and the session the token names. Entity hydration through TypeORM's query builder cost
+// roles, which second factors they have (GET /users/me shows them) and the session the token
+// names. Entity hydration through TypeORM's query builder cost
 // more than the queries themselves on this path.
 const AUTH_STATE_SQL = `
   SELECT u.id, u.username, u.email, u.is_active, u.email_verified_at, u.password_changed_at, u.created_at, u.updated_at,
          s.user_id AS session_user_id, s.revoked_at, s.idle_expires_at, s.absolute_expires_at,
-         r.name AS role
+         r.name AS role,
+         CASE WHEN EXISTS (SELECT 1 FROM mfa_totp_factors t
+           WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) THEN 1 ELSE 0 END AS totp,
+         CASE WHEN EXISTS (SELECT 1 FROM webauthn_credentials w
+           WHERE w.user_id = u.id) THEN 1 ELSE 0 END AS passkey
   FROM users u
   LEFT JOIN sessions s ON s.id = :sessionId
   LEFT JOIN users_to_roles ur ON ur.user_id = u.id
@@ -62,6 +77,8 @@ interface Row extends AccountRow {
   revoked_at: Date | string | null;
   idle_expires_at: Date | string | null;
   absolute_expires_at: Date | string | null;
+  totp: number | string;
+  passkey: number | string;
 }
 
 /**
@@ -134,5 +151,12 @@ function toAuthState(rows: Row[]): AuthState | null {
         };
   // Shared by every request the cache answers: nobody may change it in place.
   if (session !== null) Object.freeze(session);
-  return { account: accountFromRows(rows, first), session };
+  const secondFactors: string[] = [];
+  if (Number(first.totp) === 1) secondFactors.push('totp');
+  if (Number(first.passkey) === 1) secondFactors.push('passkey');
+  return {
+    account: accountFromRows(rows, first),
+    secondFactors: Object.freeze(secondFactors),
+    session,
+  };
 }

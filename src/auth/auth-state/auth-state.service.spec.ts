@@ -55,6 +55,7 @@ function stateAt(
   });
   return {
     account: { user, roles: [RoleName.User] },
+    secondFactors: [],
     session: {
       userId: change.sessionUserId ?? USER,
       revokedAt: change.revoked ? now : null,

@@ -59,6 +59,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       amr: claims.amr ?? ['pwd'],
       mfaAt: claims.mfa_time === undefined ? null : new Date(claims.mfa_time * 1000),
       account: state.account,
+      secondFactors: state.secondFactors,
     };
   }
 }
