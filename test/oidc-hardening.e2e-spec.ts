@@ -2,16 +2,18 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { ClientCredentials } from 'simple-oauth2';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import { Transactions } from '../src/database/database';
 import { Session } from '../src/sessions/session.entity';
 import { OidcClientsRepository } from '../src/oidc/clients/oidc-clients.repository';
 import { createUser } from './helpers/factories';
 import {
+  clientCredentials,
   discover,
   FormBrowser,
   insertClient,
+  insertPartnerClient,
+  insertServiceClient,
   type OidcApp,
   type PageAnswer,
   type RegisteredClient,
@@ -62,12 +64,7 @@ describe('OpenID Provider: hardening', () => {
   before(async () => {
     app = await startOidcApp();
     spa = await insertClient(app.t, { redirectUris: [REDIRECT] });
-    resourceServer = await insertClient(app.t, {
-      redirectUris: [],
-      grantTypes: ['client_credentials'],
-      tokenEndpointAuthMethod: 'client_secret_basic',
-      scope: 'openid',
-    });
+    resourceServer = await insertServiceClient(app.t);
   });
   after(() => app.t.close());
 
@@ -84,11 +81,7 @@ describe('OpenID Provider: hardening', () => {
   });
 
   it('prompt=login with a consent to give: one sign-in, then the consent, then the app', async () => {
-    const partner = await insertClient(app.t, {
-      redirectUris: [REDIRECT],
-      firstParty: false,
-      name: 'Partner app',
-    });
+    const partner = await insertPartnerClient(app.t, REDIRECT);
     const config = await discover(app, partner);
     const user = await createUser(app.t);
     const browser = new FormBrowser();
@@ -176,17 +169,8 @@ describe('OpenID Provider: hardening', () => {
   });
 
   it("a deleted client's tokens are inactive at introspection, never a server error", async () => {
-    const service = await insertClient(app.t, {
-      redirectUris: [],
-      grantTypes: ['client_credentials'],
-      tokenEndpointAuthMethod: 'client_secret_basic',
-      scope: 'openid',
-    });
-    const oauth = new ClientCredentials({
-      client: { id: service.clientId, secret: service.clientSecret ?? '' },
-      auth: { tokenHost: app.issuer, tokenPath: '/oidc/token' },
-      options: { authorizationMethod: 'header' },
-    });
+    const service = await insertServiceClient(app.t);
+    const oauth = clientCredentials(app, service);
     const serviceToken = String((await oauth.getToken({})).token.access_token);
 
     const app2 = await insertClient(app.t, { redirectUris: [REDIRECT] });
@@ -258,11 +242,7 @@ describe('OpenID Provider: hardening', () => {
   });
 
   it("another party's consent page says the app asks to use the API as the user", async () => {
-    const partner = await insertClient(app.t, {
-      redirectUris: [REDIRECT],
-      firstParty: false,
-      name: 'Partner app',
-    });
+    const partner = await insertPartnerClient(app.t, REDIRECT);
     const config = await discover(app, partner);
     const user = await createUser(app.t);
     const browser = new FormBrowser();

@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { ClientCredentials } from 'simple-oauth2';
 import { RoleName } from '../src/access/role-name';
 import { Session } from '../src/sessions/session.entity';
 import { createUser, type CreatedUser, loginToken } from './helpers/factories';
 import { enrolTotp, totpCode } from './helpers/mfa';
 import { claimsOf, events } from './helpers/mfa-login';
 import {
+  clientCredentials,
   discover,
   FormBrowser,
   hiddenValue,
   insertClient,
+  insertPartnerClient,
+  insertServiceClient,
   type OidcApp,
   type RegisteredClient,
   startOidcApp,
@@ -285,17 +287,8 @@ describe('OpenID Provider: one identity, one revocation model', () => {
   });
 
   it('a service signs in with client credentials (simple-oauth2); its token is no user token', async () => {
-    const service = await insertClient(app.t, {
-      redirectUris: [],
-      grantTypes: ['client_credentials'],
-      tokenEndpointAuthMethod: 'client_secret_basic',
-      scope: 'openid',
-    });
-    const oauth = new ClientCredentials({
-      client: { id: service.clientId, secret: service.clientSecret ?? '' },
-      auth: { tokenHost: app.issuer, tokenPath: '/oidc/token' },
-      options: { authorizationMethod: 'header' },
-    });
+    const service = await insertServiceClient(app.t);
+    const oauth = clientCredentials(app, service);
     const token = await oauth.getToken({});
     const accessToken = String(token.token.access_token);
     assert.equal(token.token.token_type, 'Bearer');
@@ -305,11 +298,7 @@ describe('OpenID Provider: one identity, one revocation model', () => {
     assert.equal(introspected.client_id, service.clientId);
     assert.equal((await me(app, accessToken)).status, 401);
 
-    const wrong = new ClientCredentials({
-      client: { id: service.clientId, secret: 'not-the-secret' },
-      auth: { tokenHost: app.issuer, tokenPath: '/oidc/token' },
-      options: { authorizationMethod: 'header' },
-    });
+    const wrong = clientCredentials(app, service, 'not-the-secret');
     await assert.rejects(wrong.getToken({}), (error: { output?: { statusCode?: number } }) => {
       assert.equal(error.output?.statusCode, 401);
       return true;
@@ -318,11 +307,7 @@ describe('OpenID Provider: one identity, one revocation model', () => {
 
   it("another party's app asks for consent; Allow is audited, Deny is access_denied", async () => {
     const user = await createUser(app.t);
-    const partner = await insertClient(app.t, {
-      redirectUris: [REDIRECT],
-      firstParty: false,
-      name: 'Partner app',
-    });
+    const partner = await insertPartnerClient(app.t, REDIRECT);
     const config = await discover(app, partner);
     const browser = new FormBrowser();
     const { url: denyUrl } = await authorizationUrl(config, { state: 'deny' });

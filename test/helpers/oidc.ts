@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import * as oidc from 'openid-client';
+import { ClientCredentials } from 'simple-oauth2';
 import { Transactions } from '../../src/database/database';
 import { hashClientSecret } from '../../src/oidc/clients/client-metadata';
 import { OidcClientsRepository } from '../../src/oidc/clients/oidc-clients.repository';
@@ -87,6 +88,34 @@ export async function insertClient(
   });
   await t.app.get(Transactions).run((tx) => t.app.get(OidcClientsRepository).insert(tx, client));
   return { clientId: client.id, clientSecret };
+}
+
+/** A confidential client of a service: client credentials only, its secret in a Basic header. */
+export function insertServiceClient(t: TestApp): Promise<RegisteredClient> {
+  return insertClient(t, {
+    redirectUris: [],
+    grantTypes: ['client_credentials'],
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    scope: 'openid',
+  });
+}
+
+/** Another party's app: not first-party, so its users see the consent page. */
+export function insertPartnerClient(t: TestApp, redirectUri: string): Promise<RegisteredClient> {
+  return insertClient(t, { redirectUris: [redirectUri], firstParty: false, name: 'Partner app' });
+}
+
+/** simple-oauth2's client-credentials client for `client` (or for `secret` instead of its own). */
+export function clientCredentials(
+  app: OidcApp,
+  client: RegisteredClient,
+  secret = client.clientSecret ?? '',
+): ClientCredentials {
+  return new ClientCredentials({
+    client: { id: client.clientId, secret },
+    auth: { tokenHost: app.issuer, tokenPath: '/oidc/token' },
+    options: { authorizationMethod: 'header' },
+  });
 }
 
 /** openid-client's view of our issuer for `client` (plain http: 127.0.0.1 in tests). */
