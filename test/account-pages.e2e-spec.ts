@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import type supertest from 'supertest';
 import { buildOpenApiDocument } from '../src/swagger';
 import {
@@ -14,9 +12,9 @@ import {
   uniqueUsername,
 } from './helpers/factories';
 import { linkIn, startSmtpServer, tokenIn, type TestSmtpServer } from './helpers/smtp-server';
+import { launchChromium, WITHOUT_CHROMIUM } from './helpers/chromium';
 import { createTestApp, type TestApp } from './helpers/test-app';
 
-const CHROMIUM = '/usr/bin/chromium';
 const VERIFY = '/account/verify-email';
 const RESET = '/account/reset-password';
 const CONFIRM = '/account/confirm-email-change';
@@ -328,67 +326,60 @@ describe('account pages when a flow is off, and under rate limits', () => {
   });
 });
 
-describe(
-  'the reset page in a browser',
-  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` },
-  () => {
-    let smtp: TestSmtpServer;
-    let t: TestApp;
-    let origin: string;
-    before(async () => {
-      smtp = await startSmtpServer();
-      t = await createTestApp({
-        env: { SMTP_URL: smtp.url, MAIL_POLL_INTERVAL_MS: '50', PRODUCT_NAME: 'Acme & <Co>' },
-      });
-      await t.app.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = (t.app.getHttpServer() as { address(): AddressInfo }).address();
-      origin = `http://127.0.0.1:${port}`;
+describe('the reset page in a browser', { skip: WITHOUT_CHROMIUM }, () => {
+  let smtp: TestSmtpServer;
+  let t: TestApp;
+  let origin: string;
+  before(async () => {
+    smtp = await startSmtpServer();
+    t = await createTestApp({
+      env: { SMTP_URL: smtp.url, MAIL_POLL_INTERVAL_MS: '50', PRODUCT_NAME: 'Acme & <Co>' },
     });
-    after(async () => {
-      await t.close();
-      await smtp.close();
-    });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = (t.app.getHttpServer() as { address(): AddressInfo }).address();
+    origin = `http://127.0.0.1:${port}`;
+  });
+  after(async () => {
+    await t.close();
+    await smtp.close();
+  });
 
-    it('opens the mailed link, sets a new password, and reports no CSP violation', async () => {
-      const user = await createUser(t);
-      await t.http().post('/api/v1/auth/password/forgot').send({ email: user.email }).expect(202);
-      const link = linkIn(
-        await smtp.waitForMail((mail) => mail.envelope.to.includes(user.email)),
-        RESET,
-      );
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  it('opens the mailed link, sets a new password, and reports no CSP violation', async () => {
+    const user = await createUser(t);
+    await t.http().post('/api/v1/auth/password/forgot').send({ email: user.email }).expect(202);
+    const link = linkIn(
+      await smtp.waitForMail((mail) => mail.envelope.to.includes(user.email)),
+      RESET,
+    );
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning') {
+          problems.push(`console ${message.type()}: ${message.text()}`);
+        }
       });
-      try {
-        const page = await browser.newPage();
-        const problems: string[] = [];
-        page.on('console', (message) => {
-          if (message.type() === 'error' || message.type() === 'warning') {
-            problems.push(`console ${message.type()}: ${message.text()}`);
-          }
-        });
-        page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-        const styles: number[] = [];
-        page.on('response', (response) => {
-          if (response.url().endsWith('/account/style.css')) styles.push(response.status());
-        });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      const styles: number[] = [];
+      page.on('response', (response) => {
+        if (response.url().endsWith('/account/style.css')) styles.push(response.status());
+      });
 
-        // The mailed link's path and query, on the port this app listens on.
-        await page.goto(`${origin}${link.pathname}${link.search}`);
-        assert.equal(await page.title(), 'Choose a new password – Acme & <Co>');
-        await page.getByLabel('New password', { exact: true }).fill(STRONG_PASSWORD);
-        await page.getByLabel('Repeat the new password').fill(STRONG_PASSWORD);
-        await page.getByRole('button', { name: 'Set the new password' }).click();
-        await page.getByRole('heading', { name: 'Your password is changed' }).waitFor();
-        assert.equal(new URL(page.url()).pathname, RESET);
-        // The stylesheet loaded (the CSP let it; a second load may come from the cache).
-        assert.ok(styles.length > 0 && styles.every((status) => status === 200), String(styles));
-        assert.deepEqual(problems, []);
-      } finally {
-        await browser.close();
-      }
-      await loginToken(t, user.username, STRONG_PASSWORD);
-    });
-  },
-);
+      // The mailed link's path and query, on the port this app listens on.
+      await page.goto(`${origin}${link.pathname}${link.search}`);
+      assert.equal(await page.title(), 'Choose a new password – Acme & <Co>');
+      await page.getByLabel('New password', { exact: true }).fill(STRONG_PASSWORD);
+      await page.getByLabel('Repeat the new password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Set the new password' }).click();
+      await page.getByRole('heading', { name: 'Your password is changed' }).waitFor();
+      assert.equal(new URL(page.url()).pathname, RESET);
+      // The stylesheet loaded (the CSP let it; a second load may come from the cache).
+      assert.ok(styles.length > 0 && styles.every((status) => status === 200), String(styles));
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
+    await loginToken(t, user.username, STRONG_PASSWORD);
+  });
+});
