@@ -8,6 +8,7 @@ import { Session } from '../src/sessions/session.entity';
 import { OidcClientsRepository } from '../src/oidc/clients/oidc-clients.repository';
 import { createUser } from './helpers/factories';
 import {
+  authorizationUrl as codeFlowUrl,
   clientCredentials,
   discover,
   FormBrowser,
@@ -22,19 +23,12 @@ import {
 
 const REDIRECT = 'http://127.0.0.1:5996/callback';
 
-async function authorizationUrl(
+/** The authorization URL of these tests' app (scope `openid profile`). */
+function authorizationUrl(
   config: oidc.Configuration,
   params: Record<string, string> = {},
 ): Promise<{ url: string; verifier: string }> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid profile',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    ...params,
-  });
-  return { url: url.href, verifier };
+  return codeFlowUrl(config, REDIRECT, 'openid profile', params);
 }
 
 /** Whether the page's CSP lets its one inline script (oidc-provider's auto-submit) run. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
-import { launchChromium, WITHOUT_CHROMIUM } from './helpers/chromium';
+import { addVirtualAuthenticator, launchChromium, WITHOUT_CHROMIUM } from './helpers/chromium';
 import { createUser } from './helpers/factories';
 import { claimsOf } from './helpers/mfa-login';
 import {
@@ -74,17 +74,7 @@ describe(
       page.on('response', (response) => {
         if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
       });
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('WebAuthn.enable');
-      await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: {
-          protocol: 'ctap2',
-          transport: 'internal',
-          hasResidentKey: true,
-          hasUserVerification: true,
-          isUserVerified: true,
-        },
-      });
+      await addVirtualAuthenticator(page);
 
       // The passkey, registered as a web client of the API would.
       await page.goto(`${site.origin}/?api=${encodeURIComponent(app.issuer)}`);

@@ -7,6 +7,7 @@ import { createUser, type CreatedUser, loginToken } from './helpers/factories';
 import { enrolTotp, totpCode } from './helpers/mfa';
 import { claimsOf, events } from './helpers/mfa-login';
 import {
+  authorizationUrl as codeFlowUrl,
   clientCredentials,
   discover,
   FormBrowser,
@@ -24,19 +25,12 @@ const LOGGED_OUT = 'http://127.0.0.1:5997/bye';
 
 type Tokens = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
 
-async function authorizationUrl(
+/** The authorization URL of these tests' app (scope `openid profile offline_access`). */
+function authorizationUrl(
   config: oidc.Configuration,
   params: Record<string, string> = {},
 ): Promise<{ url: string; verifier: string }> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid profile offline_access',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    ...params,
-  });
-  return { url: url.href, verifier };
+  return codeFlowUrl(config, REDIRECT, 'openid profile offline_access', params);
 }
 
 async function redeem(

@@ -7,7 +7,7 @@ import { AuditEvent } from '../src/audit/audit-event.entity';
 import { Passkey } from '../src/mfa/entities/passkey.entity';
 import { createUser, type CreatedUser } from './helpers/factories';
 import { type PasskeyPage, servePasskeyPage } from './helpers/passkey-page';
-import { launchChromium, WITHOUT_CHROMIUM } from './helpers/chromium';
+import { addVirtualAuthenticator, launchChromium, WITHOUT_CHROMIUM } from './helpers/chromium';
 import { createTestApp, type TestApp } from './helpers/test-app';
 
 interface Answer<T = Record<string, unknown>> {
@@ -64,17 +64,7 @@ describe('passkeys in Chromium with a virtual authenticator', { skip: WITHOUT_CH
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
+    const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
     await page.goto(`${site.origin}/?api=${encodeURIComponent(api)}`);
     assert.equal(await page.evaluate('window.isSecureContext'), true);
     assert.deepEqual(problems, []);

@@ -118,6 +118,24 @@ export function clientCredentials(
   });
 }
 
+/** An authorization URL of the code flow with a fresh PKCE verifier (S256), and the verifier. */
+export async function authorizationUrl(
+  config: oidc.Configuration,
+  redirectUri: string,
+  scope: string,
+  params: Record<string, string> = {},
+): Promise<{ url: string; verifier: string }> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
+  });
+  return { url: url.href, verifier };
+}
+
 /** openid-client's view of our issuer for `client` (plain http: 127.0.0.1 in tests). */
 export function discover(app: OidcApp, client: RegisteredClient): Promise<oidc.Configuration> {
   const { clientId, clientSecret } = client;
