@@ -155,9 +155,7 @@ export class SessionsService {
       if (!this.isLive(session, now)) return { kind: 'invalid' as const };
 
       if (token.rotatedAt !== null) {
-        const sinceRotation = now.getTime() - token.rotatedAt.getTime();
-        if (sinceRotation < this.config.refresh.reuseGraceSeconds * 1000)
-          return { kind: 'invalid' as const };
+        if (this.withinReuseGrace(token.rotatedAt, now)) return { kind: 'invalid' as const };
         await this.revokeForReuse(tx, session, { tokenId: token.tokenId }, client, now);
         return { kind: 'reuse' as const, session };
       }
@@ -338,34 +336,47 @@ export class SessionsService {
    * An OpenID Provider refresh token of `session` presented again after its rotation at
    * `rotatedAt`: within the grace window (another tab was faster) it is only refused; after it,
    * someone holds a copy, and the whole session is revoked as for our own refresh tokens (SPEC
-   * §4), with the same audit event. Returns whether the session was revoked.
+   * §4), with the same audit event.
    */
   async oidcRefreshTokenReused(
     session: Session,
     rotatedAt: Date,
     details: { clientId: string | undefined },
     client: RequestContext,
-  ): Promise<boolean> {
+  ): Promise<void> {
     const now = this.clock.now();
-    if (now.getTime() - rotatedAt.getTime() < this.config.refresh.reuseGraceSeconds * 1000) {
-      return false;
-    }
-    await this.transactions.run((tx) =>
+    if (this.withinReuseGrace(rotatedAt, now)) return;
+    const revoked = await this.transactions.run((tx) =>
       this.revokeForReuse(tx, session, { via: 'oidc', clientId: details.clientId }, client, now),
     );
+    if (!revoked) return;
     this.metrics.refresh('reuse_detected');
     this.warnOfReuse(session, client);
-    return true;
   }
 
+  /** A rotated token presented this soon after its rotation is a race between tabs, not a copy. */
+  private withinReuseGrace(rotatedAt: Date, now: Date): boolean {
+    return now.getTime() - rotatedAt.getTime() < this.config.refresh.reuseGraceSeconds * 1000;
+  }
+
+  /**
+   * Revokes the session of a reused refresh token and audits it, once: of concurrent detections
+   * only the one whose update revoked it records the event. Whether it did.
+   */
   private async revokeForReuse(
     tx: Transaction,
     session: Session,
     details: Record<string, unknown>,
     client: RequestContext,
     now: Date,
-  ): Promise<void> {
-    await this.repository.revoke(tx, { sessionId: session.id }, 'refresh_token_reuse', now);
+  ): Promise<boolean> {
+    const revoked = await this.repository.revoke(
+      tx,
+      { sessionId: session.id },
+      'refresh_token_reuse',
+      now,
+    );
+    if (revoked === 0) return false;
     await this.audit.record(
       tx,
       {
@@ -376,6 +387,7 @@ export class SessionsService {
       },
       client,
     );
+    return true;
   }
 
   private warnOfReuse(session: Session, client: RequestContext): void {

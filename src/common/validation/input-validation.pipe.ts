@@ -1,4 +1,4 @@
-import { type ArgumentMetadata, ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { ValidationFailedError } from '../errors/validation-failed.error';
 
 /**
@@ -8,10 +8,6 @@ import { ValidationFailedError } from '../errors/validation-failed.error';
  * error log at will (docs/decisions.md, "Bodies, URLs and framework errors").
  */
 export class InputValidationPipe extends ValidationPipe {
-  constructor(options: ValidationPipeOptions) {
-    super(options);
-  }
-
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type !== 'custom') refuseNulCharacters(value, metadata.data ?? '');
     return (await super.transform(value, metadata)) as unknown;
