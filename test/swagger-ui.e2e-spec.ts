@@ -42,12 +42,20 @@ describe('Swagger UI keeps and renews the authorization', { skip: WITHOUT_CHROMI
   async function executeMe(page: Page, status: number): Promise<string> {
     const operation = page.locator('#operations-users-getCurrentUser');
     const responses = operation.locator('.responses-table.live-responses-table');
+    const execute = operation.getByRole('button', { name: 'Execute' });
     if (!(await operation.locator('.opblock-body').isVisible())) {
+      await operation.locator('.opblock-summary').click();
+    }
+    // After a reload Swagger UI may still be restoring the expanded operation: a click made
+    // meanwhile can fold it again, so unfold it once more if Execute does not show.
+    try {
+      await execute.waitFor({ state: 'visible', timeout: 5_000 });
+    } catch {
       await operation.locator('.opblock-summary').click();
     }
     const clear = operation.getByRole('button', { name: 'Clear' });
     if (await clear.isVisible()) await clear.click();
-    await operation.getByRole('button', { name: 'Execute' }).click();
+    await execute.click();
     try {
       await responses
         .locator('.response-col_status', { hasText: String(status) })
